@@ -1,0 +1,12 @@
+"""SQLite storage for items: DDL and the queries of this concern (mixins of the read/write transactions)."""
+from __future__ import annotations
+
+SCHEMA: list[str] = []
+
+
+class ItemsRead:
+    """Read queries; `self.conn` is the sqlite3 connection of the transaction."""
+
+
+class ItemsWrite:
+    """Write statements; only ever mixed into the writer transaction."""
