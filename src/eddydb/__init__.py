@@ -9,9 +9,9 @@ __all__ = ["open", "__version__"]
 def open(path=None, **settings):  # noqa: A001 - mirrors sqlite3.connect / shelve.open
     """Open a database in-process: `eddydb.open("./data")` (durable) or `eddydb.open()` (in memory).
 
-    Returns an `eddydb.api.embedded.Database` with `.client(service)`, `.resource("dynamodb")`,
+    Returns an `eddydb.embedded.Database` with `.client(service)`, `.resource("dynamodb")`,
     `.on_change(...)`, `.ttl_sweep()` and `.close()`.
     """
-    from eddydb.api.embedded import Database
+    from eddydb.embedded import Database
 
     return Database(path, **settings)
