@@ -1,0 +1,369 @@
+"""Attribute values: validation, number normalisation, value equality and ordering.
+
+Every item entering eddydb passes `validate_item` (called by the api/engine write
+paths), so everything downstream may assume canonical wire-format values: numbers
+as canonical decimal text, binary as canonical base64 text. Expressions, keys and
+streams use `values_equal` / `compare_values` / `to_decimal` from here.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import decimal
+import re
+from functools import lru_cache
+from typing import Any
+
+from eddydb.model.errors import SerializationException, ValidationException
+
+__all__ = [
+    "MAX_DEPTH",
+    "TYPES",
+    "compare_values",
+    "decimal_to_number",
+    "normalize_binary",
+    "normalize_number",
+    "to_decimal",
+    "validate_item",
+    "validate_value",
+    "value_type",
+    "values_equal",
+]
+
+TYPES = frozenset(("S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"))
+MAX_DEPTH = 32
+_MAX_DIGITS = 38
+_MAX_ADJ_EXP = 125   # 9.99..E+125 is the largest magnitude
+_MIN_ADJ_EXP = -130  # 1E-130 is the smallest non-zero magnitude
+
+_NUMBER_RE = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_SIMPLE_INT_RE = re.compile(r"-?[1-9]\d{0,36}|0")
+
+_INVALID_PARAMS = "One or more parameter values were invalid: "
+_EMPTY_SET = {
+    "SS": _INVALID_PARAMS + "An string set  may not be empty",
+    "NS": _INVALID_PARAMS + "An number set  may not be empty",
+    "BS": _INVALID_PARAMS + "Binary sets should not be empty",
+}
+
+# Enough precision for exact arithmetic on any two DynamoDB numbers' sum/difference
+# (38 digits at exponents 125 and -130 would need ~260; we round to 38 afterwards).
+DECIMAL_CONTEXT = decimal.Context(prec=300, Emax=999999, Emin=-999999, traps=[decimal.InvalidOperation])
+
+
+def _invalid_number() -> ValidationException:
+    return ValidationException("A value provided cannot be converted into a number")
+
+
+def _split_number(text: str) -> tuple[bool, str, int]:
+    """Parse number text into (negative, significant digits without leading/trailing zeros, exponent).
+
+    The value is `(-1 if negative) * int(digits) * 10**exponent`; digits == "" means zero.
+    """
+    m = _NUMBER_RE.fullmatch(text)
+    if m is None:
+        raise _invalid_number()
+    sign, ipart, fpart, exp = m.groups()
+    fpart = fpart or ""
+    if not ipart and not fpart:
+        raise _invalid_number()
+    digits = ipart + fpart
+    exponent = (int(exp) if exp else 0) - len(fpart)
+    stripped = digits.lstrip("0")
+    if not stripped:
+        return False, "", 0
+    trimmed = stripped.rstrip("0")
+    exponent += len(stripped) - len(trimmed)
+    return sign == "-", trimmed, exponent
+
+
+def _format(negative: bool, digits: str, exponent: int) -> str:
+    """Plain (non-scientific) canonical text of a split number."""
+    if not digits:
+        return "0"
+    if exponent >= 0:
+        body = digits + "0" * exponent
+    else:
+        point = len(digits) + exponent
+        if point > 0:
+            body = digits[:point] + "." + digits[point:]
+        else:
+            body = "0." + "0" * (-point) + digits
+    return "-" + body if negative else body
+
+
+def _check_range(digits: str, exponent: int) -> None:
+    if len(digits) > _MAX_DIGITS:
+        raise ValidationException("Attempting to store more than 38 significant digits in a Number")
+    adjusted = exponent + len(digits) - 1
+    if adjusted > _MAX_ADJ_EXP:
+        raise ValidationException(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        )
+    if adjusted < _MIN_ADJ_EXP:
+        raise ValidationException(
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+        )
+
+
+@lru_cache(maxsize=65536)
+def _normalize_cached(text: str) -> str:
+    negative, digits, exponent = _split_number(text)
+    if not digits:
+        return "0"
+    _check_range(digits, exponent)
+    return _format(negative, digits, exponent)
+
+
+def normalize_number(text: str) -> str:
+    """Canonical text of a DynamoDB number (equal numbers give equal strings).
+
+    Raises ValidationException for unparsable text, more than 38 significant digits,
+    or a magnitude outside 1E-130 .. 9.99..E+125.
+    """
+    if type(text) is not str:
+        raise SerializationException("NUMBER_VALUE cannot be converted to String")
+    if _SIMPLE_INT_RE.fullmatch(text):
+        return text
+    if len(text) > 1000:  # cannot be a valid DynamoDB number in any sane spelling; avoid caching junk
+        negative, digits, exponent = _split_number(text)
+        if not digits:
+            return "0"
+        _check_range(digits, exponent)
+        return _format(negative, digits, exponent)
+    return _normalize_cached(text)
+
+
+def to_decimal(n: str) -> decimal.Decimal:
+    """The exact Decimal value of (already validated) number text."""
+    return decimal.Decimal(n)
+
+
+def decimal_to_number(d: decimal.Decimal) -> str:
+    """Canonical number text of a Decimal result of arithmetic, with DynamoDB's range checks.
+
+    Results needing more than 38 significant digits are rounded like DynamoDB does
+    only when the extra digits are zeros; otherwise the digits error is raised.
+    """
+    if not d.is_finite():
+        raise _invalid_number()
+    sign, digit_tuple, exponent = d.as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(map(str, digit_tuple)).lstrip("0")
+    if not digits:
+        return "0"
+    trimmed = digits.rstrip("0")
+    exponent += len(digits) - len(trimmed)
+    _check_range(trimmed, exponent)
+    return _format(bool(sign), trimmed, exponent)
+
+
+def normalize_binary(value: Any) -> str:
+    """Validate base64 text and return its canonical (padded, standard alphabet) form."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if type(value) is not str:
+        raise SerializationException("Invalid base64 value for a Binary attribute")
+    if len(value) % 4:
+        raise SerializationException(
+            f"Base64 encoded length is expected a multiple of 4 bytes but found: {len(value)}"
+        )
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise SerializationException("Invalid Base64 character in a Binary attribute") from None
+    canon = base64.b64encode(raw).decode("ascii")
+    return value if canon == value else canon
+
+
+def value_type(av: Any) -> str:
+    """The single type key of an attribute value (validating the shape only)."""
+    if not isinstance(av, dict) or not av:
+        raise ValidationException(
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        )
+    if len(av) > 1:
+        known = [k for k in av if k in TYPES]
+        if len(known) > 1:
+            raise ValidationException(
+                "Supplied AttributeValue has more than one datatypes set, "
+                "must contain exactly one of the supported datatypes"
+            )
+        if not known:
+            raise ValidationException(
+                "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+            )
+        return known[0]
+    (t,) = av
+    if t not in TYPES:
+        raise ValidationException(
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        )
+    return t
+
+
+def _dup_error(members: list[str]) -> ValidationException:
+    return ValidationException(
+        _INVALID_PARAMS + "Input collection [" + ", ".join(members) + "] contains duplicates."
+    )
+
+
+def _validate(av: Any, depth: int) -> dict:
+    t = value_type(av)
+    v = av[t]
+    if t == "S":
+        if type(v) is not str:
+            raise SerializationException("NUMBER_VALUE cannot be converted to String"
+                                         if isinstance(v, (int, float)) else "Unexpected value type in payload")
+        return av if len(av) == 1 else {"S": v}
+    if t == "N":
+        if type(v) is not str:
+            raise SerializationException("NUMBER_VALUE cannot be converted to String"
+                                         if isinstance(v, (int, float)) else "Unexpected value type in payload")
+        n = normalize_number(v)
+        return av if (n is v and len(av) == 1) else {"N": n}
+    if t == "B":
+        b = normalize_binary(v)
+        return av if (b is v and len(av) == 1) else {"B": b}
+    if t == "BOOL":
+        if type(v) is not bool:
+            raise SerializationException("Unexpected value type in payload")
+        return av if len(av) == 1 else {"BOOL": v}
+    if t == "NULL":
+        if v is not True:
+            if type(v) is not bool:
+                raise SerializationException("Unexpected value type in payload")
+            raise ValidationException(_INVALID_PARAMS + "Null attribute value types must have the value of true")
+        return av if len(av) == 1 else {"NULL": True}
+    if t == "M":
+        if type(v) is not dict:
+            raise SerializationException("Unexpected value type in payload")
+        if depth >= MAX_DEPTH:
+            raise ValidationException("Nesting Levels have exceeded supported limits")
+        out_m = {}
+        changed = len(av) != 1
+        for k, sub in v.items():
+            nsub = _validate(sub, depth + 1)
+            changed = changed or nsub is not sub
+            out_m[k] = nsub
+        return {"M": out_m} if changed else av
+    if t == "L":
+        if type(v) is not list:
+            raise SerializationException("Unexpected value type in payload")
+        if depth >= MAX_DEPTH:
+            raise ValidationException("Nesting Levels have exceeded supported limits")
+        out_l = []
+        changed = len(av) != 1
+        for sub in v:
+            nsub = _validate(sub, depth + 1)
+            changed = changed or nsub is not sub
+            out_l.append(nsub)
+        return {"L": out_l} if changed else av
+    # sets
+    if type(v) is not list:
+        raise SerializationException("Unexpected value type in payload")
+    if not v:
+        raise ValidationException(_EMPTY_SET[t])
+    if t == "SS":
+        for s in v:
+            if type(s) is not str:
+                raise SerializationException("Unexpected value type in payload")
+        if len(set(v)) != len(v):
+            raise _dup_error(v)
+        return av if len(av) == 1 else {"SS": v}
+    if t == "NS":
+        members = []
+        for s in v:
+            if type(s) is not str:
+                raise SerializationException("Unexpected value type in payload")
+            members.append(normalize_number(s))
+        if len(set(members)) != len(members):
+            raise _dup_error(v)
+        changed = len(av) != 1 or any(a is not b for a, b in zip(members, v))
+        return {"NS": members} if changed else av
+    members = [normalize_binary(s) for s in v]
+    if len(set(members)) != len(members):
+        raise _dup_error(v if all(isinstance(s, str) for s in v) else members)
+    changed = len(av) != 1 or any(a is not b for a, b in zip(members, v))
+    return {"BS": members} if changed else av
+
+
+def validate_value(av: dict) -> dict:
+    """Validate one attribute value; return it normalised (the same object when already canonical)."""
+    return _validate(av, 0)
+
+
+def validate_item(item: dict, *, what: str = "item") -> dict:
+    """Validate every attribute of an item; return a normalised copy (or the item itself if canonical)."""
+    if not isinstance(item, dict):
+        raise SerializationException("Unexpected value type in payload")
+    out = {}
+    changed = False
+    for name, av in item.items():
+        nav = _validate(av, 0)
+        changed = changed or nav is not av
+        out[name] = nav
+    return out if changed else item
+
+
+# --- equality and ordering ------------------------------------------------
+
+def _num_eq(a: str, b: str) -> bool:
+    return a == b or to_decimal(a) == to_decimal(b)
+
+
+def values_equal(a: dict, b: dict) -> bool:
+    """Equality by value: sets unordered, maps key-order-free, numbers by numeric value."""
+    if a == b:
+        return True
+    if len(a) != 1 or len(b) != 1:
+        return False
+    ((ta, va),) = a.items()
+    ((tb, vb),) = b.items()
+    if ta != tb:
+        return False
+    if ta == "N":
+        try:
+            return _num_eq(va, vb)
+        except decimal.InvalidOperation:
+            return False
+    if ta == "B":
+        return base64.b64decode(va) == base64.b64decode(vb)
+    if ta == "SS":
+        return len(va) == len(vb) and set(va) == set(vb)
+    if ta == "NS":
+        return len(va) == len(vb) and {to_decimal(x) for x in va} == {to_decimal(x) for x in vb}
+    if ta == "BS":
+        return len(va) == len(vb) and {base64.b64decode(x) for x in va} == {base64.b64decode(x) for x in vb}
+    if ta == "M":
+        if va.keys() != vb.keys():
+            return False
+        return all(values_equal(va[k], vb[k]) for k in va)
+    if ta == "L":
+        return len(va) == len(vb) and all(values_equal(x, y) for x, y in zip(va, vb))
+    return False
+
+
+def compare_values(a: dict, b: dict) -> int | None:
+    """-1/0/1 comparing two scalars of the same type (S by UTF-8 bytes, N numerically, B by bytes).
+
+    None when the types differ or are not S/N/B: DynamoDB comparisons are then simply false.
+    """
+    if len(a) != 1 or len(b) != 1:
+        return None
+    ((ta, va),) = a.items()
+    ((tb, vb),) = b.items()
+    if ta != tb:
+        return None
+    if ta == "S":
+        # Code-point order of str equals UTF-8 byte order.
+        return (va > vb) - (va < vb)
+    if ta == "N":
+        if va == vb:
+            return 0
+        da, db = to_decimal(va), to_decimal(vb)
+        return (da > db) - (da < db)
+    if ta == "B":
+        ba, bb = base64.b64decode(va), base64.b64decode(vb)
+        return (ba > bb) - (ba < bb)
+    return None
