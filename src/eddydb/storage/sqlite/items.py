@@ -1,12 +1,201 @@
-"""SQLite storage for items: DDL and the queries of this concern (mixins of the read/write transactions)."""
+"""SQLite storage for items: the tables catalog, id counters, items (with their TTL `expires`
+column) and secondary-index entries; DDL and every query the engine needs.
+
+Mixed into the read/write transactions of `storage.sqlite.SqliteStore`; `self.conn` is the
+transaction's sqlite3 connection. Keys are `model.keys.encode_key` bytes (sk = b"" without a
+sort key); rows are yielded as plain tuples (phash, pk, sk, item) / (phash, ipk, isk, pk, sk, item).
+"""
 from __future__ import annotations
 
-SCHEMA: list[str] = []
+from collections.abc import Iterator
+
+import orjson
+
+SCHEMA: list[str] = [
+    "CREATE TABLE IF NOT EXISTS tables (name TEXT PRIMARY KEY, table_id INTEGER NOT NULL, meta BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS items (table_id INTEGER NOT NULL, phash INTEGER NOT NULL, pk BLOB NOT NULL,"
+    " sk BLOB NOT NULL, item BLOB NOT NULL, expires REAL, PRIMARY KEY (table_id, phash, pk, sk)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS items_expires ON items (table_id, expires) WHERE expires IS NOT NULL",
+    "CREATE TABLE IF NOT EXISTS index_entries (index_id INTEGER NOT NULL, phash INTEGER NOT NULL,"
+    " ipk BLOB NOT NULL, isk BLOB NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, item BLOB NOT NULL,"
+    " PRIMARY KEY (index_id, phash, ipk, isk, pk, sk)) WITHOUT ROWID",
+]
+
+_GET = "SELECT item FROM items WHERE table_id=? AND phash=? AND pk=? AND sk=?"
+_PUT = "INSERT OR REPLACE INTO items (table_id, phash, pk, sk, item, expires) VALUES (?,?,?,?,?,?)"
+_DEL = "DELETE FROM items WHERE table_id=? AND phash=? AND pk=? AND sk=?"
+_SQL_CACHE: dict[tuple, str] = {}
+
+
+def _range_sql(base: str, col: str, lo: bool, lo_incl: bool, hi: bool, hi_incl: bool,
+               after: str | None, order: str, limit: bool) -> str:
+    parts = [base]
+    if lo:
+        parts.append(f" AND {col} >{'=' if lo_incl else ''} ?")
+    if hi:
+        parts.append(f" AND {col} <{'=' if hi_incl else ''} ?")
+    if after:
+        parts.append(after)
+    parts.append(order)
+    if limit:
+        parts.append(" LIMIT ?")
+    return "".join(parts)
 
 
 class ItemsRead:
     """Read queries; `self.conn` is the sqlite3 connection of the transaction."""
 
+    conn: "object"
+
+    # --- catalog ---------------------------------------------------------------------
+    def load_tables(self) -> list[dict]:
+        return [orjson.loads(m) for (m,) in self.conn.execute("SELECT meta FROM tables ORDER BY name")]
+
+    def load_table(self, name: str) -> dict | None:
+        row = self.conn.execute("SELECT meta FROM tables WHERE name=?", (name,)).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    # --- items -----------------------------------------------------------------------
+    def get_item(self, table_id: int, phash: int, pk: bytes, sk: bytes) -> bytes | None:
+        row = self.conn.execute(_GET, (table_id, phash, pk, sk)).fetchone()
+        return None if row is None else row[0]
+
+    def query_items(self, table_id: int, phash: int, pk: bytes, lo: bytes | None, lo_incl: bool,
+                    hi: bytes | None, hi_incl: bool, forward: bool, limit: int | None) -> Iterator[tuple]:
+        shape = ("q", lo is not None, lo_incl, hi is not None, hi_incl, forward, limit is not None)
+        sql = _SQL_CACHE.get(shape)
+        if sql is None:
+            sql = _SQL_CACHE[shape] = _range_sql(
+                "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash=? AND pk=?", "sk",
+                shape[1], lo_incl, shape[3], hi_incl, None,
+                " ORDER BY sk" if forward else " ORDER BY sk DESC", shape[6])
+        args: list = [table_id, phash, pk]
+        if lo is not None:
+            args.append(lo)
+        if hi is not None:
+            args.append(hi)
+        if limit is not None:
+            args.append(limit)
+        return self.conn.execute(sql, args)
+
+    def scan_items(self, table_id: int, after: tuple | None, phash_lo: int, phash_hi: int,
+                   limit: int | None) -> Iterator[tuple]:
+        args: list = [table_id]
+        if after is None:
+            sql = "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash>=? AND phash<?"
+            args += [phash_lo, phash_hi]
+        else:
+            sql = ("SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash>=? AND phash<?"
+                   " AND (phash, pk, sk) > (?, ?, ?)")
+            args += [max(phash_lo, after[0]), phash_hi, after[0], after[1], after[2]]
+        sql += " ORDER BY phash, pk, sk"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return self.conn.execute(sql, args)
+
+    def count_items(self, table_id: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM items WHERE table_id=?", (table_id,)).fetchone()[0]
+
+    def table_size(self, table_id: int) -> int:
+        row = self.conn.execute("SELECT sum(length(item)) FROM items WHERE table_id=?", (table_id,)).fetchone()
+        return row[0] or 0
+
+    def expired_items(self, table_id: int, lo: float, hi: float, limit: int) -> list[tuple]:
+        return self.conn.execute(
+            "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND expires IS NOT NULL"
+            " AND expires>=? AND expires<? ORDER BY expires LIMIT ?", (table_id, lo, hi, limit)).fetchall()
+
+    # --- index entries -------------------------------------------------------------------
+    def query_index(self, index_id: int, phash: int, ipk: bytes, lo: bytes | None, lo_incl: bool,
+                    hi: bytes | None, hi_incl: bool, forward: bool, after: tuple | None,
+                    limit: int | None) -> Iterator[tuple]:
+        shape = ("i", lo is not None, lo_incl, hi is not None, hi_incl, forward, after is not None,
+                 limit is not None)
+        sql = _SQL_CACHE.get(shape)
+        if sql is None:
+            cmp = ">" if forward else "<"
+            sql = _SQL_CACHE[shape] = _range_sql(
+                "SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash=? AND ipk=?",
+                "isk", shape[1], lo_incl, shape[3], hi_incl,
+                f" AND (isk, pk, sk) {cmp} (?, ?, ?)" if after is not None else None,
+                " ORDER BY isk, pk, sk" if forward else " ORDER BY isk DESC, pk DESC, sk DESC", shape[7])
+        args: list = [index_id, phash, ipk]
+        if lo is not None:
+            args.append(lo)
+        if hi is not None:
+            args.append(hi)
+        if after is not None:
+            args += after
+        if limit is not None:
+            args.append(limit)
+        return self.conn.execute(sql, args)
+
+    def scan_index(self, index_id: int, after: tuple | None, phash_lo: int, phash_hi: int,
+                   limit: int | None) -> Iterator[tuple]:
+        args: list = [index_id]
+        sql = "SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash>=? AND phash<?"
+        if after is None:
+            args += [phash_lo, phash_hi]
+        else:
+            sql += " AND (phash, ipk, isk, pk, sk) > (?, ?, ?, ?, ?)"
+            args += [max(phash_lo, after[0]), phash_hi, *after]
+        sql += " ORDER BY phash, ipk, isk, pk, sk"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return self.conn.execute(sql, args)
+
+    def count_index(self, index_id: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM index_entries WHERE index_id=?", (index_id,)).fetchone()[0]
+
+    def index_size(self, index_id: int) -> int:
+        row = self.conn.execute("SELECT sum(length(item)) FROM index_entries WHERE index_id=?",
+                                (index_id,)).fetchone()
+        return row[0] or 0
+
 
 class ItemsWrite:
     """Write statements; only ever mixed into the writer transaction."""
+
+    conn: "object"
+
+    def next_id(self, kind: str) -> int:
+        return self.conn.execute(
+            "INSERT INTO counters (kind, value) VALUES (?, 1) ON CONFLICT (kind) DO UPDATE SET value = value + 1"
+            " RETURNING value", (kind,)).fetchone()[0]
+
+    def save_table(self, name: str, table_id: int, meta: dict) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO tables (name, table_id, meta) VALUES (?,?,?)",
+                          (name, table_id, orjson.dumps(meta)))
+
+    def delete_table(self, name: str) -> None:
+        self.conn.execute("DELETE FROM tables WHERE name=?", (name,))
+
+    def put_item(self, table_id: int, phash: int, pk: bytes, sk: bytes, item: bytes,
+                 expires: float | None) -> None:
+        self.conn.execute(_PUT, (table_id, phash, pk, sk, item, expires))
+
+    def delete_item(self, table_id: int, phash: int, pk: bytes, sk: bytes) -> None:
+        self.conn.execute(_DEL, (table_id, phash, pk, sk))
+
+    def set_expires(self, table_id: int, phash: int, pk: bytes, sk: bytes, expires: float | None) -> None:
+        self.conn.execute("UPDATE items SET expires=? WHERE table_id=? AND phash=? AND pk=? AND sk=?",
+                          (expires, table_id, phash, pk, sk))
+
+    def drop_table_items(self, table_id: int) -> None:
+        self.conn.execute("DELETE FROM items WHERE table_id=?", (table_id,))
+
+    def put_index_entry(self, index_id: int, phash: int, ipk: bytes, isk: bytes, pk: bytes, sk: bytes,
+                        item: bytes) -> None:
+        self.conn.execute("INSERT OR REPLACE INTO index_entries (index_id, phash, ipk, isk, pk, sk, item)"
+                          " VALUES (?,?,?,?,?,?,?)", (index_id, phash, ipk, isk, pk, sk, item))
+
+    def delete_index_entry(self, index_id: int, phash: int, ipk: bytes, isk: bytes, pk: bytes,
+                           sk: bytes) -> None:
+        self.conn.execute("DELETE FROM index_entries WHERE index_id=? AND phash=? AND ipk=? AND isk=?"
+                          " AND pk=? AND sk=?", (index_id, phash, ipk, isk, pk, sk))
+
+    def drop_index(self, index_id: int) -> None:
+        self.conn.execute("DELETE FROM index_entries WHERE index_id=?", (index_id,))

@@ -1,0 +1,116 @@
+"""ConsumedCapacity by DynamoDB's unit arithmetic: reads in 4 KB units (eventually consistent
+reads cost half), writes in 1 KB units, plus the writes of every secondary index an item change
+touches. Query/Scan sum the sizes of the items read, then round up.
+
+Called by api/items.py and api/batch.py when a request sets ReturnConsumedCapacity.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from eddydb.engine.catalog import IndexMeta, TableMeta
+from eddydb.engine.writes import index_entry, project_for_index
+from eddydb.model.size import item_size
+
+__all__ = ["read_units", "write_units", "Consumed", "consumed_read", "consumed_write", "index_write_units"]
+
+_READ_UNIT = 4096
+_WRITE_UNIT = 1024
+
+
+def read_units(size: int, consistent: bool) -> float:
+    """Units of reading `size` bytes (at least one unit; half for eventually consistent reads)."""
+    units = max(1, -(-size // _READ_UNIT))
+    return float(units) if consistent else units / 2
+
+
+def write_units(size: int) -> float:
+    return float(max(1, -(-size // _WRITE_UNIT)))
+
+
+class Consumed:
+    """Accumulates units per table / index and renders the AWS ConsumedCapacity shape."""
+
+    __slots__ = ("table", "total", "table_units", "gsi", "lsi", "kind")
+
+    def __init__(self, table: str, kind: str) -> None:
+        self.table = table
+        self.kind = kind                    # "read" | "write"
+        self.total = 0.0
+        self.table_units = 0.0
+        self.gsi: dict[str, float] = {}
+        self.lsi: dict[str, float] = {}
+
+    def add_table(self, units: float) -> None:
+        self.total += units
+        self.table_units += units
+
+    def add_index(self, index: IndexMeta, units: float) -> None:
+        self.total += units
+        d = self.gsi if index.kind == "GSI" else self.lsi
+        d[index.name] = d.get(index.name, 0.0) + units
+
+    def render(self, mode: str | None) -> dict[str, Any] | None:
+        if mode not in ("TOTAL", "INDEXES"):
+            return None
+        field = "ReadCapacityUnits" if self.kind == "read" else "WriteCapacityUnits"
+        out: dict[str, Any] = {"TableName": self.table, "CapacityUnits": self.total, field: self.total}
+        if mode == "INDEXES":
+            out["Table"] = {"CapacityUnits": self.table_units, field: self.table_units}
+            if self.gsi:
+                out["GlobalSecondaryIndexes"] = {n: {"CapacityUnits": u, field: u} for n, u in self.gsi.items()}
+            if self.lsi:
+                out["LocalSecondaryIndexes"] = {n: {"CapacityUnits": u, field: u} for n, u in self.lsi.items()}
+        return out
+
+
+def consumed_read(table: TableMeta, size: int, consistent: bool, mode: str | None,
+                  index: IndexMeta | None = None) -> dict[str, Any] | None:
+    """ConsumedCapacity of a read of `size` bytes (GetItem: one item; Query/Scan: the sum)."""
+    if mode not in ("TOTAL", "INDEXES"):
+        return None
+    c = Consumed(table.name, "read")
+    units = read_units(size, consistent)
+    if index is None:
+        c.add_table(units)
+    else:
+        c.add_index(index, units)
+    return c.render(mode)
+
+
+def index_write_units(table: TableMeta, old: dict | None, new: dict | None) -> list[tuple[IndexMeta, float]]:
+    """Write units each secondary index spends on an item change old -> new."""
+    out = []
+    for index in table.indexes.values():
+        o = index_entry(index, old, table) is not None
+        n = index_entry(index, new, table) is not None
+        units = 0.0
+        if o and n:
+            okey = index_entry(index, old, table)
+            nkey = index_entry(index, new, table)
+            assert okey is not None and nkey is not None
+            if okey[:3] != nkey[:3]:
+                units = write_units(item_size(project_for_index(index, old, table))) + \
+                    write_units(item_size(project_for_index(index, new, table)))  # type: ignore[arg-type]
+            elif okey[3] != nkey[3]:
+                units = write_units(item_size(project_for_index(index, new, table)))  # type: ignore[arg-type]
+        elif o:
+            units = write_units(item_size(project_for_index(index, old, table)))  # type: ignore[arg-type]
+        elif n:
+            units = write_units(item_size(project_for_index(index, new, table)))  # type: ignore[arg-type]
+        if units:
+            out.append((index, units))
+    return out
+
+
+def consumed_write(table: TableMeta, old: dict | None, new: dict | None, mode: str | None) -> dict[str, Any] | None:
+    """ConsumedCapacity of one item write: the larger of old/new size in 1 KB units, plus index writes."""
+    if mode not in ("TOTAL", "INDEXES"):
+        return None
+    c = Consumed(table.name, "write")
+    size = max(item_size(old) if old else 0, item_size(new) if new else 0)
+    c.add_table(write_units(size))
+    if table.indexes:
+        for index, units in index_write_units(table, old, new):
+            c.add_index(index, units)
+    return c.render(mode)

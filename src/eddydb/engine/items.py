@@ -1,0 +1,156 @@
+"""Single-item write operations as data: PutOp, UpdateOp, DeleteOp, ConditionCheckOp, and
+`execute(txn, op)` that runs one inside the writer transaction (read old, check the condition,
+compute new, validate it, `apply_change`).
+
+Built (validated, expressions parsed) on the caller's thread by api/items.py, api/batch.py
+(BatchWriteItem, TransactWriteItems) and the embedded API; executed on the writer thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from eddydb.engine.catalog import TableMeta
+from eddydb.engine.writes import apply_change, item_key
+from eddydb.model.errors import ConditionalCheckFailedException, ValidationException
+from eddydb.model.size import item_size
+from eddydb.storage.base import WriteTxn
+
+__all__ = ["PutOp", "UpdateOp", "DeleteOp", "ConditionCheckOp", "Op", "execute", "check_index_keys",
+           "MAX_ITEM_SIZE", "key_of"]
+
+MAX_ITEM_SIZE = 400 * 1024
+_loads = orjson.loads
+
+
+def key_of(table: TableMeta, item: dict) -> dict:
+    """The key attributes of an item."""
+    ks = table.key
+    if ks.range_name is None:
+        return {ks.hash_name: item[ks.hash_name]}
+    return {ks.hash_name: item[ks.hash_name], ks.range_name: item[ks.range_name]}
+
+
+@dataclass(slots=True)
+class PutOp:
+    """PutItem: replace the item at its key with `item` (validated, normalised, size-checked)."""
+    table: TableMeta
+    item: dict
+    condition: Any = None              # parsed condition tree (expressions) or None
+    return_old_on_fail: bool = False   # ReturnValuesOnConditionCheckFailure=ALL_OLD
+    user_identity: dict | None = None
+
+
+@dataclass(slots=True)
+class UpdateOp:
+    """UpdateItem: apply `plan` (expressions.UpdatePlan, or None = no change) to the item at `key`,
+    creating it from the key when absent."""
+    table: TableMeta
+    key: dict
+    plan: Any = None
+    condition: Any = None
+    return_old_on_fail: bool = False
+    user_identity: dict | None = None
+
+
+@dataclass(slots=True)
+class DeleteOp:
+    """DeleteItem: remove the item at `key` (if present)."""
+    table: TableMeta
+    key: dict
+    condition: Any = None
+    return_old_on_fail: bool = False
+    user_identity: dict | None = None
+
+
+@dataclass(slots=True)
+class ConditionCheckOp:
+    """TransactWriteItems' ConditionCheck: check `condition` against the item at `key`, change nothing."""
+    table: TableMeta
+    key: dict
+    condition: Any = None
+    return_old_on_fail: bool = False
+
+
+Op = PutOp | UpdateOp | DeleteOp | ConditionCheckOp
+
+
+def _evaluate(condition: Any, item: dict | None) -> bool:
+    from eddydb.expressions import evaluate
+
+    return bool(evaluate(condition, item if item is not None else {}))
+
+
+def check_index_keys(table: TableMeta, item: dict, *, update: bool = False) -> None:
+    """Reject an item whose secondary-index key attribute has the wrong type or is empty."""
+    for index in table.indexes.values():
+        ks = index.key
+        for name, typ in ((ks.hash_name, ks.hash_type), (ks.range_name, ks.range_type)):
+            if name is None:
+                continue
+            v = item.get(name)
+            if v is None:
+                continue
+            if typ not in v:
+                actual = next(iter(v))
+                raise ValidationException(
+                    f"One or more parameter values were invalid: Type mismatch for Index Key {name} "
+                    f"Expected: {typ} Actual: {actual} IndexName: {index.name}")
+            if v[typ] == "" and typ in ("S", "B"):
+                if update:
+                    raise ValidationException(
+                        "One or more parameter values are not valid. The update expression attempted to update "
+                        "a secondary index key to a value that is not supported. The AttributeValue for a key "
+                        f"attribute cannot contain an empty string value. IndexName: {index.name}, IndexKey: {name}")
+                raise ValidationException(
+                    "One or more parameter values are not valid. A value specified for a secondary index key "
+                    "is not supported. The AttributeValue for a key attribute cannot contain an empty string "
+                    f"value. IndexName: {index.name}, IndexKey: {name}")
+
+
+def _fail(op: Any, old: dict | None) -> ConditionalCheckFailedException:
+    if op.return_old_on_fail and old is not None:
+        return ConditionalCheckFailedException(item=old)
+    return ConditionalCheckFailedException()
+
+
+def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
+    """Run one op in `txn`; returns (old, new) item images (new is old for ConditionCheck).
+    Raises ConditionalCheckFailedException (with Item when asked) or ValidationException."""
+    table = op.table
+    if type(op) is PutOp:
+        item = op.item
+        skey = item_key(table, item)
+        raw = txn.get_item(table.table_id, *skey)
+        old = None if raw is None else _loads(raw)
+        if op.condition is not None and not _evaluate(op.condition, old):
+            raise _fail(op, old)
+        if table.indexes:
+            check_index_keys(table, item)
+        apply_change(txn, table, item, old, item, user_identity=op.user_identity, storage_key=skey)
+        return old, item
+    skey = item_key(table, op.key)
+    raw = txn.get_item(table.table_id, *skey)
+    old = None if raw is None else _loads(raw)
+    if op.condition is not None and not _evaluate(op.condition, old):
+        raise _fail(op, old)
+    if type(op) is UpdateOp:
+        if op.plan is None:
+            new = dict(old) if old is not None else dict(op.key)
+        else:
+            from eddydb.expressions import apply_update
+
+            new = apply_update(op.plan, dict(old) if old is not None else dict(op.key))
+        if item_size(new) > MAX_ITEM_SIZE:
+            raise ValidationException("Item size to update has exceeded the maximum allowed size")
+        if table.indexes:
+            check_index_keys(table, new, update=True)
+        apply_change(txn, table, op.key, old, new, user_identity=op.user_identity, storage_key=skey)
+        return old, new
+    if type(op) is DeleteOp:
+        if old is not None:
+            apply_change(txn, table, op.key, old, None, user_identity=op.user_identity, storage_key=skey)
+        return old, None
+    return old, old

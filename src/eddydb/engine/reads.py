@@ -1,0 +1,215 @@
+"""Reads: GetItem, Query and Scan over a table or one of its secondary indexes.
+
+DynamoDB's paging semantics live here: Limit counts items *evaluated* (before the filter), a
+page stops after 1 MB of items read, LastEvaluatedKey is the last evaluated item's key (table
+key plus index key for index reads), Query walks one partition's sort-key range forward or
+backward, Scan walks (partition-hash, pk, sk) order and a parallel-scan segment is a hash range.
+Called by api/items.py and api/batch.py with a `ReadTxn` of the calling thread.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from eddydb.engine.catalog import IndexMeta, TableMeta
+from eddydb.engine.writes import item_key
+from eddydb.model.errors import ValidationException
+from eddydb.model.keys import encode_key, partition_hash
+from eddydb.model.size import item_size
+from eddydb.storage.base import ReadTxn
+
+__all__ = ["get_item", "get_item_raw", "query", "scan", "Page", "PAGE_BYTES", "last_key_of",
+           "RANGE_OPS"]
+
+PAGE_BYTES = 1 << 20
+_HASH_SPACE = 1 << 32
+_loads = orjson.loads
+
+# Key-condition sort-key operators, in either spelling (expression operator or legacy name).
+RANGE_OPS = {"=": "EQ", "EQ": "EQ", "<": "LT", "LT": "LT", "<=": "LE", "LE": "LE", ">": "GT", "GT": "GT",
+             ">=": "GE", "GE": "GE", "BETWEEN": "BETWEEN", "between": "BETWEEN",
+             "begins_with": "BEGINS_WITH", "BEGINS_WITH": "BEGINS_WITH"}
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of a Query/Scan: the items that passed the filter (projected), counts, size read."""
+    items: list[dict] = field(default_factory=list)
+    count: int = 0
+    scanned: int = 0
+    last_key: dict | None = None
+    size: int = 0
+
+
+def get_item_raw(r: ReadTxn, table: TableMeta, key: dict) -> bytes | None:
+    """Stored orjson bytes of the item at `key` (validated key), or None."""
+    phash, pk, sk = item_key(table, key)
+    return r.get_item(table.table_id, phash, pk, sk)
+
+
+def get_item(r: ReadTxn, table: TableMeta, key: dict) -> dict | None:
+    raw = get_item_raw(r, table, key)
+    return None if raw is None else _loads(raw)
+
+
+def last_key_of(table: TableMeta, index: IndexMeta | None, item: dict) -> dict:
+    """LastEvaluatedKey of an item: the table key, plus the index key attributes for index reads."""
+    out = {}
+    for n in table.key.names():
+        if n in item:
+            out[n] = item[n]
+    if index is not None:
+        for n in index.key.names():
+            if n in item:
+                out[n] = item[n]
+    return out
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    """Smallest byte string greater than every string starting with `prefix` (None: no bound)."""
+    b = bytearray(prefix)
+    while b and b[-1] == 0xFF:
+        b.pop()
+    if not b:
+        return None
+    b[-1] += 1
+    return bytes(b)
+
+
+def _bounds(range_op: str | None, values: list[dict] | None) -> tuple[bytes | None, bool, bytes | None, bool]:
+    if range_op is None:
+        return None, True, None, True
+    op = RANGE_OPS[range_op]
+    v = values or []
+    if op == "EQ":
+        e = encode_key(v[0])
+        return e, True, e, True
+    if op == "LT":
+        return None, True, encode_key(v[0]), False
+    if op == "LE":
+        return None, True, encode_key(v[0]), True
+    if op == "GT":
+        return encode_key(v[0]), False, None, True
+    if op == "GE":
+        return encode_key(v[0]), True, None, True
+    if op == "BETWEEN":
+        return encode_key(v[0]), True, encode_key(v[1]), True
+    p = encode_key(v[0])
+    return p, True, _successor(p), False
+
+
+def _in_range(e: bytes, lo: bytes | None, lo_incl: bool, hi: bytes | None, hi_incl: bool) -> bool:
+    if lo is not None and (e < lo or (e == lo and not lo_incl)):
+        return False
+    if hi is not None and (e > hi or (e == hi and not hi_incl)):
+        return False
+    return True
+
+
+def _collect(page: Page, rows: Any, table: TableMeta, index: IndexMeta | None, limit: int | None,
+             filter_fn: Callable[[dict], bool] | None, project_fn: Callable[[dict], dict] | None,
+             count_only: bool, item_col: int) -> Page:
+    """Evaluate rows until Limit items or 1 MB; the filter runs after the counting."""
+    size = 0
+    last = None
+    n = 0
+    for row in rows:
+        item = _loads(row[item_col])
+        n += 1
+        size += item_size(item)
+        last = item
+        if filter_fn is None or filter_fn(item):
+            page.count += 1
+            if not count_only:
+                page.items.append(item if project_fn is None else project_fn(item))
+        if (limit is not None and n >= limit) or size >= PAGE_BYTES:
+            page.last_key = last_key_of(table, index, last)
+            break
+    page.scanned = n
+    page.size = size
+    return page
+
+
+def _filter_fn(node: Any) -> Callable[[dict], bool] | None:
+    if node is None:
+        return None
+    from eddydb.expressions import evaluate
+
+    return lambda item: bool(evaluate(node, item))
+
+
+def _project_fn(paths: Any) -> Callable[[dict], dict] | None:
+    if paths is None:
+        return None
+    from eddydb.expressions import project
+
+    return lambda item: project(item, paths)
+
+
+def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dict, range_op: str | None = None,
+          range_values: list[dict] | None = None, *, forward: bool = True, limit: int | None = None,
+          start_key: dict | None = None, filter: Any = None, projection: Any = None,
+          count_only: bool = False) -> Page:
+    """One page of a Query (validated inputs: hash_value of the right type, start_key of the right shape)."""
+    ks = index.key if index is not None else table.key
+    lo, lo_incl, hi, hi_incl = _bounds(range_op, range_values)
+    pkb = encode_key(hash_value)
+    phash = partition_hash(pkb)
+    page = Page()
+    ffn, pfn = _filter_fn(filter), _project_fn(projection)
+    if index is None:
+        if start_key is not None:
+            if ks.range_name is None:
+                return page     # a partition of one item, already returned
+            after = encode_key(start_key[ks.range_name])
+            if forward:
+                if lo is None or after >= lo:
+                    lo, lo_incl = after, False
+            elif hi is None or after <= hi:
+                hi, hi_incl = after, False
+        rows = r.query_items(table.table_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, limit)
+        return _collect(page, rows, table, None, limit, ffn, pfn, count_only, 3)
+    after_t = None
+    if start_key is not None:
+        isk = b"" if ks.range_name is None else encode_key(start_key[ks.range_name])
+        _ph, tpk, tsk = item_key(table, start_key)
+        after_t = (isk, tpk, tsk)
+    rows = r.query_index(index.index_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, after_t, limit)
+    return _collect(page, rows, table, index, limit, ffn, pfn, count_only, 5)
+
+
+def segment_range(segment: int | None, total: int | None) -> tuple[int, int]:
+    if segment is None or total is None:
+        return 0, _HASH_SPACE
+    return segment * _HASH_SPACE // total, (segment + 1) * _HASH_SPACE // total
+
+
+def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int | None = None,
+         total_segments: int | None = None, limit: int | None = None, start_key: dict | None = None,
+         filter: Any = None, projection: Any = None, count_only: bool = False) -> Page:
+    """One page of a Scan of the table or an index (parallel segment = partition-hash range)."""
+    lo, hi = segment_range(segment, total_segments)
+    page = Page()
+    ffn, pfn = _filter_fn(filter), _project_fn(projection)
+    if index is None:
+        after = None
+        if start_key is not None:
+            after = item_key(table, start_key)
+            if not lo <= after[0] < hi:
+                raise ValidationException("The provided Exclusive start key does not map to the provided segment")
+        rows = r.scan_items(table.table_id, after, lo, hi, limit)
+        return _collect(page, rows, table, None, limit, ffn, pfn, count_only, 3)
+    after_i = None
+    if start_key is not None:
+        ks = index.key
+        ipk = encode_key(start_key[ks.hash_name])
+        isk = b"" if ks.range_name is None else encode_key(start_key[ks.range_name])
+        _ph, tpk, tsk = item_key(table, start_key)
+        after_i = (partition_hash(ipk), ipk, isk, tpk, tsk)
+        if not lo <= after_i[0] < hi:
+            raise ValidationException("The provided Exclusive start key does not map to the provided segment")
+    rows = r.scan_index(index.index_id, after_i, lo, hi, limit)
+    return _collect(page, rows, table, index, limit, ffn, pfn, count_only, 5)

@@ -1,0 +1,166 @@
+"""The SQLite backend: one database file in WAL mode, one writer connection (used only by the
+engine's group-commit writer thread), one read connection per reading thread.
+
+`SqliteStore` composes its transactions from one mixin per concern (items, streams, triggers,
+functions); each concern module carries its own DDL in `SCHEMA`, executed at open.
+Opened by `storage.open_store`.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from typing import Any
+
+from eddydb.storage.base import ReadTxn, Store, WriteTxn
+from eddydb.storage.sqlite import functions as _functions
+from eddydb.storage.sqlite import items as _items
+from eddydb.storage.sqlite import streams as _streams
+from eddydb.storage.sqlite import triggers as _triggers
+from eddydb.storage.sqlite.functions import FunctionsRead, FunctionsWrite
+from eddydb.storage.sqlite.items import ItemsRead, ItemsWrite
+from eddydb.storage.sqlite.streams import StreamsRead, StreamsWrite
+from eddydb.storage.sqlite.triggers import TriggersRead, TriggersWrite
+
+__all__ = ["SqliteStore", "SqliteRead", "SqliteWrite"]
+
+_MODULES = (_items, _streams, _triggers, _functions)
+
+
+class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
+    """Reads on one thread's connection. Autocommit: each statement sees the last commit;
+    `with` opens a snapshot (BEGIN .. COMMIT) for several consistent statements."""
+
+    def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
+        self.conn = conn
+        self.store = store
+        self._depth = 0
+
+    def __enter__(self) -> "SqliteRead":
+        if self._depth == 0:
+            self.conn.execute("BEGIN")
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self.conn.execute("COMMIT")
+
+
+class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, SqliteRead, WriteTxn):
+    """The writer transaction: BEGIN IMMEDIATE .. COMMIT around one group-commit batch."""
+
+    def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
+        super().__init__(conn, store)
+        self.notes: dict[str, set] = {}
+        self.active = False
+
+    def __enter__(self) -> "SqliteWrite":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def begin(self) -> "SqliteWrite":
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.notes = {}
+        self.active = True
+        return self
+
+    def savepoint(self) -> None:
+        self.conn.execute("SAVEPOINT s")
+
+    def rollback_to_savepoint(self) -> None:
+        self.conn.execute("ROLLBACK TO s")
+        self.conn.execute("RELEASE s")
+
+    def release_savepoint(self) -> None:
+        self.conn.execute("RELEASE s")
+
+    def commit(self) -> None:
+        self.active = False
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.active = False
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+
+
+class SqliteStore(Store):
+    """One SQLite database (a file under `data`, or a private temporary file when `path` is None)."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | None, *, sync: str = "normal") -> None:
+        self._tmpdir: str | None = None
+        if path is None:
+            # A private temp file rather than a shared-cache memory db: shared cache has table-level
+            # locks (readers would block on the open group-commit transaction); WAL on a file does not.
+            self._tmpdir = tempfile.mkdtemp(prefix="eddydb-")
+            path = os.path.join(self._tmpdir, "eddydb.sqlite3")
+            sync = "off"
+        self.path = path
+        self.sync = sync
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._wconn = self._connect()
+        self._wconn.execute("PRAGMA journal_mode=WAL")
+        for mod in _MODULES:
+            for ddl in mod.SCHEMA:
+                self._wconn.execute(ddl)
+        self._writer = SqliteWrite(self._wconn, self)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                               cached_statements=512, timeout=30.0)
+        conn.execute(f"PRAGMA synchronous={self.sync.upper()}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA mmap_size=268435456")
+        return conn
+
+    def read(self) -> SqliteRead:
+        r = getattr(self._local, "r", None)
+        if r is None:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            conn = self._connect()
+            with self._lock:
+                self._readers.append(conn)
+            r = self._local.r = SqliteRead(conn, self)
+        return r
+
+    def begin_write(self) -> SqliteWrite:
+        return self._writer.begin()
+
+    @property
+    def write_connection(self) -> sqlite3.Connection:
+        """The writer's connection (for maintenance run through the writer thread only)."""
+        return self._wconn
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for conn in readers:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        try:
+            if self._wconn.in_transaction:
+                self._wconn.execute("ROLLBACK")
+            self._wconn.close()
+        except sqlite3.Error:
+            pass
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
