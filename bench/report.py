@@ -1,0 +1,140 @@
+"""Tables for bench/run.py's results (rich if installed, plain text otherwise)."""
+from __future__ import annotations
+
+__all__ = ["print_config", "print_results", "dataplane_rows"]
+
+try:
+    from rich.console import Console
+    from rich.table import Table
+    import shutil as _sh
+    _console = Console(width=max(_sh.get_terminal_size((160, 40)).columns, 160))
+except ImportError:  # pragma: no cover
+    _console = None
+    Table = None
+
+
+def _fmt(v, nd=0):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.{nd}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _print_table(title: str, headers: list[str], rows: list[list[str]], notes: list[str] | None = None) -> None:
+    if _console is not None:
+        t = Table(title=title, title_justify="left")
+        for i, h in enumerate(headers):
+            t.add_column(h, justify="left" if i == 0 else "right")
+        for r in rows:
+            t.add_row(*r)
+        _console.print(t)
+        for n in notes or []:
+            _console.print(f"  {n}", highlight=False, markup=False)
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    print(f"\n{title}")
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    for r in rows:
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    for n in notes or []:
+        print(f"  {n}")
+
+
+def print_config(results: dict) -> None:
+    c, m = results["config"], results["machine"]
+    print(f"eddydb bench {results['started']} git {results['git']}: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, "
+          f"Python {m['python']}")
+    print(f"closed loop, {c['connections']} keep-alive connections, {c['client_procs']} client process(es), "
+          f"{c['warmup']:g}s warm-up + {c['duration']:g}s per op, pinning: {c['pin']}")
+
+
+def dataplane_rows(dp: dict) -> tuple[list[str], list[list[str]], list[str]]:
+    targets = [t for t, r in dp.items() if "ops" in r]
+    ops: list[str] = []
+    for t in targets:
+        for op in dp[t]["ops"]:
+            if op not in ops:
+                ops.append(op)
+    peers = [t for t in targets if t != "eddydb"]
+    headers = ["op"]
+    for t in targets:
+        headers += [f"{t} ops/s", "p50 ms", "p99 ms"]
+    if "eddydb" in targets:
+        headers += [f"eddydb/{p}" for p in peers]
+    rows = []
+    notes = []
+    for op in ops:
+        row = [op]
+        for t in targets:
+            r = dp[t]["ops"].get(op)
+            if r is None:
+                row += ["-", "-", "-"]
+                continue
+            tp = _fmt(r["throughput"])
+            if r["errors"]:
+                tp += f" ({r['errors']} ERR)"
+                notes.append(f"{t} {op}: {r['errors']} errors, e.g. {r['error_samples'][:1]}")
+            row += [tp, _fmt(r["p50_ms"], 2), _fmt(r["p99_ms"], 2)]
+        if "eddydb" in targets:
+            e = dp["eddydb"]["ops"].get(op)
+            for p in peers:
+                pr = dp[p]["ops"].get(op)
+                if e and pr and pr["throughput"]:
+                    row.append(f"{e['throughput'] / pr['throughput']:.1f}x")
+                else:
+                    row.append("-")
+        rows.append(row)
+    for t in targets:
+        cpu = [(op, r.get("client_cpu_pct"), r.get("server_cpu_pct")) for op, r in dp[t]["ops"].items()]
+        notes.append(f"{t}: client CPU % / server CPU % (of one core) per op: "
+                     + ", ".join(f"{op} {c}/{s}" for op, c, s in cpu))
+    for t, r in dp.items():
+        if "ops" not in r:
+            notes.append(f"{t}: {r.get('skipped') or r.get('failed')}")
+    return headers, rows, notes
+
+
+def _kv_rows(d: dict, prefix: str = "") -> list[list[str]]:
+    rows = []
+    for k, v in d.items():
+        if k in ("wall_s",):
+            continue
+        if isinstance(v, dict) and not {"throughput", "p99_ms"} <= set(v):
+            rows += _kv_rows(v, prefix + k + ".")
+        elif isinstance(v, dict):
+            rows.append([prefix + k, f"{_fmt(v['throughput'])} ops/s, p50 {_fmt(v['p50_ms'], 2)} ms, "
+                                     f"p99 {_fmt(v['p99_ms'], 2)} ms" + (f", {v['errors']} ERRORS" if v["errors"] else "")])
+        elif isinstance(v, list):
+            rows.append([prefix + k, ", ".join(str(x) for x in v)[:200]])
+        else:
+            rows.append([prefix + k, _fmt(v, 2) if isinstance(v, float) else str(v)])
+    return rows
+
+
+def print_results(results: dict) -> None:
+    suites = results["suites"]
+    if "dataplane" in suites and suites["dataplane"]:
+        h, rows, notes = dataplane_rows(suites["dataplane"])
+        if rows:
+            _print_table("Data plane (throughput = requests/s; BatchWriteItem = 25 items, Query = 20 items)", h, rows,
+                         notes)
+        else:
+            for n in notes:
+                print(n)
+    for s in ("streams", "triggers", "ttl"):
+        if s not in suites:
+            continue
+        for t, r in suites[s].items():
+            if "skipped" in r:
+                print(f"{s} [{t}]: skipped: {r['skipped']}")
+                continue
+            if "failed" in r:
+                print(f"{s} [{t}]: FAILED: {r['failed']}")
+                continue
+            checks = r.pop("checks", None)
+            rows = _kv_rows(r)
+            if checks:
+                rows += [[f"target: {c['what']}", f"{'PASS' if c['ok'] else 'MISS'} ({c['measured']})"] for c in checks]
+                r["checks"] = checks
+            _print_table(f"{s} [{t}]", ["measure", "value"], rows)
