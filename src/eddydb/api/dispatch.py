@@ -1,0 +1,132 @@
+"""The JSON 1.0 dispatch table: `X-Amz-Target` ("DynamoDB_20120810.PutItem",
+"DynamoDBStreams_20120810.GetRecords") -> the operation handler of api/items, api/tables,
+api/batch or api/streams, and every outcome -> (HTTP status, JSON body bytes).
+
+Called by server/router.py (so by the HTTP server and the embedded boto3 clients alike). This is
+the one place where errors become wire bodies: `EddyError` -> its status and
+`{"__type", "message", **extra}`; anything else -> 500 InternalServerError with the traceback
+logged. Handlers return a dict, raw JSON bytes, or a `concurrent.futures.Future` of either
+(writes); `dispatch` hands such a future back untouched and `complete(future)` turns it into
+(status, body) once it is done, so the caller decides how to wait.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import orjson
+
+from eddydb.model.errors import (
+    EddyError,
+    InternalServerError,
+    SerializationException,
+    UnknownOperationException,
+)
+
+__all__ = ["DYNAMODB_PREFIX", "STREAMS_PREFIX", "dispatch", "complete", "error_response", "handlers", "Handler"]
+
+log = logging.getLogger("eddydb.api")
+
+DYNAMODB_PREFIX = "DynamoDB_20120810"
+STREAMS_PREFIX = "DynamoDBStreams_20120810"
+
+Handler = Callable[[Any, dict], "dict | bytes | Future"]
+
+# (target prefix, module) pairs whose OPERATIONS make up the table.
+_MODULES: tuple[tuple[str, str], ...] = (
+    (DYNAMODB_PREFIX, "eddydb.api.tables"),
+    (DYNAMODB_PREFIX, "eddydb.api.items"),
+    (DYNAMODB_PREFIX, "eddydb.api.batch"),
+    (STREAMS_PREFIX, "eddydb.api.streams"),
+)
+
+_TARGETS: dict[str, Handler] | None = None
+_FutureType = Future
+
+
+def handlers() -> dict[str, Handler]:
+    """The full target -> handler table, built on first use."""
+    global _TARGETS
+    if _TARGETS is None:
+        table: dict[str, Handler] = {}
+        for prefix, modname in _MODULES:
+            try:
+                mod = importlib.import_module(modname)
+            except ModuleNotFoundError as e:
+                if e.name != modname:
+                    raise
+                log.warning("%s is missing: its operations answer UnknownOperationException", modname)
+                continue
+            for op, fn in mod.OPERATIONS.items():
+                table[f"{prefix}.{op}"] = fn
+        _TARGETS = table
+    return _TARGETS
+
+
+def error_response(err: EddyError) -> tuple[int, bytes]:
+    return err.status, orjson.dumps(err.body())
+
+
+def _internal(exc: BaseException, target: str) -> tuple[int, bytes]:
+    log.error("internal error in %s", target, exc_info=exc)
+    return error_response(InternalServerError("Internal server error"))
+
+
+def _encode(out: Any) -> tuple[int, bytes]:
+    if type(out) is bytes:
+        return 200, out
+    return 200, orjson.dumps(out)
+
+
+def dispatch(inst: Any, target: str | None, body: bytes) -> "tuple[int, bytes] | Future":
+    """Run the operation named by `target` on the JSON request `body`.
+
+    Returns (status, body bytes), or the handler's Future (pass it to `complete` once done).
+    """
+    table = _TARGETS if _TARGETS is not None else handlers()
+    handler = table.get(target) if target else None
+    if handler is None:
+        return error_response(_unknown(target))
+    try:
+        request = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        return error_response(SerializationException("Could not parse the request body as JSON"))
+    if type(request) is not dict:
+        if request is None and not body:
+            request = {}
+        else:
+            return error_response(SerializationException("Start of structure or map found where not expected."))
+    try:
+        out = handler(inst, request)
+    except EddyError as e:
+        return error_response(e)
+    except Exception as e:  # noqa: BLE001 - a bug must answer 500, not kill the connection
+        return _internal(e, target or "")
+    if type(out) is bytes:
+        return 200, out
+    if type(out) is dict:
+        return 200, orjson.dumps(out)
+    if isinstance(out, _FutureType):
+        return out
+    return _encode(out)
+
+
+def complete(future: Future, target: str = "") -> tuple[int, bytes]:
+    """(status, body) of a finished handler Future (its exception becomes the error body)."""
+    try:
+        out = future.result()
+        while isinstance(out, _FutureType):  # tolerate a handler that chained one more step
+            out = out.result()
+    except EddyError as e:
+        return error_response(e)
+    except Exception as e:  # noqa: BLE001
+        return _internal(e, target)
+    return _encode(out)
+
+
+def _unknown(target: str | None) -> UnknownOperationException:
+    # DynamoDB answers a missing, blank or unknown X-Amz-Target alike.
+    return UnknownOperationException("An unknown operation was requested.")

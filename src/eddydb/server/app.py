@@ -1,0 +1,179 @@
+"""Running the server: sockets, the event loop, worker processes, signals and clean shutdown.
+
+`serve(settings)` is what `eddydb serve` calls. One process by default; `--workers N` starts N
+processes listening on the same port (SO_REUSEPORT) over one store, the first of which runs
+the background jobs (TTL, shard rollover, retention, trigger mappings). SIGINT/SIGTERM stop
+accepting, finish the requests in flight, then close the Instance (which flushes the store).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from eddydb.config import Settings
+
+__all__ = ["serve", "run_worker", "make_socket"]
+
+log = logging.getLogger("eddydb.server")
+
+
+def make_socket(host: str, port: int, *, reuse_port: bool = False, listen: bool = True) -> socket.socket:
+    """A listening TCP socket (SO_REUSEADDR, and SO_REUSEPORT for multi-process serving)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    if listen:
+        sock.listen(4096)
+    sock.setblocking(False)
+    return sock
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every supported platform
+        return asyncio.new_event_loop()
+
+
+def _url(settings: Settings, port: int) -> str:
+    host = settings.host
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: int = 0,
+               announce: Callable[[int], None] | None = None, background: bool = True) -> int:
+    """Serve on `sock` (or a new socket from settings) until SIGINT/SIGTERM. Returns an exit code."""
+    from eddydb.instance import Instance
+    from eddydb.server.http import HttpServer
+
+    if sock is None:
+        sock = make_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
+    inst = Instance(settings)
+    loop = _new_loop()
+    asyncio.set_event_loop(loop)
+    stop = asyncio.Event()
+    server = HttpServer(inst, loop)
+
+    def _on_signal() -> None:
+        stop.set()
+
+    async def _main() -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, _on_signal)
+        await server.start(sock)
+        if background:
+            inst.start_background()
+        if announce is not None:
+            announce(sock.getsockname()[1])
+        await stop.wait()
+        await server.shutdown()
+
+    try:
+        loop.run_until_complete(_main())
+    finally:
+        try:
+            inst.close()
+        finally:
+            loop.close()
+    return 0
+
+
+def _worker_entry(settings: Settings, fd: int | None, index: int) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sock = make_socket(settings.host, settings.port, reuse_port=True)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards SIGTERM; Ctrl-C reaches us via the group
+    code = run_worker(settings, sock, index=index, background=(index == 0))
+    sys.exit(code)
+
+
+def serve(settings: Settings, *, echo: Callable[[str], None] = print) -> int:
+    """Run the server in the foreground until interrupted; prints the URL once listening."""
+    if settings.workers <= 1:
+        def announce(port: int) -> None:
+            echo(f"eddydb listening on {_url(settings, port)} ({_where(settings)})")
+            sys.stdout.flush()
+
+        return run_worker(settings, announce=announce)
+    return _serve_many(settings, echo)
+
+
+def _where(settings: Settings) -> str:
+    if settings.store:
+        return f"store {_redact(settings.store)}"
+    if settings.data is None:
+        return "in memory"
+    return f"data {os.path.abspath(settings.data)}"
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
+    if settings.in_memory:
+        raise SystemExit("--workers > 1 needs a durable store (--data or --store), not --in-memory")
+    # Reserve the port (resolving port 0) with a SO_REUSEPORT socket the workers can share.
+    holder = make_socket(settings.host, settings.port, reuse_port=True, listen=False)
+    port = holder.getsockname()[1]
+    settings.port = port
+    # Create the store once (schema, migrations) before workers race to do it.
+    from eddydb.storage import open_store
+
+    open_store(settings).close()
+    ctx = multiprocessing.get_context("spawn")
+    procs: list[Any] = []
+    for i in range(settings.workers):
+        p = ctx.Process(target=_worker_entry, args=(settings, None, i), name=f"eddydb-worker-{i}")
+        p.start()
+        procs.append(p)
+    holder.close()
+    echo(f"eddydb listening on {_url(settings, port)} ({_where(settings)}, {settings.workers} workers)")
+    sys.stdout.flush()
+
+    stopping = False
+
+    def _forward(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for p in procs:
+            if p.is_alive() and p.pid is not None:
+                try:
+                    os.kill(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+
+    signal.signal(signal.SIGINT, _forward)
+    signal.signal(signal.SIGTERM, _forward)
+    from multiprocessing.connection import wait
+
+    code = 0
+    alive = list(procs)
+    while alive:
+        wait([p.sentinel for p in alive], timeout=1.0)
+        for p in list(alive):
+            if p.exitcode is None:
+                continue
+            alive.remove(p)
+            if p.exitcode and not stopping:
+                # one worker failed: stop the others rather than serve on a partial fleet
+                code = p.exitcode
+                _forward(signal.SIGTERM, None)
+    return code

@@ -1,0 +1,330 @@
+"""The HTTP/1.1 transport: an asyncio protocol (uvloop + httptools, no framework) that parses
+requests, hands them to server/router.py and writes the responses with the headers AWS SDKs
+rely on (x-amzn-RequestId, x-amz-crc32, Content-Length).
+
+Built by server/app.py. Reads run inline on the loop thread (they are short SQLite lookups);
+writes come back as engine Futures, completed through a batched thread-safe wake-up so the
+loop never blocks. Requests on one connection execute strictly in order (pipelining-safe: a
+GetItem pipelined after a PutItem sees it); many connections run concurrently.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import os
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import httptools
+
+from eddydb.server import router as _router
+
+__all__ = ["HttpProtocol", "HttpServer"]
+
+log = logging.getLogger("eddydb.server")
+
+_crc32 = zlib.crc32
+_route = _router.route
+_Deferred = _router.Deferred
+
+_REASONS = {
+    100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
+    403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+    415: "Unsupported Media Type", 429: "Too Many Requests", 500: "Internal Server Error",
+    502: "Bad Gateway", 503: "Service Unavailable",
+}
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def _status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = b"HTTP/1.1 %d %s\r\n" % (status, _REASONS.get(status, "Unknown").encode())
+        _STATUS_LINES[status] = line
+    return line
+
+
+# Precomputed response prefixes for the common (status, shared header dict) pairs.
+_PREFIX: dict[tuple[int, int], bytes] = {}
+
+
+def _prefix(status: int, headers: Mapping[str, str]) -> bytes:
+    key = (status, id(headers))
+    p = _PREFIX.get(key) if headers is _router.AMZ_JSON or headers is _router.JSON else None
+    if p is None:
+        p = _status_line(status) + b"".join(
+            b"%s: %s\r\n" % (k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
+        ) + b"x-amzn-RequestId: "
+        if headers is _router.AMZ_JSON or headers is _router.JSON:
+            _PREFIX[key] = p
+    return p
+
+
+# Request ids look like uuid4s: a random per-process prefix and a counter (no urandom per request).
+_RID_PREFIX = ("%s-%s-4%s-%s-" % (os.urandom(4).hex(), os.urandom(2).hex(), os.urandom(2).hex()[1:],
+                                  os.urandom(2).hex())).encode()
+_rid_counter = itertools.count(int.from_bytes(os.urandom(3), "big") << 20)
+
+
+def _render(status: int, headers: Mapping[str, str], body: bytes, keep_alive: bool, head_only: bool = False) -> bytes:
+    tail = b"" if keep_alive else b"Connection: close\r\n"
+    return b"%s%s%012x\r\nx-amz-crc32: %d\r\nContent-Length: %d\r\n%s\r\n%s" % (
+        _prefix(status, headers), _RID_PREFIX, next(_rid_counter) & 0xFFFFFFFFFFFF, _crc32(body), len(body), tail,
+        b"" if head_only else body)
+
+
+def _error(status: int, message: str) -> bytes:
+    body = b'{"message":"%s"}' % message.encode()
+    return _render(status, _router.JSON, body, keep_alive=False)
+
+
+class _Waker:
+    """Completes Deferred responses on the loop thread; one thread-safe wake-up per batch of
+    futures resolved together (the writer resolves a whole group commit at once)."""
+
+    __slots__ = ("_loop", "_ready", "_armed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._ready: collections.deque = collections.deque()
+        self._armed = False
+
+    def notify(self, item: Any) -> None:  # called on the writer thread
+        self._ready.append(item)
+        if not self._armed:
+            self._armed = True
+            self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        self._armed = False
+        ready = self._ready
+        while ready:
+            proto, deferred = ready.popleft()
+            proto._deferred_done(deferred)
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, server: "HttpServer") -> None:
+        self._server = server
+        self._inst = server.inst
+        self._waker = server.waker
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._body_len = 0
+        self._in_request = False
+        self._busy = False                    # a Deferred of this connection is in flight
+        self._busy_keep_alive = True
+        self._busy_head = False
+        self._waiting: collections.deque = collections.deque()   # parsed requests behind it
+        self._closing = False
+        self._paused_write = False
+        self._paused_read = False
+
+    # --- connection events -------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        self._server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server.connections.discard(self)
+        self._transport = None
+        self._waiting.clear()
+        self._server.maybe_idle()
+
+    def pause_writing(self) -> None:
+        self._paused_write = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._paused_write = False
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        t = self._transport
+        if t is None:
+            return
+        want_pause = self._paused_write or len(self._waiting) >= 32
+        if want_pause and not self._paused_read:
+            self._paused_read = True
+            t.pause_reading()
+        elif not want_pause and self._paused_read:
+            self._paused_read = False
+            t.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._abort(400, "Upgrade not supported")
+        except httptools.HttpParserError as e:
+            self._abort(400, f"Bad request: {e}")
+        except _TooLarge:
+            self._abort(413, "Request body too large")
+
+    def _abort(self, status: int, message: str) -> None:
+        t = self._transport
+        if t is not None:
+            if not self._busy:
+                t.write(_error(status, message.replace('"', "'")))
+            t.close()
+            self._transport = None
+
+    # --- httptools callbacks -----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._in_request = True
+        self._url = b""
+        self._headers = {}
+        self._body = []
+        self._body_len = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        if self._headers.get("expect", "").lower() == "100-continue" and self._transport is not None:
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self._body_len += len(body)
+        if self._body_len > _router.MAX_BODY:
+            raise _TooLarge()
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self._in_request = False
+        body = self._body
+        req = (
+            self._parser.get_method().decode("latin-1"),
+            self._url.decode("latin-1"),
+            self._headers,
+            body[0] if len(body) == 1 else b"".join(body),
+            self._parser.should_keep_alive(),
+        )
+        if self._busy or self._waiting:
+            self._waiting.append(req)
+            self._update_reading()
+        else:
+            self._execute(req)
+
+    # --- request execution -------------------------------------------------------------------
+    def _execute(self, req: tuple) -> None:
+        method, url, headers, body, keep_alive = req
+        if self._server.stopping:
+            keep_alive = False
+        try:
+            res = _route(self._inst, method, url, headers, body)
+        except Exception as e:  # noqa: BLE001 - a router bug must not kill the connection
+            log.error("internal error routing %s %s", method, url, exc_info=e)
+            res = (500, _router.JSON, b'{"message":"Internal server error"}')
+        if type(res) is tuple:
+            self._respond(res, keep_alive, method == "HEAD")
+            return
+        # a Deferred: answer when the writer resolves it
+        self._busy = True
+        self._busy_keep_alive = keep_alive
+        self._busy_head = method == "HEAD"
+        fut = res.future
+        if fut.done():
+            self._deferred_done(res)
+        else:
+            waker = self._waker
+            fut.add_done_callback(lambda _f, d=res: waker.notify((self, d)))
+
+    def _deferred_done(self, deferred: Any) -> None:
+        self._busy = False
+        try:
+            res = deferred.finish()
+        except Exception as e:  # noqa: BLE001
+            log.error("internal error finishing a response", exc_info=e)
+            res = (500, _router.JSON, b'{"message":"Internal server error"}')
+        if not self._respond(res, self._busy_keep_alive, self._busy_head):
+            return
+        waiting = self._waiting
+        while waiting and not self._busy and self._transport is not None:
+            self._execute(waiting.popleft())
+        self._update_reading()
+        if not self._busy and not waiting:
+            self._server.maybe_idle()
+
+    def _respond(self, res: tuple, keep_alive: bool, head_only: bool) -> bool:
+        t = self._transport
+        if t is None:
+            return False
+        status, headers, body = res
+        t.write(_render(status, headers, body, keep_alive, head_only))
+        if not keep_alive:
+            self._waiting.clear()
+            t.close()
+            self._transport = None
+            return False
+        return True
+
+    def idle(self) -> bool:
+        return not (self._in_request or self._busy or self._waiting)
+
+    def close_if_idle(self) -> bool:
+        if self.idle():
+            if self._transport is not None:
+                self._transport.close()
+                self._transport = None
+            return True
+        return False
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class HttpServer:
+    """Listens on a socket and serves until `shutdown()`: stop accepting, finish in-flight
+    requests (closing keep-alive connections as they go idle), then return."""
+
+    def __init__(self, inst: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.inst = inst
+        self.loop = loop
+        self.waker = _Waker(loop)
+        self.connections: set[HttpProtocol] = set()
+        self.stopping = False
+        self._server: asyncio.AbstractServer | None = None
+        self._idle: asyncio.Event | None = None
+
+    async def start(self, sock: Any) -> None:
+        self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock, backlog=4096)
+
+    def maybe_idle(self) -> None:
+        if self.stopping and self._idle is not None:
+            for c in list(self.connections):
+                c.close_if_idle()
+            if not self.connections:
+                self._idle.set()
+
+    async def shutdown(self, timeout: float = 15.0) -> None:
+        self.stopping = True
+        if self._server is not None:
+            self._server.close()
+        self._idle = asyncio.Event()
+        self.maybe_idle()
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("shutdown: %d connection(s) still busy after %.0fs; closing them",
+                        len(self.connections), timeout)
+        for c in list(self.connections):
+            if c._transport is not None:
+                c._transport.close()
+        if self._server is not None:
+            try:
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                pass
