@@ -140,6 +140,13 @@ class StreamsRead:
         ).fetchone()
         return None if row is None else row[0]
 
+    def nth_stream_seq(self, shard_id: str, n: int) -> int | None:
+        """Seq of the n-th (1-based) record of a shard, or None if it has fewer."""
+        row = self.conn.execute(
+            "SELECT seq FROM stream_records WHERE shard_id = ? ORDER BY seq LIMIT 1 OFFSET ?", (shard_id, max(0, n - 1))
+        ).fetchone()
+        return None if row is None else row[0]
+
     def sequence_value(self) -> int:
         return self.conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]
 
@@ -153,11 +160,15 @@ class StreamsWrite:
     def next_sequence(self) -> int:
         """The next global sequence number: strictly increasing, persisted with the transaction that
         uses it, never reused (a rolled-back number may be skipped, never handed out twice)."""
-        cur = self.__dict__.get("_seq_last")
-        if cur is None:
+        d = self.__dict__
+        cur = d.get("_seq_last")
+        if cur is None or d.get("_seq_notes") is not self.notes:
+            # First number of this write function (the writer gives each its own `notes`): re-read, so
+            # another process writing the same file between our transactions cannot make us reuse one.
             cur = self.conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]
+            d["_seq_notes"] = self.notes
         cur += 1
-        self.__dict__["_seq_last"] = cur
+        d["_seq_last"] = cur
         # One cheap single-row UPDATE keeps the persisted value >= every committed number.
         self.conn.execute("UPDATE stream_sequence SET value = ? WHERE id = 1 AND value < ?", (cur, cur))
         return cur
