@@ -34,6 +34,10 @@ class Engine:
         for d in store.read().load_tables():
             meta = TableMeta.from_json(d)
             self._tables[meta.name] = meta
+        try:
+            store.find_table = self.find_table  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
         self.writer = Writer(store)
         self.writer.add_commit_listener(self._refresh_tables, before_resolve=True)
         self._closed = False
@@ -57,6 +61,8 @@ class Engine:
         """Persist (create or replace) a table's metadata in `txn`; the cache follows at commit."""
         txn.save_table(meta.name, meta.table_id, meta.to_json())
         txn.notes.setdefault("tables", set()).add(meta.name)
+        if hasattr(txn, "table_overlay"):
+            txn.table_overlay = {**txn.table_overlay, meta.name: meta}
 
     def drop_table(self, txn: WriteTxn, meta: TableMeta) -> None:
         """Delete a table's metadata, items and index entries in `txn` (stream data is changelog's)."""
@@ -65,6 +71,22 @@ class Engine:
         for index in meta.indexes.values():
             txn.drop_index(index.index_id)
         txn.notes.setdefault("tables", set()).add(meta.name)
+        if hasattr(txn, "table_overlay"):
+            txn.table_overlay = {**txn.table_overlay, meta.name: None}
+
+    def cache_table(self, meta: TableMeta) -> None:
+        """Put `meta` in the cache now (save_table already does this at commit; harmless to repeat)."""
+        with self._lock:
+            tables = dict(self._tables)
+            tables[meta.name] = meta
+            self._tables = tables
+
+    def forget_table(self, name: str) -> None:
+        """Drop `name` from the cache now (drop_table already does this at commit)."""
+        with self._lock:
+            tables = dict(self._tables)
+            tables.pop(name, None)
+            self._tables = tables
 
     def reload_tables(self) -> None:
         """Re-read every table's metadata from the store (e.g. after another process changed it)."""

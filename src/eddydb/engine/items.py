@@ -14,12 +14,12 @@ import orjson
 
 from eddydb.engine.catalog import TableMeta
 from eddydb.engine.writes import apply_change, item_key
-from eddydb.model.errors import ConditionalCheckFailedException, ValidationException
+from eddydb.model.errors import ConditionalCheckFailedException, ResourceNotFoundException, ValidationException
 from eddydb.model.size import item_size
 from eddydb.storage.base import WriteTxn
 
 __all__ = ["PutOp", "UpdateOp", "DeleteOp", "ConditionCheckOp", "Op", "execute", "check_index_keys",
-           "MAX_ITEM_SIZE", "key_of"]
+           "MAX_ITEM_SIZE", "key_of", "current_table"]
 
 MAX_ITEM_SIZE = 400 * 1024
 _loads = orjson.loads
@@ -116,10 +116,33 @@ def _fail(op: Any, old: dict | None) -> ConditionalCheckFailedException:
     return ConditionalCheckFailedException()
 
 
+_MISSING = object()
+
+
+def current_table(txn: WriteTxn, table: TableMeta) -> TableMeta:
+    """The table as it is now inside `txn` (an UpdateTable earlier in the batch, or committed since the
+    op was built, may have changed its indexes/TTL/stream); ResourceNotFoundException if it is gone."""
+    ov = getattr(txn, "table_overlay", None)
+    t: Any = _MISSING
+    if ov:
+        t = ov.get(table.name, _MISSING)
+    if t is _MISSING:
+        find = getattr(getattr(txn, "store", None), "find_table", None)
+        if find is None:
+            return table
+        t = find(table.name)
+    if t is None or t.table_id != table.table_id:
+        raise ResourceNotFoundException("Requested resource not found")
+    return t
+
+
 def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
     """Run one op in `txn`; returns (old, new) item images (new is old for ConditionCheck).
-    Raises ConditionalCheckFailedException (with Item when asked) or ValidationException."""
-    table = op.table
+    Raises ConditionalCheckFailedException (with Item when asked) or ValidationException,
+    ResourceNotFoundException when the table was deleted meanwhile."""
+    table = current_table(txn, op.table)
+    if table is not op.table:
+        op.table = table
     if type(op) is PutOp:
         item = op.item
         skey = item_key(table, item)

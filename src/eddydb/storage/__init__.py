@@ -22,6 +22,7 @@ def open_store(settings: Settings) -> Store:
     from eddydb.storage.sqlite import SqliteStore
 
     if settings.data is None:
-        return SqliteStore(None)
+        return SqliteStore(None, settings=settings)
     os.makedirs(settings.data, exist_ok=True)
-    return SqliteStore(os.path.join(settings.data, "eddydb.sqlite3"), sync=settings.sync or "normal")
+    return SqliteStore(os.path.join(settings.data, "eddydb.sqlite3"), sync=settings.sync or "normal",
+                       settings=settings)

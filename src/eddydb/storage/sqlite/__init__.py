@@ -55,8 +55,13 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Sqlit
 
     def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
         super().__init__(conn, store)
+        self.settings = store.settings      # changelog reads stream_partitions / shard_rollover here
         self.notes: dict[str, set] = {}
         self.active = False
+        # table name -> TableMeta (None = dropped) changed earlier in this batch; copy-on-write so a
+        # savepoint rollback restores the previous dict (engine.save_table/drop_table maintain it)
+        self.table_overlay: dict[str, Any] = {}
+        self._overlay_saved: dict[str, Any] = {}
 
     def __enter__(self) -> "SqliteWrite":
         return self
@@ -67,13 +72,16 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Sqlit
     def begin(self) -> "SqliteWrite":
         self.conn.execute("BEGIN IMMEDIATE")
         self.notes = {}
+        self.table_overlay = {}
         self.active = True
         return self
 
     def savepoint(self) -> None:
+        self._overlay_saved = self.table_overlay
         self.conn.execute("SAVEPOINT s")
 
     def rollback_to_savepoint(self) -> None:
+        self.table_overlay = self._overlay_saved
         self.conn.execute("ROLLBACK TO s")
         self.conn.execute("RELEASE s")
 
@@ -95,7 +103,10 @@ class SqliteStore(Store):
 
     kind = "sqlite"
 
-    def __init__(self, path: str | None, *, sync: str = "normal") -> None:
+    def __init__(self, path: str | None, *, sync: str = "normal", settings: Any = None) -> None:
+        self.settings = settings
+        # set by the engine: name -> committed TableMeta | None (lets write fns see the current table)
+        self.find_table: Any = None
         self._tmpdir: str | None = None
         if path is None:
             # A private temp file rather than a shared-cache memory db: shared cache has table-level

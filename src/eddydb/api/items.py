@@ -1,0 +1,816 @@
+"""DynamoDB item operations in AWS shape: PutItem, GetItem, UpdateItem, DeleteItem, Query, Scan.
+
+Each handler validates the request with DynamoDB's messages, parses its expressions (or
+translates the legacy parameters) on the calling thread, then either reads inline (GetItem,
+Query, Scan) or returns the writer's Future of the response (writes). Registered through
+`OPERATIONS` by api/dispatch.py. The validation helpers (`validate_key`, `validate_put_item`,
+`parse_condition_params`, ...) are shared with api/batch.py.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import orjson
+
+from eddydb.engine import reads
+from eddydb.engine.capacity import consumed_read, consumed_write
+from eddydb.engine.catalog import IndexMeta, KeySchema, TableMeta
+from eddydb.engine.items import MAX_ITEM_SIZE, DeleteOp, PutOp, UpdateOp, execute, key_of
+from eddydb.model.errors import ResourceNotFoundException, ValidationException
+from eddydb.model.size import item_size
+from eddydb.model.values import validate_item, validate_value
+
+__all__ = [
+    "OPERATIONS",
+    "get_table",
+    "validate_key",
+    "validate_put_item",
+    "parse_condition_params",
+    "parse_projection_params",
+    "expression_context",
+    "ExpressionContext",
+    "updated_attributes",
+]
+
+_INVALID = "One or more parameter values were invalid: "
+_EMPTY_KEY = ("One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+              "contain an empty string value. Key: {}")
+_SCHEMA = "The provided key element does not match the schema"
+_RV_ALL = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+_SELECT = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
+_RCC = ("INDEXES", "TOTAL", "NONE")
+_EMPTY = b"{}"
+_MAX_HASH = 2048
+_MAX_RANGE = 1024
+
+_dumps = orjson.dumps
+
+
+# --- small validation helpers --------------------------------------------------------------------------
+def _coral(msgs: list[str]) -> ValidationException:
+    n = len(msgs)
+    return ValidationException(f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(msgs))
+
+
+def _null(path: str) -> str:
+    return f"Value null at '{path}' failed to satisfy constraint: Member must not be null"
+
+
+def _enum(value: Any, path: str, allowed: tuple[str, ...]) -> str:
+    return (f"Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: "
+            f"[{', '.join(allowed)}]")
+
+
+_NAME_OK: dict[str, str] = {}
+
+
+def _table_name(req: dict) -> str:
+    name = req.get("TableName")
+    ok = _NAME_OK.get(name) if type(name) is str else None
+    if ok is not None:
+        return ok
+    from eddydb.api.tables import validate_table_name
+
+    resolved = validate_table_name(name)
+    if len(_NAME_OK) > 10000:
+        _NAME_OK.clear()
+    _NAME_OK[name] = resolved
+    return resolved
+
+
+def get_table(inst: Any, req: dict) -> TableMeta:
+    """The request's table (validated TableName); ResourceNotFoundException when absent."""
+    name = _table_name(req)
+    t = inst.engine.find_table(name)
+    if t is None:
+        raise ResourceNotFoundException("Requested resource not found")
+    return t
+
+
+def _key_value(name: str, typ: str, av: Any, *, in_item: bool) -> dict:
+    if type(av) is not dict:
+        raise ValidationException(_SCHEMA)
+    if typ not in av or len(av) != 1:
+        v = validate_value(av)
+        if in_item:
+            raise ValidationException(f"{_INVALID}Type mismatch for key {name} expected: {typ} actual: {next(iter(v))}")
+        raise ValidationException(_SCHEMA)
+    v = av[typ]
+    if typ == "S":
+        if type(v) is not str:
+            av = validate_value(av)
+        v = av["S"]
+        if v == "":
+            raise ValidationException(_EMPTY_KEY.format(name))
+    else:
+        av = validate_value(av)
+        v = av[typ]
+        if typ == "B" and v == "":
+            raise ValidationException(_EMPTY_KEY.format(name))
+    return av
+
+
+def _key_sizes(ks: KeySchema, item: dict) -> None:
+    hv = item[ks.hash_name]
+    if "S" in hv:
+        s = hv["S"]
+        if len(s) > _MAX_HASH // 4 and len(s.encode("utf-8", "surrogatepass")) > _MAX_HASH:
+            raise ValidationException(f"{_INVALID}Size of hashkey has exceeded the maximum size limit of{_MAX_HASH} bytes")
+    elif "B" in hv and len(hv["B"]) * 3 // 4 > _MAX_HASH:
+        raise ValidationException(f"{_INVALID}Size of hashkey has exceeded the maximum size limit of{_MAX_HASH} bytes")
+    if ks.range_name is not None:
+        rv = item[ks.range_name]
+        if "S" in rv:
+            s = rv["S"]
+            if len(s) > _MAX_RANGE // 4 and len(s.encode("utf-8", "surrogatepass")) > _MAX_RANGE:
+                raise ValidationException(
+                    f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of {_MAX_RANGE} bytes")
+        elif "B" in rv and len(rv["B"]) * 3 // 4 > _MAX_RANGE:
+            raise ValidationException(
+                f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of {_MAX_RANGE} bytes")
+
+
+def validate_key(table: TableMeta, key: Any, *, ks: KeySchema | None = None, path: str = "key") -> dict:
+    """A request's Key: exactly the key attributes, of the declared types, non-empty; normalised copy."""
+    ks = ks or table.key
+    if key is None:
+        raise _coral([_null(path)])
+    if type(key) is not dict:
+        raise ValidationException(_SCHEMA)
+    n = 1 if ks.range_name is None else 2
+    if len(key) != n or ks.hash_name not in key or (n == 2 and ks.range_name not in key):
+        raise ValidationException(_SCHEMA)
+    out = {ks.hash_name: _key_value(ks.hash_name, ks.hash_type, key[ks.hash_name], in_item=False)}
+    if n == 2:
+        out[ks.range_name] = _key_value(ks.range_name, ks.range_type, key[ks.range_name],  # type: ignore[index,arg-type]
+                                        in_item=False)
+    _key_sizes(ks, out)
+    return out
+
+
+def validate_put_item(table: TableMeta, item: Any) -> dict:
+    """A PutItem Item: valid values, key attributes present and well-typed, within 400 KB; normalised."""
+    if item is None:
+        raise _coral([_null("item")])
+    item = validate_item(item)
+    ks = table.key
+    for name, typ in ((ks.hash_name, ks.hash_type), (ks.range_name, ks.range_type)):
+        if name is None:
+            continue
+        av = item.get(name)
+        if av is None:
+            raise ValidationException(f"{_INVALID}Missing the key {name} in the item")
+        _key_value(name, typ, av, in_item=True)  # type: ignore[arg-type]
+    _key_sizes(ks, item)
+    if item_size(item) > MAX_ITEM_SIZE:
+        raise ValidationException("Item size has exceeded the maximum allowed size")
+    return item
+
+
+def _check_enum(req: dict, field: str, path: str, allowed: tuple[str, ...], default: str) -> str:
+    v = req.get(field)
+    if v is None:
+        return default
+    if v not in allowed:
+        raise _coral([_enum(v, path, allowed)])
+    return v
+
+
+def _return_values(req: dict, allowed: tuple[str, ...]) -> str:
+    rv = _check_enum(req, "ReturnValues", "returnValues", _RV_ALL, "NONE")
+    if rv not in allowed:
+        raise ValidationException("Return values set to invalid value")
+    return rv
+
+
+def _rvccf(req: dict) -> bool:
+    v = req.get("ReturnValuesOnConditionCheckFailure")
+    if v is None:
+        return False
+    if v not in ("ALL_OLD", "NONE"):
+        raise _coral([_enum(v, "returnValuesOnConditionCheckFailure", ("ALL_OLD", "NONE"))])
+    return v == "ALL_OLD"
+
+
+def _rcc(req: dict) -> str | None:
+    v = req.get("ReturnConsumedCapacity")
+    if v is None:
+        return None
+    if v not in _RCC:
+        raise _coral([_enum(v, "returnConsumedCapacity", _RCC)])
+    return None if v == "NONE" else v
+
+
+def _ricm(req: dict) -> bool:
+    v = req.get("ReturnItemCollectionMetrics")
+    if v is None:
+        return False
+    if v not in ("SIZE", "NONE"):
+        raise _coral([_enum(v, "returnItemCollectionMetrics", ("SIZE", "NONE"))])
+    return v == "SIZE"
+
+
+# --- expressions -------------------------------------------------------------------------------------
+def _x() -> Any:
+    import eddydb.expressions as x
+
+    return x
+
+
+class ExpressionContext:
+    """The ExpressionAttributeNames/Values of one request and which of them the expressions used."""
+
+    __slots__ = ("names", "values", "names_used", "values_used", "used_expressions")
+
+    def __init__(self, names: dict | None, values: dict | None) -> None:
+        self.names = names
+        self.values = values
+        self.names_used: set[str] = set()
+        self.values_used: set[str] = set()
+        self.used_expressions = False
+
+    def note(self, parsed: Any) -> Any:
+        self.used_expressions = True
+        nu = getattr(parsed, "names_used", None)
+        if nu:
+            self.names_used.update(nu)
+        vu = getattr(parsed, "values_used", None)
+        if vu:
+            self.values_used.update(vu)
+        return parsed
+
+    def check_usage(self) -> None:
+        """DynamoDB rejects names/values no expression used (and names/values without expressions)."""
+        if not self.used_expressions:
+            if self.names is not None:
+                raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
+            if self.values is not None:
+                raise ValidationException("ExpressionAttributeValues can only be specified when using expressions")
+            return
+        if self.names:
+            unused = [k for k in self.names if k not in self.names_used]
+            if unused:
+                raise ValidationException(
+                    "Value provided in ExpressionAttributeNames unused in expressions: keys: {"
+                    + ", ".join(unused) + "}")
+        if self.values:
+            unused = [k for k in self.values if k not in self.values_used]
+            if unused:
+                raise ValidationException(
+                    "Value provided in ExpressionAttributeValues unused in expressions: keys: {"
+                    + ", ".join(unused) + "}")
+
+
+def expression_context(req: dict) -> ExpressionContext:
+    """Validate ExpressionAttributeNames/Values of a request (values normalised)."""
+    names = req.get("ExpressionAttributeNames")
+    values = req.get("ExpressionAttributeValues")
+    if names is not None:
+        if type(names) is not dict:
+            raise ValidationException("ExpressionAttributeNames must be a map")
+        if not names:
+            raise ValidationException("ExpressionAttributeNames must not be empty")
+    if values is not None:
+        if type(values) is not dict:
+            raise ValidationException("ExpressionAttributeValues must be a map")
+        if not values:
+            raise ValidationException("ExpressionAttributeValues must not be empty")
+        out = {}
+        for k, v in values.items():
+            try:
+                out[k] = validate_value(v)
+            except ValidationException as e:
+                raise ValidationException(f"ExpressionAttributeValues contains invalid value: {e.message} for key {k}")
+        values = out
+    return ExpressionContext(names, values)
+
+
+def _mixed(non_expr: list[str], expr: list[str]) -> ValidationException:
+    return ValidationException(
+        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {"
+        + ", ".join(non_expr) + "} Expression parameters: {" + ", ".join(expr) + "}")
+
+
+def _check_mixing(req: dict, legacy: tuple[str, ...], modern: tuple[str, ...]) -> None:
+    non_expr = [p for p in legacy if req.get(p) is not None]
+    if not non_expr:
+        return
+    expr = [p for p in modern if req.get(p) is not None]
+    if expr:
+        raise _mixed(non_expr, expr)
+
+
+def _legacy(fn_name: str) -> Callable[..., Any]:
+    legacy = getattr(_x(), "legacy", None)
+    if legacy is None:
+        try:
+            import importlib
+
+            legacy = importlib.import_module("eddydb.expressions.legacy")
+        except ImportError:
+            legacy = None
+    fn = getattr(legacy, fn_name, None) if legacy is not None else None
+    if fn is None:
+        raise ValidationException(f"Legacy parameter translation ({fn_name}) is not supported")
+    return fn
+
+
+def _conditional_operator(req: dict, what: str) -> str | None:
+    op = req.get("ConditionalOperator")
+    if op is None:
+        return None
+    if op not in ("AND", "OR"):
+        raise _coral([_enum(op, "conditionalOperator", ("AND", "OR"))])
+    if req.get(what) is None:
+        raise ValidationException(
+            f"ConditionalOperator can only be used when {what} is specified")  # legacy-only parameter
+    return op
+
+
+def parse_condition_params(req: dict, ctx: ExpressionContext) -> Any:
+    """ConditionExpression, or the legacy Expected (+ConditionalOperator), as one parsed condition (or None)."""
+    expr = req.get("ConditionExpression")
+    expected = req.get("Expected")
+    if expected is not None:
+        if expr is not None:
+            raise _mixed(["Expected"], ["ConditionExpression"])
+        op = _conditional_operator(req, "Expected")
+        if not expected:
+            return None
+        return _legacy("expected")(expected, op)
+    _conditional_operator(req, "Expected")
+    if expr is None:
+        return None
+    if type(expr) is not str:
+        raise ValidationException("ConditionExpression must be a string")
+    if expr == "":
+        raise ValidationException("Invalid ConditionExpression: The expression can not be empty;")
+    return ctx.note(_x().parse_condition(expr, ctx.names, ctx.values))
+
+
+def _parse_filter(req: dict, ctx: ExpressionContext, legacy_name: str) -> Any:
+    expr = req.get("FilterExpression")
+    legacy_filter = req.get(legacy_name)
+    if legacy_filter is not None:
+        if expr is not None:
+            raise _mixed([legacy_name], ["FilterExpression"])
+        op = _conditional_operator(req, legacy_name)
+        if not legacy_filter:
+            return None
+        return _legacy("filter_conditions")(legacy_filter, op)
+    if req.get("ConditionalOperator") is not None:
+        _conditional_operator(req, legacy_name)
+    if expr is None:
+        return None
+    if type(expr) is not str:
+        raise ValidationException("FilterExpression must be a string")
+    if expr == "":
+        raise ValidationException("Invalid FilterExpression: The expression can not be empty;")
+    return ctx.note(_x().parse_condition(expr, ctx.names, ctx.values))
+
+
+def parse_projection_params(req: dict, ctx: ExpressionContext) -> Any:
+    """ProjectionExpression or the legacy AttributesToGet as a list of paths (or None = everything)."""
+    expr = req.get("ProjectionExpression")
+    atg = req.get("AttributesToGet")
+    if atg is not None:
+        if expr is not None:
+            raise _mixed(["AttributesToGet"], ["ProjectionExpression"])
+        if type(atg) is not list or not atg:
+            raise _coral([f"Value '{atg}' at 'attributesToGet' failed to satisfy constraint: "
+                          "Member must have length greater than or equal to 1"])
+        if len(set(atg)) != len(atg):
+            dups = sorted({a for a in atg if atg.count(a) > 1})
+            raise ValidationException(f"{_INVALID}Duplicate value in attribute name: {dups[0]}")
+        return [(a,) for a in atg]
+    if expr is None:
+        return None
+    if type(expr) is not str:
+        raise ValidationException("ProjectionExpression must be a string")
+    if expr == "":
+        raise ValidationException("Invalid ProjectionExpression: The expression can not be empty;")
+    return ctx.note(_x().parse_projection(expr, ctx.names))
+
+
+def _project(item: dict, paths: Any) -> dict:
+    return _x().project(item, paths)
+
+
+def updated_attributes(plan: Any, item: dict | None) -> dict:
+    """UPDATED_OLD / UPDATED_NEW: the updated paths of `item` (only the parts the update touched)."""
+    if item is None or plan is None:
+        return {}
+    tree = getattr(plan, "tree", None)
+    paths = tree.target_paths() if tree is not None else getattr(plan, "paths", [])
+    return _project(item, paths) if paths else {}
+
+
+# --- writes ------------------------------------------------------------------------------------------
+def _finish_write(table: TableMeta, rv: str, old: dict | None, new: dict | None, rcc: str | None,
+                  ricm: bool, plan: Any = None) -> dict | bytes:
+    out: dict[str, Any] = {}
+    if rv != "NONE":
+        attrs: dict | None
+        if rv == "ALL_OLD":
+            attrs = old
+        elif rv == "ALL_NEW":
+            attrs = new
+        elif rv == "UPDATED_OLD":
+            attrs = updated_attributes(plan, old)
+        else:
+            attrs = updated_attributes(plan, new)
+        if attrs:
+            out["Attributes"] = attrs
+    if rcc is not None:
+        out["ConsumedCapacity"] = consumed_write(table, old, new, rcc)
+    if ricm and table.lsis():
+        item = new if new is not None else old
+        if item is not None:
+            out["ItemCollectionMetrics"] = {
+                "ItemCollectionKey": {table.key.hash_name: item[table.key.hash_name]},
+                "SizeEstimateRangeGB": [0.0, 1.0],
+            }
+    return out if out else _EMPTY
+
+
+def put_item(inst: Any, req: dict) -> Future:
+    table = get_table(inst, req)
+    _check_mixing(req, ("Expected",), ("ConditionExpression",))
+    item = validate_put_item(table, req.get("Item"))
+    rv = _return_values(req, ("NONE", "ALL_OLD"))
+    rvccf = _rvccf(req)
+    rcc = _rcc(req)
+    ricm = _ricm(req)
+    ctx = expression_context(req)
+    cond = parse_condition_params(req, ctx)
+    ctx.check_usage()
+    op = PutOp(table, item, cond, rvccf)
+    if rv == "NONE" and rcc is None and not ricm:
+        def fast(txn: Any) -> bytes:
+            execute(txn, op)
+            return _EMPTY
+        return inst.engine.writer.submit(fast)
+
+    def fn(txn: Any) -> dict | bytes:
+        old, new = execute(txn, op)
+        return _finish_write(op.table, rv, old, new, rcc, ricm)
+    return inst.engine.writer.submit(fn)
+
+
+def delete_item(inst: Any, req: dict) -> Future:
+    table = get_table(inst, req)
+    _check_mixing(req, ("Expected",), ("ConditionExpression",))
+    key = validate_key(table, req.get("Key"))
+    rv = _return_values(req, ("NONE", "ALL_OLD"))
+    rvccf = _rvccf(req)
+    rcc = _rcc(req)
+    ricm = _ricm(req)
+    ctx = expression_context(req)
+    cond = parse_condition_params(req, ctx)
+    ctx.check_usage()
+    op = DeleteOp(table, key, cond, rvccf)
+
+    def fn(txn: Any) -> dict | bytes:
+        old, new = execute(txn, op)
+        return _finish_write(op.table, rv, old, new, rcc, ricm)
+    return inst.engine.writer.submit(fn)
+
+
+def _parse_update(req: dict, table: TableMeta, ctx: ExpressionContext) -> Any:
+    expr = req.get("UpdateExpression")
+    updates = req.get("AttributeUpdates")
+    if updates is not None:
+        if expr is not None:
+            raise _mixed(["AttributeUpdates"], ["UpdateExpression"])
+        if type(updates) is not dict:
+            raise ValidationException("AttributeUpdates must be a map")
+        for name in updates:
+            if name in table.key.names():
+                raise ValidationException(f"One or more parameter values were invalid: Cannot update attribute {name}. "
+                                          "This attribute is part of the key")
+        if not updates:
+            return None
+        return _legacy("attribute_updates")(updates)
+    if expr is None:
+        return None
+    if type(expr) is not str:
+        raise ValidationException("UpdateExpression must be a string")
+    if expr == "":
+        raise ValidationException("Invalid UpdateExpression: The expression can not be empty;")
+    plan = ctx.note(_x().parse_update(expr, ctx.names, ctx.values))
+    keys = table.key.names()
+    for name in plan.top_level_names():
+        if name in keys:
+            raise ValidationException(f"Cannot update attribute {name}. This attribute is part of the key")
+    return plan
+
+
+def update_item(inst: Any, req: dict) -> Future:
+    table = get_table(inst, req)
+    _check_mixing(req, ("Expected", "AttributeUpdates"), ("ConditionExpression", "UpdateExpression"))
+    key = validate_key(table, req.get("Key"))
+    rv = _return_values(req, _RV_ALL)
+    rvccf = _rvccf(req)
+    rcc = _rcc(req)
+    ricm = _ricm(req)
+    ctx = expression_context(req)
+    plan = _parse_update(req, table, ctx)
+    cond = parse_condition_params(req, ctx)
+    ctx.check_usage()
+    op = UpdateOp(table, key, plan, cond, rvccf)
+
+    def fn(txn: Any) -> dict | bytes:
+        old, new = execute(txn, op)
+        return _finish_write(op.table, rv, old, new, rcc, ricm, plan)
+    return inst.engine.writer.submit(fn)
+
+
+# --- reads -------------------------------------------------------------------------------------------
+def _consistent(req: dict) -> bool:
+    v = req.get("ConsistentRead")
+    if v is None:
+        return False
+    if type(v) is not bool:
+        raise ValidationException("ConsistentRead must be a boolean")
+    return v
+
+
+def get_item(inst: Any, req: dict) -> dict | bytes:
+    table = get_table(inst, req)
+    key = validate_key(table, req.get("Key"))
+    consistent = _consistent(req)
+    rcc = _rcc(req)
+    if req.get("ProjectionExpression") is None and req.get("AttributesToGet") is None and rcc is None:
+        if req.get("ExpressionAttributeNames") is not None:
+            raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
+        if req.get("ExpressionAttributeValues") is not None:
+            raise ValidationException("ExpressionAttributeValues can only be specified when using expressions")
+        raw = reads.get_item_raw(inst.engine.read(), table, key)
+        if raw is None or _hidden_raw(inst, table, raw):
+            return _EMPTY
+        return b'{"Item":' + raw + b"}"
+    ctx = expression_context(req)
+    paths = parse_projection_params(req, ctx)
+    if req.get("ExpressionAttributeValues") is not None:
+        raise ValidationException("Value provided in ExpressionAttributeValues unused in expressions: keys: {"
+                                  + ", ".join(req["ExpressionAttributeValues"]) + "}")
+    ctx.check_usage()
+    item = reads.get_item(inst.engine.read(), table, key)
+    if item is not None and _hidden(inst, table, item):
+        item = None
+    out: dict[str, Any] = {}
+    if item is not None:
+        out["Item"] = item if paths is None else _project(item, paths)
+    if rcc is not None:
+        out["ConsumedCapacity"] = consumed_read(table, item_size(item) if item else 0, consistent, rcc)
+    return out
+
+
+def _hidden(inst: Any, table: TableMeta, item: dict) -> bool:
+    """Expired-but-not-yet-deleted items are invisible when settings.ttl_hide_expired is on."""
+    if not getattr(inst.engine.settings, "ttl_hide_expired", False) or table.ttl_attribute is None:
+        return False
+    try:
+        from eddydb.engine.ttl import is_expired
+    except ImportError:
+        return False
+    import time
+
+    return bool(is_expired(table, item, time.time()))
+
+
+def _hidden_raw(inst: Any, table: TableMeta, raw: bytes) -> bool:
+    if not getattr(inst.engine.settings, "ttl_hide_expired", False) or table.ttl_attribute is None:
+        return False
+    return _hidden(inst, table, orjson.loads(raw))
+
+
+def _limit(req: dict) -> int | None:
+    v = req.get("Limit")
+    if v is None:
+        return None
+    if type(v) is not int:
+        raise ValidationException("Limit must be an integer")
+    if v < 1:
+        raise _coral([f"Value '{v}' at 'limit' failed to satisfy constraint: "
+                      "Member must have value greater than or equal to 1"])
+    return v
+
+
+def _index(table: TableMeta, req: dict) -> IndexMeta | None:
+    name = req.get("IndexName")
+    if name is None:
+        return None
+    if type(name) is not str:
+        raise ValidationException("IndexName must be a string")
+    index = table.indexes.get(name)
+    if index is None:
+        raise ValidationException(f"The table does not have the specified index: {name}")
+    if index.kind == "GSI" and (index.status != "ACTIVE" or index.backfilling):
+        raise ValidationException(
+            f"Cannot read from backfilling global secondary index: {name}")
+    return index
+
+
+def _select(req: dict, table: TableMeta, index: IndexMeta | None, paths: Any, op: str) -> str:
+    sel = req.get("Select")
+    has_proj = paths is not None
+    if sel is None:
+        if has_proj:
+            return "SPECIFIC_ATTRIBUTES"
+        return "ALL_PROJECTED_ATTRIBUTES" if index is not None else "ALL_ATTRIBUTES"
+    if sel not in _SELECT:
+        raise _coral([_enum(sel, "select", _SELECT)])
+    proj_name = "AttributesToGet" if req.get("AttributesToGet") is not None else "ProjectionExpression"
+    if sel == "SPECIFIC_ATTRIBUTES":
+        if not has_proj:
+            raise ValidationException(
+                "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES")
+    elif has_proj:
+        if sel == "COUNT":
+            raise ValidationException(f"Cannot specify the {proj_name} when choosing to get only the Count")
+        raise ValidationException(f"Cannot specify the {proj_name} when choosing to get {sel}")
+    if sel == "ALL_PROJECTED_ATTRIBUTES" and index is None:
+        raise ValidationException(f"ALL_PROJECTED_ATTRIBUTES can be used only when {op} using an IndexName")
+    if sel == "ALL_ATTRIBUTES" and index is not None and index.kind == "GSI" and index.projection_type != "ALL":
+        raise ValidationException(
+            f"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for "
+            f"global secondary index {index.name} because its projection type is not ALL")
+    return sel
+
+
+def _start_key(req: dict, table: TableMeta, index: IndexMeta | None) -> dict | None:
+    esk = req.get("ExclusiveStartKey")
+    if esk is None:
+        return None
+    if type(esk) is not dict:
+        raise ValidationException("The provided starting key is invalid: " + _SCHEMA)
+    need = dict.fromkeys(table.key.names())
+    if index is not None:
+        need.update(dict.fromkeys(index.key.names()))
+    if set(esk) != set(need):
+        raise ValidationException("The provided starting key is invalid: " + _SCHEMA)
+    out = {}
+    try:
+        out.update(validate_key(table, {n: esk[n] for n in table.key.names()}))
+        if index is not None:
+            ks = index.key
+            for name, typ in ((ks.hash_name, ks.hash_type), (ks.range_name, ks.range_type)):
+                if name is not None and name not in out:
+                    out[name] = _key_value(name, typ, esk[name], in_item=False)  # type: ignore[arg-type]
+    except ValidationException as e:
+        if e.message.startswith("The provided starting key"):
+            raise
+        raise ValidationException("The provided starting key is invalid: " + e.message)
+    return out
+
+
+def _index_base_fetch(index: IndexMeta | None, select: str) -> bool:
+    # An LSI with a partial projection fetches the table item for ALL_ATTRIBUTES / specific attributes.
+    return (index is not None and index.kind == "LSI" and index.projection_type != "ALL"
+            and select in ("ALL_ATTRIBUTES", "SPECIFIC_ATTRIBUTES"))
+
+
+def _page_response(inst: Any, table: TableMeta, index: IndexMeta | None, page: reads.Page, select: str,
+                   paths: Any, consistent: bool, rcc: str | None) -> dict:
+    items = page.items
+    if _index_base_fetch(index, select) and items:
+        r = inst.engine.read()
+        full = []
+        for it in items:
+            base = reads.get_item(r, table, key_of(table, it))
+            if base is not None:
+                full.append(base if paths is None else _project(base, paths))
+        items = full
+    elif paths is not None and items:
+        items = [_project(it, paths) for it in items]
+    if getattr(inst.engine.settings, "ttl_hide_expired", False) and table.ttl_attribute is not None and items:
+        kept = [it for it in items if not _hidden(inst, table, it)]
+        page.count -= len(items) - len(kept)
+        items = kept
+    out: dict[str, Any] = {}
+    if select != "COUNT":
+        out["Items"] = items
+    out["Count"] = page.count
+    out["ScannedCount"] = page.scanned
+    if page.last_key is not None:
+        out["LastEvaluatedKey"] = page.last_key
+    if rcc is not None:
+        out["ConsumedCapacity"] = consumed_read(table, page.size, consistent, rcc, index if rcc == "INDEXES" else None)
+    return out
+
+
+def _key_condition(req: dict, table: TableMeta, index: IndexMeta | None, ctx: ExpressionContext) -> Any:
+    expr = req.get("KeyConditionExpression")
+    legacy = req.get("KeyConditions")
+    ks = index.key if index is not None else table.key
+    if legacy is not None:
+        if expr is not None:
+            raise _mixed(["KeyConditions"], ["KeyConditionExpression"])
+        return _legacy("key_conditions")(legacy, ks)
+    if expr is None:
+        raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
+                                  "in the request.")
+    if type(expr) is not str:
+        raise ValidationException("KeyConditionExpression must be a string")
+    if expr == "":
+        raise ValidationException("Invalid KeyConditionExpression: The expression can not be empty;")
+    return ctx.note(_x().parse_key_condition(expr, ctx.names, ctx.values, ks))
+
+
+def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
+    if start is None:
+        return
+    from eddydb.model.values import values_equal
+
+    if not values_equal(start[ks.hash_name], kc.hash_value):
+        raise ValidationException("The provided starting key is outside query boundaries based on provided conditions")
+    if kc.range_op is not None and ks.range_name is not None:
+        lo, lo_incl, hi, hi_incl = reads._bounds(kc.range_op, list(kc.range_values))
+        from eddydb.model.keys import encode_key
+
+        if not reads._in_range(encode_key(start[ks.range_name]), lo, lo_incl, hi, hi_incl):
+            raise ValidationException("The provided starting key does not match the range key predicate")
+
+
+def query(inst: Any, req: dict) -> dict:
+    table = get_table(inst, req)
+    _check_mixing(req, ("AttributesToGet", "KeyConditions", "QueryFilter", "ConditionalOperator"),
+                  ("ProjectionExpression", "KeyConditionExpression", "FilterExpression"))
+    index = _index(table, req)
+    consistent = _consistent(req)
+    if consistent and index is not None and index.kind == "GSI":
+        raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    limit = _limit(req)
+    rcc = _rcc(req)
+    forward = req.get("ScanIndexForward", True)
+    if type(forward) is not bool:
+        raise ValidationException("ScanIndexForward must be a boolean")
+    ctx = expression_context(req)
+    kc = _key_condition(req, table, index, ctx)
+    flt = _parse_filter(req, ctx, "QueryFilter")
+    paths = parse_projection_params(req, ctx)
+    ctx.check_usage()
+    select = _select(req, table, index, paths, "Querying")
+    start = _start_key(req, table, index)
+    _check_start_in_query(kc, index.key if index is not None else table.key, start)
+    page = reads.query(inst.engine.read(), table, index, kc.hash_value, kc.range_op, list(kc.range_values),
+                       forward=forward, limit=limit, start_key=start, filter=flt, projection=None,
+                       count_only=select == "COUNT")
+    return _page_response(inst, table, index, page, select, paths, consistent, rcc)
+
+
+def scan(inst: Any, req: dict) -> dict:
+    table = get_table(inst, req)
+    _check_mixing(req, ("AttributesToGet", "ScanFilter", "ConditionalOperator"),
+                  ("ProjectionExpression", "FilterExpression"))
+    index = _index(table, req)
+    consistent = _consistent(req)
+    if consistent and index is not None and index.kind == "GSI":
+        raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    limit = _limit(req)
+    rcc = _rcc(req)
+    segment, total = req.get("Segment"), req.get("TotalSegments")
+    msgs = []
+    if total is not None and (type(total) is not int or total < 1 or total > 1000000):
+        if type(total) is int and total > 1000000:
+            msgs.append(f"Value '{total}' at 'totalSegments' failed to satisfy constraint: "
+                        "Member must have value less than or equal to 1000000")
+        else:
+            msgs.append(f"Value '{total}' at 'totalSegments' failed to satisfy constraint: "
+                        "Member must have value greater than or equal to 1")
+    if segment is not None and (type(segment) is not int or segment < 0):
+        msgs.append(f"Value '{segment}' at 'segment' failed to satisfy constraint: "
+                    "Member must have value greater than or equal to 0")
+    if msgs:
+        raise _coral(msgs)
+    if segment is not None and total is None:
+        raise ValidationException("The TotalSegments parameter is required but was not present in the request when "
+                                  "Segment parameter is present")
+    if total is not None and segment is None:
+        raise ValidationException("The Segment parameter is required but was not present in the request when "
+                                  "parameter TotalSegments is present")
+    if segment is not None and segment >= total:
+        raise ValidationException(f"The Segment parameter is zero-based and must be less than parameter "
+                                  f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
+    ctx = expression_context(req)
+    flt = _parse_filter(req, ctx, "ScanFilter")
+    paths = parse_projection_params(req, ctx)
+    ctx.check_usage()
+    select = _select(req, table, index, paths, "Scanning")
+    start = _start_key(req, table, index)
+    page = reads.scan(inst.engine.read(), table, index, segment=segment, total_segments=total, limit=limit,
+                      start_key=start, filter=flt, projection=None, count_only=select == "COUNT")
+    return _page_response(inst, table, index, page, select, paths, consistent, rcc)
+
+
+OPERATIONS: dict[str, Callable[[Any, dict], Any]] = {
+    "PutItem": put_item,
+    "GetItem": get_item,
+    "UpdateItem": update_item,
+    "DeleteItem": delete_item,
+    "Query": query,
+    "Scan": scan,
+}
