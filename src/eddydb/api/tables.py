@@ -663,6 +663,29 @@ def describe_endpoints(inst: Any, req: dict) -> dict:
     return {"Endpoints": [{"Address": address, "CachePeriodInMinutes": 1440}]}
 
 
+def eddydb_ttl_sweep(inst: Any, req: dict) -> Future:
+    """eddydb extension (not an AWS operation): expire items now. {"TableName"?, "Now"?} ->
+    {"Deleted": n}. Used by `eddydb ttl sweep`; runs off the caller's thread."""
+    import threading
+
+    from eddydb.engine.ttl import sweep
+
+    name = _table_name(req) if req.get("TableName") is not None else None
+    now = req.get("Now")
+    if now is not None and (not isinstance(now, (int, float)) or isinstance(now, bool)):
+        raise ValidationException("Now must be a number of epoch seconds")
+    out: Future = Future()
+
+    def run() -> None:
+        try:
+            out.set_result({"Deleted": sweep(inst.engine, name, now)})
+        except BaseException as e:  # noqa: BLE001 - reported to the caller
+            out.set_exception(e)
+
+    threading.Thread(target=run, name="eddydb-ttl-sweep-request", daemon=True).start()
+    return out
+
+
 OPERATIONS = {
     "CreateTable": create_table,
     "DescribeTable": describe_table,
@@ -676,4 +699,5 @@ OPERATIONS = {
     "DescribeTimeToLive": describe_time_to_live,
     "DescribeLimits": describe_limits,
     "DescribeEndpoints": describe_endpoints,
+    "EddydbTtlSweep": eddydb_ttl_sweep,
 }

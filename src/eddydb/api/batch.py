@@ -1,0 +1,314 @@
+"""Multi-item operations in AWS shape: BatchGetItem, BatchWriteItem, TransactWriteItems and
+TransactGetItems.
+
+Each handler validates the whole request with DynamoDB's messages on the calling thread (request
+limits, duplicate keys, per-item validation shared with api/items.py), builds engine ops and
+delegates to engine/batch.py and engine/transactions.py. Registered through `OPERATIONS` by
+api/dispatch.py.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import Future
+from typing import Any
+
+import orjson
+
+from eddydb.api import items as I
+from eddydb.engine import batch as B
+from eddydb.engine import transactions as TX
+from eddydb.engine.catalog import TableMeta
+from eddydb.engine.items import ConditionCheckOp, DeleteOp, PutOp, UpdateOp
+from eddydb.engine.writes import item_key
+from eddydb.model.errors import ResourceNotFoundException, ValidationException
+from eddydb.model.size import item_size
+
+__all__ = ["OPERATIONS"]
+
+_MAX_GET = 100
+_MAX_WRITE = 25
+_MAX_TRANSACT = 100
+_MAX_TRANSACT_BYTES = 4 * 1024 * 1024
+_DUP_KEYS = "Provided list of item keys contains duplicates"
+_DUP_TXN = "Transaction request cannot include multiple operations on one item"
+
+
+def _coral(msg: str) -> ValidationException:
+    return ValidationException("1 validation error detected: " + msg)
+
+
+def _table(inst: Any, name: Any) -> TableMeta:
+    from eddydb.api.tables import validate_table_name
+
+    resolved = validate_table_name(name)
+    t = inst.engine.find_table(resolved)
+    if t is None:
+        raise ResourceNotFoundException("Requested resource not found")
+    return t
+
+
+def _request_items(req: dict) -> dict:
+    ri = req.get("RequestItems")
+    if ri is None:
+        raise _coral("Value null at 'requestItems' failed to satisfy constraint: Member must not be null")
+    if type(ri) is not dict:
+        raise ValidationException("RequestItems must be a map")
+    if not ri:
+        raise _coral("Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater "
+                     "than or equal to 1")
+    return ri
+
+
+def _capacity(req: dict) -> str | None:
+    return I._rcc(req)
+
+
+def _hider(inst: Any, table: TableMeta) -> Any:
+    """The ttl_hide_expired predicate for reads of `table` (None when nothing is hidden)."""
+    if not getattr(inst.engine.settings, "ttl_hide_expired", False) or table.ttl_attribute is None:
+        return None
+    from eddydb.engine.ttl import is_expired
+
+    now = time.time()
+    return lambda item: is_expired(table, item, now)
+
+
+# --- BatchGetItem -----------------------------------------------------------------------------------------
+def batch_get_item(inst: Any, req: dict) -> dict:
+    ri = _request_items(req)
+    rcc = _capacity(req)
+    total = 0
+    for name, kaa in ri.items():
+        if type(kaa) is not dict:
+            raise ValidationException("RequestItems values must be KeysAndAttributes maps")
+        keys = kaa.get("Keys")
+        if keys is None:
+            raise _coral(f"Value null at 'requestItems.{name}.member.keys' failed to satisfy constraint: "
+                         "Member must not be null")
+        if type(keys) is not list:
+            raise ValidationException("Keys must be a list")
+        if len(keys) > _MAX_GET:
+            raise _coral(f"Value at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member must "
+                         f"have length less than or equal to {_MAX_GET}")
+        if not keys:
+            raise _coral(f"Value '[]' at 'requestItems.{name}.member.keys' failed to satisfy constraint: Member "
+                         "must have length greater than or equal to 1")
+        total += len(keys)
+    if total > _MAX_GET:
+        raise ValidationException("Too many items requested for the BatchGetItem call")
+    requests: list[B.GetRequest] = []
+    for name, kaa in ri.items():
+        table = _table(inst, name)
+        ctx = I.expression_context(kaa)
+        paths = I.parse_projection_params(kaa, ctx)
+        ctx.check_usage()
+        consistent = kaa.get("ConsistentRead", False)
+        if type(consistent) is not bool:
+            raise ValidationException("ConsistentRead must be a boolean")
+        keys = []
+        seen: set[tuple] = set()
+        for k in kaa["Keys"]:
+            key = I.validate_key(table, k)
+            sk = item_key(table, key)
+            if sk in seen:
+                raise ValidationException(_DUP_KEYS)
+            seen.add(sk)
+            keys.append(key)
+        project = None
+        if paths is not None:
+            project = _projector(paths)
+        requests.append(B.GetRequest(table, keys, project, consistent, dict(kaa), _hider(inst, table)))
+    return B.batch_get(inst.engine, requests, rcc)
+
+
+def _projector(paths: Any) -> Any:
+    from eddydb.expressions import project
+
+    return lambda item: project(item, paths)
+
+
+# --- BatchWriteItem ---------------------------------------------------------------------------------------
+def batch_write_item(inst: Any, req: dict) -> Future:
+    ri = _request_items(req)
+    rcc = _capacity(req)
+    ricm = I._ricm(req)
+    total = 0
+    for name, lst in ri.items():
+        if type(lst) is not list:
+            raise ValidationException("RequestItems values must be lists of WriteRequest")
+        if len(lst) > _MAX_WRITE or not lst:
+            raise _coral(f"Value '{{{name}={lst}}}' at 'requestItems' failed to satisfy constraint: Map value must "
+                         f"satisfy constraint: [Member must have length less than or equal to {_MAX_WRITE}, Member "
+                         "must have length greater than or equal to 1]")
+        total += len(lst)
+    if total > _MAX_WRITE:
+        raise ValidationException("Too many items requested for the BatchWriteItem call")
+    ops: list[PutOp | DeleteOp] = []
+    seen: set[tuple] = set()
+    for name, lst in ri.items():
+        table = _table(inst, name)
+        for wr in lst:
+            if type(wr) is not dict:
+                raise ValidationException("WriteRequest must be a map")
+            put, delete = wr.get("PutRequest"), wr.get("DeleteRequest")
+            if (put is None) == (delete is None):
+                raise ValidationException("Supplied WriteRequest must contain exactly one of PutRequest or "
+                                          "DeleteRequest" if put is None else
+                                          "A WriteRequest can only contain one of PutRequest or DeleteRequest")
+            if put is not None:
+                if type(put) is not dict:
+                    raise ValidationException("PutRequest must be a map")
+                item = I.validate_put_item(table, put.get("Item"))
+                op: PutOp | DeleteOp = PutOp(table, item)
+                sk = item_key(table, item)
+            else:
+                if type(delete) is not dict:
+                    raise ValidationException("DeleteRequest must be a map")
+                key = I.validate_key(table, delete.get("Key"))
+                op = DeleteOp(table, key)
+                sk = item_key(table, key)
+            ident = (table.table_id, *sk)
+            if ident in seen:
+                raise ValidationException(_DUP_KEYS)
+            seen.add(ident)
+            ops.append(op)
+    return B.batch_write(inst.engine, ops, rcc, ricm)
+
+
+# --- TransactWriteItems -----------------------------------------------------------------------------------
+_TX_KINDS = ("ConditionCheck", "Put", "Delete", "Update")
+
+
+def _transact_items(req: dict) -> list:
+    items = req.get("TransactItems")
+    if items is None:
+        raise _coral("Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
+    if type(items) is not list:
+        raise ValidationException("TransactItems must be a list")
+    if not items:
+        raise _coral("Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length "
+                     "greater than or equal to 1")
+    if len(items) > _MAX_TRANSACT:
+        raise _coral(f"Value '[{', '.join('TransactWriteItem' for _ in items)}]' at 'transactItems' failed to "
+                     f"satisfy constraint: Member must have length less than or equal to {_MAX_TRANSACT}")
+    return items
+
+
+def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
+    if type(spec) is not dict:
+        raise ValidationException(f"{kind} must be a map")
+    table = _table(inst, spec.get("TableName"))
+    rvccf = I._rvccf(spec)
+    ctx = I.expression_context(spec)
+    cond = None
+    expr = spec.get("ConditionExpression")
+    if expr is not None:
+        if type(expr) is not str:
+            raise ValidationException("ConditionExpression must be a string")
+        if expr == "":
+            raise ValidationException("Invalid ConditionExpression: The expression can not be empty;")
+        from eddydb import expressions
+
+        cond = ctx.note(expressions.parse_condition(expr, ctx.names, ctx.values))
+    if kind == "Put":
+        item = I.validate_put_item(table, spec.get("Item"))
+        ctx.check_usage()
+        return PutOp(table, item, cond, rvccf), item_key(table, item), item_size(item)
+    key = I.validate_key(table, spec.get("Key"))
+    if kind == "Delete":
+        ctx.check_usage()
+        return DeleteOp(table, key, cond, rvccf), item_key(table, key), 0
+    if kind == "ConditionCheck":
+        if expr is None:
+            raise _coral(f"Value null at 'transactItems.{i}.member.conditionCheck.conditionExpression' failed to "
+                         "satisfy constraint: Member must not be null")
+        ctx.check_usage()
+        return ConditionCheckOp(table, key, cond, rvccf), item_key(table, key), 0
+    if spec.get("UpdateExpression") is None:
+        raise _coral(f"Value null at 'transactItems.{i}.member.update.updateExpression' failed to satisfy "
+                     "constraint: Member must not be null")
+    plan = I._parse_update({"UpdateExpression": spec["UpdateExpression"]}, table, ctx)
+    ctx.check_usage()
+    return UpdateOp(table, key, plan, cond, rvccf), item_key(table, key), 0
+
+
+def transact_write_items(inst: Any, req: dict) -> Future:
+    items = _transact_items(req)
+    rcc = _capacity(req)
+    ricm = I._ricm(req)
+    token = req.get("ClientRequestToken")
+    if token is not None:
+        if type(token) is not str:
+            raise ValidationException("ClientRequestToken must be a string")
+        if not 1 <= len(token) <= 36:
+            raise _coral(f"Value '{token}' at 'clientRequestToken' failed to satisfy constraint: Member must have "
+                         f"length {'less than or equal to 36' if len(token) > 36 else 'greater than or equal to 1'}")
+    ops = []
+    seen: set[tuple] = set()
+    size = 0
+    for i, ti in enumerate(items, 1):
+        if type(ti) is not dict:
+            raise ValidationException("TransactItems elements must be maps")
+        kinds = [k for k in _TX_KINDS if ti.get(k) is not None]
+        if len(kinds) != 1:
+            raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
+        op, sk, n = _tx_op(inst, kinds[0], ti[kinds[0]], i)
+        ident = (op.table.table_id, *sk)
+        if ident in seen:
+            raise ValidationException(_DUP_TXN)
+        seen.add(ident)
+        size += n
+        ops.append(op)
+    if size > _MAX_TRANSACT_BYTES:
+        raise ValidationException("Transaction request size has exceeded the maximum allowed size of 4 MB")
+    fingerprint = b""
+    if token is not None:
+        fp = {k: v for k, v in req.items() if k not in ("ReturnConsumedCapacity", "ClientRequestToken")}
+        fingerprint = orjson.dumps(fp, option=orjson.OPT_SORT_KEYS)
+    return TX.transact_write(inst.engine, ops, token=token, fingerprint=fingerprint, capacity_mode=rcc,
+                             metrics=ricm)
+
+
+# --- TransactGetItems -------------------------------------------------------------------------------------
+def transact_get_items(inst: Any, req: dict) -> dict:
+    items = req.get("TransactItems")
+    if items is None:
+        raise _coral("Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
+    if type(items) is not list:
+        raise ValidationException("TransactItems must be a list")
+    if not items:
+        raise _coral("Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length "
+                     "greater than or equal to 1")
+    if len(items) > _MAX_TRANSACT:
+        raise _coral(f"Value '[{', '.join('TransactGetItem' for _ in items)}]' at 'transactItems' failed to "
+                     f"satisfy constraint: Member must have length less than or equal to {_MAX_TRANSACT}")
+    rcc = req.get("ReturnConsumedCapacity")
+    if rcc is not None and rcc not in ("TOTAL", "NONE"):
+        raise _coral(f"Value '{rcc}' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy "
+                     "enum value set: [TOTAL, NONE]")
+    gets = []
+    seen: set[tuple] = set()
+    for i, ti in enumerate(items, 1):
+        if type(ti) is not dict or type(ti.get("Get")) is not dict:
+            raise _coral(f"Value null at 'transactItems.{i}.member.get' failed to satisfy constraint: Member must "
+                         "not be null")
+        spec = ti["Get"]
+        table = _table(inst, spec.get("TableName"))
+        key = I.validate_key(table, spec.get("Key"))
+        ctx = I.expression_context(spec)
+        paths = I.parse_projection_params({k: v for k, v in spec.items() if k != "AttributesToGet"}, ctx)
+        ctx.check_usage()
+        ident = (table.table_id, *item_key(table, key))
+        if ident in seen:
+            raise ValidationException(_DUP_TXN)
+        seen.add(ident)
+        gets.append((table, key, _projector(paths) if paths is not None else None, _hider(inst, table)))
+    return TX.transact_get(inst.engine, gets, None if rcc == "NONE" else rcc)
+
+
+OPERATIONS = {
+    "BatchGetItem": batch_get_item,
+    "BatchWriteItem": batch_write_item,
+    "TransactWriteItems": transact_write_items,
+    "TransactGetItems": transact_get_items,
+}
