@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,8 +17,18 @@ import orjson
 from eddydb.engine.catalog import StreamMeta
 
 __all__ = [
-    "record_change", "enable_stream", "disable_stream", "rollover_shard", "close_stream_shards",
-    "new_shard_id", "stream_label", "seq_to_wire", "seq_from_wire", "SEQ_BASE", "TTL_IDENTITY", "configure",
+    "SEQ_BASE",
+    "TTL_IDENTITY",
+    "close_stream_shards",
+    "configure",
+    "disable_stream",
+    "enable_stream",
+    "new_shard_id",
+    "record_change",
+    "rollover_shard",
+    "seq_from_wire",
+    "seq_to_wire",
+    "stream_label",
 ]
 
 SEQ_BASE = 10**20                       # wire form str(SEQ_BASE + seq): 21 digits, integer-comparable
@@ -59,7 +69,7 @@ def new_shard_id(now: float) -> str:
 
 def stream_label(now: float) -> str:
     """ISO-8601 with milliseconds, UTC, no zone suffix: 2015-05-11T21:21:33.291."""
-    dt = datetime.fromtimestamp(now, tz=timezone.utc)
+    dt = datetime.fromtimestamp(now, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}"
 
 

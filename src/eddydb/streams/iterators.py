@@ -11,7 +11,7 @@ import orjson
 
 from eddydb.model.errors import ExpiredIteratorException, ValidationException
 
-__all__ = ["ITERATOR_LIFETIME", "ShardIterator", "encode_iterator", "decode_iterator"]
+__all__ = ["ITERATOR_LIFETIME", "ShardIterator", "decode_iterator", "encode_iterator"]
 
 ITERATOR_LIFETIME = 15 * 60.0
 _VERSION = "1"
@@ -40,7 +40,7 @@ def decode_iterator(text: str, now: float | None = None) -> ShardIterator:
             raise ValueError(version)
         shard_id, after_seq, ms = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         if not (isinstance(shard_id, str) and isinstance(after_seq, int) and isinstance(ms, int)):
-            raise ValueError(payload)
+            raise TypeError(payload)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         raise ValidationException("Invalid ShardIterator") from None
     issued = ms / 1000.0

@@ -31,7 +31,7 @@ class Notifier:
         for cb in self._subscribers:  # a copy-on-write list: safe to iterate without the lock
             try:
                 cb(set(shards))
-            except Exception:  # noqa: BLE001 - one bad subscriber must not starve the others
+            except Exception:
                 log.exception("stream subscriber failed")
 
     def subscribe(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["StreamRecord", "wire_record_bytes", "wire_record"]
+__all__ = ["StreamRecord", "wire_record", "wire_record_bytes"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ def trim(txn: Any, retention: float | None, now: float, budget: int = 20_000) ->
     cutoff = now - retention
     deleted = 0
     for row in txn.all_shards():
-        shard_id, _arn, _p, _parent, _start, end_seq, _created, closed, trim_seq = row
+        shard_id, _arn, _p, _parent, _start, end_seq, _created, closed, _trim_seq = row
         if deleted >= budget:
             break
         first_kept = txn.first_seq_at_or_after(shard_id, cutoff)

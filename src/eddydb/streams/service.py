@@ -24,7 +24,7 @@ from eddydb.streams.records import StreamRecord, wire_record_bytes
 from eddydb.streams.retention import trim
 from eddydb.streams.shards import ShardInfo, StreamInfo, rollover_due, shard_info, stream_info
 
-__all__ = ["StreamService", "StreamRecord", "ShardInfo", "StreamInfo", "ITERATOR_TYPES", "MAX_RECORDS", "MAX_BYTES"]
+__all__ = ["ITERATOR_TYPES", "MAX_BYTES", "MAX_RECORDS", "ShardInfo", "StreamInfo", "StreamRecord", "StreamService"]
 
 log = logging.getLogger("eddydb.streams")
 
@@ -274,7 +274,7 @@ class StreamService:
             while not self._stop.wait(interval):
                 try:
                     self.maintain()
-                except Exception:  # noqa: BLE001 - upkeep must survive a bad round (e.g. at shutdown)
+                except Exception:
                     if not self._stop.is_set():
                         log.exception("stream upkeep failed")
 
@@ -287,10 +287,9 @@ class StreamService:
         t, self._thread = self._thread, None
         if t is not None and t is not threading.current_thread():
             t.join(10)
-        try:
-            self.engine.remove_commit_listener(self.notifier.on_commit)
-        except Exception:  # noqa: BLE001
-            pass
+        remove = getattr(self.engine, "remove_commit_listener", None)
+        if remove is not None:
+            remove(self.notifier.on_commit)
 
 
 def _is_orphan(txn: Any, arn: str, table_name: str) -> bool:

@@ -11,7 +11,7 @@ import orjson
 
 from eddydb.engine.changelog import rollover_shard
 
-__all__ = ["StreamInfo", "ShardInfo", "stream_info", "shard_info", "rollover_due"]
+__all__ = ["ShardInfo", "StreamInfo", "rollover_due", "shard_info", "stream_info"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SCHEMA", "StreamsRead", "StreamsWrite", "StreamRow", "ShardRow"]
+__all__ = ["SCHEMA", "ShardRow", "StreamRow", "StreamsRead", "StreamsWrite"]
 
 SCHEMA: list[str] = [
     # One row per stream ever enabled (a re-enable is a new row: new ARN and label).
