@@ -2,10 +2,15 @@
 trigger mappings, composed. The server and the embedded API each hold one Instance."""
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from eddydb.config import Settings
+
+__all__ = ["Instance"]
+
+log = logging.getLogger("eddydb")
 
 
 class Instance:
@@ -54,7 +59,14 @@ class Instance:
         sweeper.start()
         self._background.append(sweeper)
         self.streams.start_background()
-        self.mappings.start()
+        try:
+            mappings = self.mappings
+        except ModuleNotFoundError as e:  # the trigger room is optional until it lands
+            if e.name != "eddydb.triggers.mappings":
+                raise
+            log.warning("eddydb.triggers.mappings is missing: stream triggers are off")
+            return
+        mappings.start()
 
     def close(self) -> None:
         if self._closed:

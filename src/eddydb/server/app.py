@@ -63,6 +63,7 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
 
     if sock is None:
         sock = make_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
+    settings.extra.setdefault("public_url", _url(settings, sock.getsockname()[1]))
     inst = Instance(settings)
     loop = _new_loop()
     asyncio.set_event_loop(loop)
