@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from eddydb.engine import reads
+from eddydb.engine import exprs, reads
 from eddydb.engine.capacity import consumed_read, consumed_write
 from eddydb.engine.catalog import IndexMeta, KeySchema, TableMeta
 from eddydb.engine.items import MAX_ITEM_SIZE, DeleteOp, PutOp, UpdateOp, execute, key_of
@@ -213,10 +213,18 @@ def _ricm(req: dict) -> bool:
 
 
 # --- expressions -------------------------------------------------------------------------------------
-def _x() -> Any:
-    import eddydb.expressions as x
+class _Exprs:
+    """Attribute access to the expressions functions (engine.exprs resolves where they live)."""
 
-    return x
+    def __getattr__(self, name: str) -> Any:
+        return exprs.fn(name)
+
+
+_XNS = _Exprs()
+
+
+def _x() -> Any:
+    return _XNS
 
 
 class ExpressionContext:
@@ -368,7 +376,7 @@ def _parse_filter(req: dict, ctx: ExpressionContext, legacy_name: str) -> Any:
         raise ValidationException("FilterExpression must be a string")
     if expr == "":
         raise ValidationException("Invalid FilterExpression: The expression can not be empty;")
-    return ctx.note(_x().parse_condition(expr, ctx.names, ctx.values))
+    return ctx.note(_x().parse_condition(expr, ctx.names, ctx.values, kind="FilterExpression"))
 
 
 def parse_projection_params(req: dict, ctx: ExpressionContext) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from eddydb.engine import exprs
 from eddydb.engine.catalog import TableMeta
 from eddydb.engine.writes import apply_change, item_key
 from eddydb.model.errors import ConditionalCheckFailedException, ResourceNotFoundException, ValidationException
@@ -78,9 +79,7 @@ Op = PutOp | UpdateOp | DeleteOp | ConditionCheckOp
 
 
 def _evaluate(condition: Any, item: dict | None) -> bool:
-    from eddydb.expressions import evaluate
-
-    return bool(evaluate(condition, item if item is not None else {}))
+    return bool(exprs.fn("evaluate")(condition, item if item is not None else {}))
 
 
 def check_index_keys(table: TableMeta, item: dict, *, update: bool = False) -> None:
@@ -163,9 +162,7 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
         if op.plan is None:
             new = dict(old) if old is not None else dict(op.key)
         else:
-            from eddydb.expressions import apply_update
-
-            new = apply_update(op.plan, dict(old) if old is not None else dict(op.key))
+            new = exprs.fn("apply_update")(op.plan, dict(old) if old is not None else dict(op.key))
         if item_size(new) > MAX_ITEM_SIZE:
             raise ValidationException("Item size to update has exceeded the maximum allowed size")
         if table.indexes:

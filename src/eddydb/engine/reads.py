@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from eddydb.engine import exprs
 from eddydb.engine.catalog import IndexMeta, TableMeta
 from eddydb.engine.writes import item_key
 from eddydb.model.errors import ValidationException
@@ -136,16 +137,14 @@ def _collect(page: Page, rows: Any, table: TableMeta, index: IndexMeta | None, l
 def _filter_fn(node: Any) -> Callable[[dict], bool] | None:
     if node is None:
         return None
-    from eddydb.expressions import evaluate
-
+    evaluate = exprs.fn("evaluate")
     return lambda item: bool(evaluate(node, item))
 
 
 def _project_fn(paths: Any) -> Callable[[dict], dict] | None:
     if paths is None:
         return None
-    from eddydb.expressions import project
-
+    project = exprs.fn("project")
     return lambda item: project(item, paths)
 
 
