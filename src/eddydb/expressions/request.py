@@ -1,0 +1,167 @@
+"""All expressions of one request, checked together.
+
+`compile_request(request, key=...)` is what an api handler calls once per request:
+it rejects mixing legacy and expression parameters, checks the
+ExpressionAttributeNames/Values maps, parses every expression (cached) or
+translates the legacy parameters, and finally reports names/values no expression
+used (`check_usage`: usage counts across ALL expressions of the request).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eddydb.expressions import legacy
+from eddydb.expressions.parser import parse_condition, parse_key_condition, parse_projection, parse_update
+from eddydb.expressions.tree import Condition, KeyCondition, Projection, UpdatePlan
+from eddydb.model.errors import ValidationException
+
+__all__ = ["Compiled", "check_attribute_maps", "check_usage", "compile_request"]
+
+_EXPRESSION_PARAMS = ("UpdateExpression", "ConditionExpression", "KeyConditionExpression", "FilterExpression",
+                      "ProjectionExpression")
+_LEGACY_PARAMS = ("AttributesToGet", "AttributeUpdates", "Expected", "KeyConditions", "QueryFilter", "ScanFilter",
+                  "ConditionalOperator")
+
+
+@dataclass(slots=True)
+class Compiled:
+    """The parsed expressions of one request (None where the request has none)."""
+
+    condition: Condition | None = None       # ConditionExpression / Expected
+    filter: Condition | None = None          # FilterExpression / QueryFilter / ScanFilter
+    key_condition: KeyCondition | None = None  # KeyConditionExpression / KeyConditions
+    update: UpdatePlan | None = None         # UpdateExpression / AttributeUpdates
+    projection: Projection | None = None     # ProjectionExpression / AttributesToGet
+
+
+def _is_key(key: Any, prefix: str) -> bool:
+    return isinstance(key, str) and len(key) > 1 and key[0] == prefix and all(
+        c.isalnum() or c == "_" for c in key[1:])
+
+
+def check_attribute_maps(names: dict[str, str] | None, values: dict[str, Any] | None,
+                         *, has_name_expressions: bool = True, has_value_expressions: bool = True,
+                         value_expression_params: tuple[str, ...] = ()) -> None:
+    """Validate the ExpressionAttributeNames/Values maps themselves (emptiness, key syntax).
+
+    `has_*_expressions` say whether the request carries any expression that may use
+    them; `value_expression_params` names the expression parameters that could
+    (for DynamoDB's "... is null" message).
+    """
+    if names is not None:
+        if not has_name_expressions:
+            raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
+        if not names:
+            raise ValidationException("ExpressionAttributeNames must not be empty")
+        for k in names:
+            if not _is_key(k, "#"):
+                raise ValidationException(f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{k}"')
+    if values is not None:
+        if not has_value_expressions:
+            msg = "ExpressionAttributeValues can only be specified when using expressions"
+            if value_expression_params:
+                params = value_expression_params
+                joined = params[0] if len(params) == 1 else " and ".join(params)
+                msg += f": {joined} {'is' if len(params) == 1 else 'are'} null"
+            raise ValidationException(msg)
+        if not values:
+            raise ValidationException("ExpressionAttributeValues must not be empty")
+        for k in values:
+            if not _is_key(k, ":"):
+                raise ValidationException(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{k}"')
+
+
+def check_usage(names: dict[str, str] | None, values: dict[str, Any] | None, *parsed: Any) -> None:
+    """Raise if a name or value of the request is used by none of its parsed expressions.
+
+    `parsed` are the request's Condition/UpdatePlan/KeyCondition/Projection objects
+    (None entries are ignored); each carries `names_used` / `values_used`.
+    """
+    if names:
+        used: set[str] = set()
+        for p in parsed:
+            if p is not None:
+                used |= p.names_used
+        unused = [k for k in names if k not in used]
+        if unused:
+            raise ValidationException(
+                "Value provided in ExpressionAttributeNames unused in expressions: keys: {" + ", ".join(unused) + "}"
+            )
+    if values:
+        usedv: set[str] = set()
+        for p in parsed:
+            if p is not None:
+                usedv |= p.values_used
+        unusedv = [k for k in values if k not in usedv]
+        if unusedv:
+            raise ValidationException(
+                "Value provided in ExpressionAttributeValues unused in expressions: keys: {" + ", ".join(unusedv) + "}"
+            )
+
+
+def compile_request(request: dict[str, Any], *, key: Any = None, operation: str = "") -> Compiled:
+    """Parse/translate every expression parameter of a request, with DynamoDB's cross-checks.
+
+    `key` is the KeySchema (of the table or the queried index) for a Query; without it
+    a KeyConditionExpression/KeyConditions is rejected. `operation` ("PutItem",
+    "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", ...) only refines messages.
+    """
+    expr_present = [p for p in _EXPRESSION_PARAMS if request.get(p) is not None]
+    legacy_present = [p for p in _LEGACY_PARAMS if request.get(p) is not None]
+    if expr_present and legacy_present:
+        raise ValidationException(
+            "Can not use both expression and non-expression parameters in the same request: "
+            "Non-expression parameters: {" + ", ".join(sorted(legacy_present)) + "} "
+            "Expression parameters: {" + ", ".join(sorted(expr_present)) + "}"
+        )
+    names = request.get("ExpressionAttributeNames")
+    values = request.get("ExpressionAttributeValues")
+    value_params = _VALUE_PARAMS.get(operation, ())
+    check_attribute_maps(
+        names, values,
+        has_name_expressions=bool(expr_present),
+        has_value_expressions=any(p != "ProjectionExpression" for p in expr_present),
+        value_expression_params=value_params,
+    )
+    out = Compiled()
+    if expr_present:
+        if request.get("KeyConditionExpression") is not None:
+            if key is None:
+                raise ValidationException("KeyConditionExpression is only valid for Query")
+            out.key_condition = parse_key_condition(request["KeyConditionExpression"], names, values, key)
+        if request.get("UpdateExpression") is not None:
+            out.update = parse_update(request["UpdateExpression"], names, values)
+        if request.get("ConditionExpression") is not None:
+            out.condition = parse_condition(request["ConditionExpression"], names, values)
+        if request.get("FilterExpression") is not None:
+            out.filter = parse_condition(request["FilterExpression"], names, values, kind="FilterExpression")
+        if request.get("ProjectionExpression") is not None:
+            out.projection = parse_projection(request["ProjectionExpression"], names)
+        check_usage(names, values, out.key_condition, out.update, out.condition, out.filter, out.projection)
+        return out
+    op = request.get("ConditionalOperator")
+    if request.get("Expected") is not None:
+        out.condition = legacy.expected(request["Expected"], op)
+    if request.get("QueryFilter") is not None:
+        out.filter = legacy.query_filter(request["QueryFilter"], op)
+    if request.get("ScanFilter") is not None:
+        out.filter = legacy.query_filter(request["ScanFilter"], op)
+    if request.get("KeyConditions") is not None:
+        if key is None:
+            raise ValidationException("KeyConditions is only valid for Query")
+        out.key_condition = legacy.key_conditions(request["KeyConditions"], key)
+    if request.get("AttributeUpdates") is not None:
+        out.update = legacy.attribute_updates(request["AttributeUpdates"])
+    if request.get("AttributesToGet") is not None:
+        out.projection = legacy.attributes_to_get(request["AttributesToGet"])
+    return out
+
+
+_VALUE_PARAMS = {
+    "PutItem": ("ConditionExpression",),
+    "DeleteItem": ("ConditionExpression",),
+    "UpdateItem": ("UpdateExpression", "ConditionExpression"),
+    "Query": ("KeyConditionExpression", "FilterExpression"),
+    "Scan": ("FilterExpression",),
+}

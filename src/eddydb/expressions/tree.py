@@ -1,0 +1,222 @@
+"""The one expression tree: nodes for conditions, operands and update actions, plus bound results.
+
+The parser (`parser.py`) and the legacy translator (`legacy.py`) build these nodes;
+`evaluate.py` and `update.py` walk them. Trees are immutable and cached per
+expression text; the per-request part (ExpressionAttributeValues) lives in the
+bound wrappers `Condition`, `UpdatePlan`, `KeyCondition`, `Projection`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "AddAction",
+    "And",
+    "Arith",
+    "Between",
+    "Compare",
+    "Condition",
+    "DeleteAction",
+    "Function",
+    "IfNotExists",
+    "In",
+    "KeyCondition",
+    "ListAppend",
+    "Literal",
+    "Node",
+    "Not",
+    "Or",
+    "Path",
+    "PathRef",
+    "Projection",
+    "RemoveAction",
+    "SetAction",
+    "Size",
+    "UpdatePlan",
+    "UpdateTree",
+    "ValueRef",
+    "format_path",
+]
+
+# A document path: top-level attribute name, then map keys (str) and list indexes (int).
+Path = tuple[str | int, ...]
+
+
+def format_path(path: Path) -> str:
+    """Path as DynamoDB prints it in messages: [a, b, [2]]."""
+    return "[" + ", ".join(f"[{p}]" if isinstance(p, int) else p for p in path) + "]"
+
+
+# --- operands ----------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PathRef:
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRef:
+    name: str  # ":v" looked up in the bound values
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    value: dict  # an attribute value (legacy parameters bind their values directly)
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    path: PathRef
+
+
+@dataclass(frozen=True, slots=True)
+class Arith:
+    op: str  # "+" | "-"
+    left: Operand
+    right: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class IfNotExists:
+    path: PathRef
+    default: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class ListAppend:
+    left: Operand
+    right: Operand
+
+
+Operand = PathRef | ValueRef | Literal | Size | Arith | IfNotExists | ListAppend
+
+
+# --- conditions --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: str  # "=", "<>", "<", "<=", ">", ">="
+    left: Operand
+    right: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class Between:
+    operand: Operand
+    low: Operand
+    high: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class In:
+    operand: Operand
+    options: tuple[Operand, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str  # attribute_exists | attribute_not_exists | attribute_type | begins_with | contains
+    args: tuple[Operand, ...]
+
+
+Node = Compare | Between | In | And | Or | Not | Function
+
+
+# --- update actions ------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class SetAction:
+    path: Path
+    value: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveAction:
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class AddAction:
+    path: Path
+    value: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAction:
+    path: Path
+    value: Operand
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateTree:
+    sets: tuple[SetAction, ...] = ()
+    removes: tuple[RemoveAction, ...] = ()
+    adds: tuple[AddAction, ...] = ()
+    deletes: tuple[DeleteAction, ...] = ()
+
+    def target_paths(self) -> list[Path]:
+        return ([a.path for a in self.sets] + [a.path for a in self.removes]
+                + [a.path for a in self.adds] + [a.path for a in self.deletes])
+
+
+# --- bound results (tree + this request's values) ---------------------------------
+@dataclass(slots=True)
+class Condition:
+    """A condition/filter ready to evaluate: `evaluate(cond, item)`."""
+
+    tree: Node
+    values: dict[str, dict] = field(default_factory=dict)
+    names_used: frozenset[str] = frozenset()
+    values_used: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class UpdatePlan:
+    """An update ready to apply: `apply_update(plan, item)`."""
+
+    tree: UpdateTree
+    values: dict[str, dict] = field(default_factory=dict)
+    names_used: frozenset[str] = frozenset()
+    values_used: frozenset[str] = frozenset()
+
+    def top_level_names(self) -> set[str]:
+        """Top-level attributes this update may modify (for the key-attribute check)."""
+        return {p[0] for p in self.tree.target_paths() if isinstance(p[0], str)}
+
+
+@dataclass(slots=True)
+class KeyCondition:
+    """A Query's key condition: hash equality plus an optional sort-key condition.
+
+    range_op is None, "=", "<", "<=", ">", ">=", "BETWEEN" or "begins_with";
+    range_values holds its 0, 1 or 2 attribute values.
+    """
+
+    hash_value: dict
+    range_op: str | None = None
+    range_values: tuple[dict, ...] = ()
+    hash_name: str = ""
+    range_name: str | None = None
+    names_used: frozenset[str] = frozenset()
+    values_used: frozenset[str] = frozenset()
+
+
+class Projection(list):
+    """List of document paths to return (a plain list of `Path` plus usage info)."""
+
+    names_used: frozenset[str] = frozenset()
+    values_used: frozenset[str] = frozenset()
