@@ -9,10 +9,10 @@ import orjson
 import pytest
 
 from eddydb.config import Settings
+from eddydb.engine import reads
 from eddydb.engine.catalog import IndexMeta, KeySchema, TableMeta, TtlMeta
 from eddydb.engine.database import Engine
 from eddydb.engine.items import DeleteOp, PutOp, execute
-from eddydb.engine import reads
 from eddydb.engine.writes import apply_change, backfill_index, item_key
 from eddydb.model.errors import ResourceNotFoundException
 from eddydb.storage import open_store

@@ -4,7 +4,7 @@ Each handler validates the request with DynamoDB's messages, parses its expressi
 translates the legacy parameters) on the calling thread, then either reads inline (GetItem,
 Query, Scan) or returns the writer's Future of the response (writes). Registered through
 `OPERATIONS` by api/dispatch.py. The validation helpers (`validate_key`, `validate_put_item`,
-`parse_condition_params`, ...) are shared with api/batch.py.
+`compile_expressions`, ...) are shared with api/batch.py.
 """
 from __future__ import annotations
 
@@ -24,14 +24,11 @@ from eddydb.model.values import validate_item, validate_value
 
 __all__ = [
     "OPERATIONS",
+    "compile_expressions",
     "get_table",
+    "updated_attributes",
     "validate_key",
     "validate_put_item",
-    "parse_condition_params",
-    "parse_projection_params",
-    "expression_context",
-    "ExpressionContext",
-    "updated_attributes",
 ]
 
 _INVALID = "One or more parameter values were invalid: "
@@ -227,179 +224,25 @@ def _x() -> Any:
     return _XNS
 
 
-class ExpressionContext:
-    """The ExpressionAttributeNames/Values of one request and which of them the expressions used."""
-
-    __slots__ = ("names", "values", "names_used", "values_used", "used_expressions")
-
-    def __init__(self, names: dict | None, values: dict | None) -> None:
-        self.names = names
-        self.values = values
-        self.names_used: set[str] = set()
-        self.values_used: set[str] = set()
-        self.used_expressions = False
-
-    def note(self, parsed: Any) -> Any:
-        self.used_expressions = True
-        nu = getattr(parsed, "names_used", None)
-        if nu:
-            self.names_used.update(nu)
-        vu = getattr(parsed, "values_used", None)
-        if vu:
-            self.values_used.update(vu)
-        return parsed
-
-    def check_usage(self) -> None:
-        """DynamoDB rejects names/values no expression used (and names/values without expressions)."""
-        if not self.used_expressions:
-            if self.names is not None:
-                raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
-            if self.values is not None:
-                raise ValidationException("ExpressionAttributeValues can only be specified when using expressions")
-            return
-        if self.names:
-            unused = [k for k in self.names if k not in self.names_used]
-            if unused:
-                raise ValidationException(
-                    "Value provided in ExpressionAttributeNames unused in expressions: keys: {"
-                    + ", ".join(unused) + "}")
-        if self.values:
-            unused = [k for k in self.values if k not in self.values_used]
-            if unused:
-                raise ValidationException(
-                    "Value provided in ExpressionAttributeValues unused in expressions: keys: {"
-                    + ", ".join(unused) + "}")
+_EXPR_KEYS = frozenset((
+    "UpdateExpression", "ConditionExpression", "KeyConditionExpression", "FilterExpression", "ProjectionExpression",
+    "AttributesToGet", "AttributeUpdates", "Expected", "KeyConditions", "QueryFilter", "ScanFilter",
+    "ConditionalOperator", "ExpressionAttributeNames", "ExpressionAttributeValues"))
 
 
-def expression_context(req: dict) -> ExpressionContext:
-    """Validate ExpressionAttributeNames/Values of a request (values normalised)."""
-    names = req.get("ExpressionAttributeNames")
-    values = req.get("ExpressionAttributeValues")
-    if names is not None:
-        if type(names) is not dict:
-            raise ValidationException("ExpressionAttributeNames must be a map")
-        if not names:
-            raise ValidationException("ExpressionAttributeNames must not be empty")
-    if values is not None:
-        if type(values) is not dict:
-            raise ValidationException("ExpressionAttributeValues must be a map")
-        if not values:
-            raise ValidationException("ExpressionAttributeValues must not be empty")
-        out = {}
-        for k, v in values.items():
-            try:
-                out[k] = validate_value(v)
-            except ValidationException as e:
-                raise ValidationException(f"ExpressionAttributeValues contains invalid value: {e.message} for key {k}")
-        values = out
-    return ExpressionContext(names, values)
+class _Nothing:
+    condition = filter = key_condition = update = projection = None
 
 
-def _mixed(non_expr: list[str], expr: list[str]) -> ValidationException:
-    return ValidationException(
-        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {"
-        + ", ".join(non_expr) + "} Expression parameters: {" + ", ".join(expr) + "}")
+_NOTHING = _Nothing()
 
 
-def _check_mixing(req: dict, legacy: tuple[str, ...], modern: tuple[str, ...]) -> None:
-    non_expr = [p for p in legacy if req.get(p) is not None]
-    if not non_expr:
-        return
-    expr = [p for p in modern if req.get(p) is not None]
-    if expr:
-        raise _mixed(non_expr, expr)
-
-
-def _legacy(fn_name: str) -> Callable[..., Any]:
-    legacy = getattr(_x(), "legacy", None)
-    if legacy is None:
-        try:
-            import importlib
-
-            legacy = importlib.import_module("eddydb.expressions.legacy")
-        except ImportError:
-            legacy = None
-    fn = getattr(legacy, fn_name, None) if legacy is not None else None
-    if fn is None:
-        raise ValidationException(f"Legacy parameter translation ({fn_name}) is not supported")
-    return fn
-
-
-def _conditional_operator(req: dict, what: str) -> str | None:
-    op = req.get("ConditionalOperator")
-    if op is None:
-        return None
-    if op not in ("AND", "OR"):
-        raise _coral([_enum(op, "conditionalOperator", ("AND", "OR"))])
-    if req.get(what) is None:
-        raise ValidationException(
-            f"ConditionalOperator can only be used when {what} is specified")  # legacy-only parameter
-    return op
-
-
-def parse_condition_params(req: dict, ctx: ExpressionContext) -> Any:
-    """ConditionExpression, or the legacy Expected (+ConditionalOperator), as one parsed condition (or None)."""
-    expr = req.get("ConditionExpression")
-    expected = req.get("Expected")
-    if expected is not None:
-        if expr is not None:
-            raise _mixed(["Expected"], ["ConditionExpression"])
-        op = _conditional_operator(req, "Expected")
-        if not expected:
-            return None
-        return _legacy("expected")(expected, op)
-    _conditional_operator(req, "Expected")
-    if expr is None:
-        return None
-    if type(expr) is not str:
-        raise ValidationException("ConditionExpression must be a string")
-    if expr == "":
-        raise ValidationException("Invalid ConditionExpression: The expression can not be empty;")
-    return ctx.note(_x().parse_condition(expr, ctx.names, ctx.values))
-
-
-def _parse_filter(req: dict, ctx: ExpressionContext, legacy_name: str) -> Any:
-    expr = req.get("FilterExpression")
-    legacy_filter = req.get(legacy_name)
-    if legacy_filter is not None:
-        if expr is not None:
-            raise _mixed([legacy_name], ["FilterExpression"])
-        op = _conditional_operator(req, legacy_name)
-        if not legacy_filter:
-            return None
-        return _legacy("filter_conditions")(legacy_filter, op)
-    if req.get("ConditionalOperator") is not None:
-        _conditional_operator(req, legacy_name)
-    if expr is None:
-        return None
-    if type(expr) is not str:
-        raise ValidationException("FilterExpression must be a string")
-    if expr == "":
-        raise ValidationException("Invalid FilterExpression: The expression can not be empty;")
-    return ctx.note(_x().parse_condition(expr, ctx.names, ctx.values, kind="FilterExpression"))
-
-
-def parse_projection_params(req: dict, ctx: ExpressionContext) -> Any:
-    """ProjectionExpression or the legacy AttributesToGet as a list of paths (or None = everything)."""
-    expr = req.get("ProjectionExpression")
-    atg = req.get("AttributesToGet")
-    if atg is not None:
-        if expr is not None:
-            raise _mixed(["AttributesToGet"], ["ProjectionExpression"])
-        if type(atg) is not list or not atg:
-            raise _coral([f"Value '{atg}' at 'attributesToGet' failed to satisfy constraint: "
-                          "Member must have length greater than or equal to 1"])
-        if len(set(atg)) != len(atg):
-            dups = sorted({a for a in atg if atg.count(a) > 1})
-            raise ValidationException(f"{_INVALID}Duplicate value in attribute name: {dups[0]}")
-        return [(a,) for a in atg]
-    if expr is None:
-        return None
-    if type(expr) is not str:
-        raise ValidationException("ProjectionExpression must be a string")
-    if expr == "":
-        raise ValidationException("Invalid ProjectionExpression: The expression can not be empty;")
-    return ctx.note(_x().parse_projection(expr, ctx.names))
+def compile_expressions(req: dict, *, key: KeySchema | None = None, operation: str = "") -> Any:
+    """Every expression (or legacy parameter) of a request, parsed and cross-checked
+    (`expressions.request.compile_request`): `.condition .filter .key_condition .update .projection`."""
+    if req.keys().isdisjoint(_EXPR_KEYS):
+        return _NOTHING
+    return _x().compile_request(req, key=key, operation=operation)
 
 
 def _project(item: dict, paths: Any) -> dict:
@@ -445,15 +288,12 @@ def _finish_write(table: TableMeta, rv: str, old: dict | None, new: dict | None,
 
 def put_item(inst: Any, req: dict) -> Future:
     table = get_table(inst, req)
-    _check_mixing(req, ("Expected",), ("ConditionExpression",))
     item = validate_put_item(table, req.get("Item"))
     rv = _return_values(req, ("NONE", "ALL_OLD"))
     rvccf = _rvccf(req)
     rcc = _rcc(req)
     ricm = _ricm(req)
-    ctx = expression_context(req)
-    cond = parse_condition_params(req, ctx)
-    ctx.check_usage()
+    cond = compile_expressions(req, operation="PutItem").condition
     op = PutOp(table, item, cond, rvccf)
     if rv == "NONE" and rcc is None and not ricm:
         def fast(txn: Any) -> bytes:
@@ -469,15 +309,12 @@ def put_item(inst: Any, req: dict) -> Future:
 
 def delete_item(inst: Any, req: dict) -> Future:
     table = get_table(inst, req)
-    _check_mixing(req, ("Expected",), ("ConditionExpression",))
     key = validate_key(table, req.get("Key"))
     rv = _return_values(req, ("NONE", "ALL_OLD"))
     rvccf = _rvccf(req)
     rcc = _rcc(req)
     ricm = _ricm(req)
-    ctx = expression_context(req)
-    cond = parse_condition_params(req, ctx)
-    ctx.check_usage()
+    cond = compile_expressions(req, operation="DeleteItem").condition
     op = DeleteOp(table, key, cond, rvccf)
 
     def fn(txn: Any) -> dict | bytes:
@@ -486,47 +323,22 @@ def delete_item(inst: Any, req: dict) -> Future:
     return inst.engine.writer.submit(fn)
 
 
-def _parse_update(req: dict, table: TableMeta, ctx: ExpressionContext) -> Any:
-    expr = req.get("UpdateExpression")
-    updates = req.get("AttributeUpdates")
-    if updates is not None:
-        if expr is not None:
-            raise _mixed(["AttributeUpdates"], ["UpdateExpression"])
-        if type(updates) is not dict:
-            raise ValidationException("AttributeUpdates must be a map")
-        for name in updates:
-            if name in table.key.names():
-                raise ValidationException(f"One or more parameter values were invalid: Cannot update attribute {name}. "
-                                          "This attribute is part of the key")
-        if not updates:
-            return None
-        return _legacy("attribute_updates")(updates)
-    if expr is None:
-        return None
-    if type(expr) is not str:
-        raise ValidationException("UpdateExpression must be a string")
-    if expr == "":
-        raise ValidationException("Invalid UpdateExpression: The expression can not be empty;")
-    plan = ctx.note(_x().parse_update(expr, ctx.names, ctx.values))
-    keys = table.key.names()
-    for name in plan.top_level_names():
-        if name in keys:
-            raise ValidationException(f"Cannot update attribute {name}. This attribute is part of the key")
-    return plan
-
-
 def update_item(inst: Any, req: dict) -> Future:
     table = get_table(inst, req)
-    _check_mixing(req, ("Expected", "AttributeUpdates"), ("ConditionExpression", "UpdateExpression"))
     key = validate_key(table, req.get("Key"))
     rv = _return_values(req, _RV_ALL)
     rvccf = _rvccf(req)
     rcc = _rcc(req)
     ricm = _ricm(req)
-    ctx = expression_context(req)
-    plan = _parse_update(req, table, ctx)
-    cond = parse_condition_params(req, ctx)
-    ctx.check_usage()
+    compiled = compile_expressions(req, operation="UpdateItem")
+    plan, cond = compiled.update, compiled.condition
+    if plan is not None:
+        keys = table.key.names()
+        for name in plan.top_level_names():
+            if name in keys:
+                if req.get("AttributeUpdates") is not None:
+                    raise ValidationException(f"{_INVALID}Cannot update attribute {name}. This attribute is part of the key")
+                raise ValidationException(f"Cannot update attribute {name}. This attribute is part of the key")
     op = UpdateOp(table, key, plan, cond, rvccf)
 
     def fn(txn: Any) -> dict | bytes:
@@ -559,12 +371,7 @@ def get_item(inst: Any, req: dict) -> dict | bytes:
         if raw is None or _hidden_raw(inst, table, raw):
             return _EMPTY
         return b'{"Item":' + raw + b"}"
-    ctx = expression_context(req)
-    paths = parse_projection_params(req, ctx)
-    if req.get("ExpressionAttributeValues") is not None:
-        raise ValidationException("Value provided in ExpressionAttributeValues unused in expressions: keys: {"
-                                  + ", ".join(req["ExpressionAttributeValues"]) + "}")
-    ctx.check_usage()
+    paths = compile_expressions(req, operation="GetItem").projection
     item = reads.get_item(inst.engine.read(), table, key)
     if item is not None and _hidden(inst, table, item):
         item = None
@@ -710,24 +517,6 @@ def _page_response(inst: Any, table: TableMeta, index: IndexMeta | None, page: r
     return out
 
 
-def _key_condition(req: dict, table: TableMeta, index: IndexMeta | None, ctx: ExpressionContext) -> Any:
-    expr = req.get("KeyConditionExpression")
-    legacy = req.get("KeyConditions")
-    ks = index.key if index is not None else table.key
-    if legacy is not None:
-        if expr is not None:
-            raise _mixed(["KeyConditions"], ["KeyConditionExpression"])
-        return _legacy("key_conditions")(legacy, ks)
-    if expr is None:
-        raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
-                                  "in the request.")
-    if type(expr) is not str:
-        raise ValidationException("KeyConditionExpression must be a string")
-    if expr == "":
-        raise ValidationException("Invalid KeyConditionExpression: The expression can not be empty;")
-    return ctx.note(_x().parse_key_condition(expr, ctx.names, ctx.values, ks))
-
-
 def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
     if start is None:
         return
@@ -745,8 +534,6 @@ def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
 
 def query(inst: Any, req: dict) -> dict:
     table = get_table(inst, req)
-    _check_mixing(req, ("AttributesToGet", "KeyConditions", "QueryFilter", "ConditionalOperator"),
-                  ("ProjectionExpression", "KeyConditionExpression", "FilterExpression"))
     index = _index(table, req)
     consistent = _consistent(req)
     if consistent and index is not None and index.kind == "GSI":
@@ -756,11 +543,11 @@ def query(inst: Any, req: dict) -> dict:
     forward = req.get("ScanIndexForward", True)
     if type(forward) is not bool:
         raise ValidationException("ScanIndexForward must be a boolean")
-    ctx = expression_context(req)
-    kc = _key_condition(req, table, index, ctx)
-    flt = _parse_filter(req, ctx, "QueryFilter")
-    paths = parse_projection_params(req, ctx)
-    ctx.check_usage()
+    compiled = compile_expressions(req, key=index.key if index is not None else table.key, operation="Query")
+    kc, flt, paths = compiled.key_condition, compiled.filter, compiled.projection
+    if kc is None:
+        raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
+                                  "in the request.")
     select = _select(req, table, index, paths, "Querying")
     start = _start_key(req, table, index)
     _check_start_in_query(kc, index.key if index is not None else table.key, start)
@@ -772,8 +559,6 @@ def query(inst: Any, req: dict) -> dict:
 
 def scan(inst: Any, req: dict) -> dict:
     table = get_table(inst, req)
-    _check_mixing(req, ("AttributesToGet", "ScanFilter", "ConditionalOperator"),
-                  ("ProjectionExpression", "FilterExpression"))
     index = _index(table, req)
     consistent = _consistent(req)
     if consistent and index is not None and index.kind == "GSI":
@@ -803,10 +588,8 @@ def scan(inst: Any, req: dict) -> dict:
     if segment is not None and segment >= total:
         raise ValidationException(f"The Segment parameter is zero-based and must be less than parameter "
                                   f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
-    ctx = expression_context(req)
-    flt = _parse_filter(req, ctx, "ScanFilter")
-    paths = parse_projection_params(req, ctx)
-    ctx.check_usage()
+    compiled = compile_expressions(req, operation="Scan")
+    flt, paths = compiled.filter, compiled.projection
     select = _select(req, table, index, paths, "Scanning")
     start = _start_key(req, table, index)
     page = reads.scan(inst.engine.read(), table, index, segment=segment, total_segments=total, limit=limit,

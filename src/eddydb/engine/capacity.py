@@ -12,7 +12,7 @@ from eddydb.engine.catalog import IndexMeta, TableMeta
 from eddydb.engine.writes import index_entry, project_for_index
 from eddydb.model.size import item_size
 
-__all__ = ["read_units", "write_units", "Consumed", "consumed_read", "consumed_write", "index_write_units"]
+__all__ = ["Consumed", "consumed_read", "consumed_write", "index_write_units", "read_units", "write_units"]
 
 _READ_UNIT = 4096
 _WRITE_UNIT = 1024
@@ -31,7 +31,7 @@ def write_units(size: int) -> float:
 class Consumed:
     """Accumulates units per table / index and renders the AWS ConsumedCapacity shape."""
 
-    __slots__ = ("table", "total", "table_units", "gsi", "lsi", "kind")
+    __slots__ = ("gsi", "kind", "lsi", "table", "table_units", "total")
 
     def __init__(self, table: str, kind: str) -> None:
         self.table = table
@@ -53,14 +53,13 @@ class Consumed:
     def render(self, mode: str | None) -> dict[str, Any] | None:
         if mode not in ("TOTAL", "INDEXES"):
             return None
-        field = "ReadCapacityUnits" if self.kind == "read" else "WriteCapacityUnits"
-        out: dict[str, Any] = {"TableName": self.table, "CapacityUnits": self.total, field: self.total}
+        out: dict[str, Any] = {"TableName": self.table, "CapacityUnits": self.total}
         if mode == "INDEXES":
-            out["Table"] = {"CapacityUnits": self.table_units, field: self.table_units}
+            out["Table"] = {"CapacityUnits": self.table_units}
             if self.gsi:
-                out["GlobalSecondaryIndexes"] = {n: {"CapacityUnits": u, field: u} for n, u in self.gsi.items()}
+                out["GlobalSecondaryIndexes"] = {n: {"CapacityUnits": u} for n, u in self.gsi.items()}
             if self.lsi:
-                out["LocalSecondaryIndexes"] = {n: {"CapacityUnits": u, field: u} for n, u in self.lsi.items()}
+                out["LocalSecondaryIndexes"] = {n: {"CapacityUnits": u} for n, u in self.lsi.items()}
         return out
 
 

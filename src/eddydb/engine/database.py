@@ -18,7 +18,7 @@ from eddydb.engine.writer import Writer
 from eddydb.model.errors import ResourceNotFoundException
 from eddydb.storage.base import ReadTxn, Store, WriteTxn
 
-__all__ = ["Engine", "NOT_FOUND"]
+__all__ = ["NOT_FOUND", "Engine"]
 
 NOT_FOUND = "Requested resource not found"
 

@@ -19,6 +19,7 @@ _WHERE = {
     "evaluate": "evaluate",
     "project": "evaluate",
     "apply_update": "update",
+    "compile_request": "request",
 }
 _CACHE: dict[str, Any] = {}
 

@@ -19,8 +19,18 @@ from eddydb.model.errors import ConditionalCheckFailedException, ResourceNotFoun
 from eddydb.model.size import item_size
 from eddydb.storage.base import WriteTxn
 
-__all__ = ["PutOp", "UpdateOp", "DeleteOp", "ConditionCheckOp", "Op", "execute", "check_index_keys",
-           "MAX_ITEM_SIZE", "key_of", "current_table"]
+__all__ = [
+    "MAX_ITEM_SIZE",
+    "ConditionCheckOp",
+    "DeleteOp",
+    "Op",
+    "PutOp",
+    "UpdateOp",
+    "check_index_keys",
+    "current_table",
+    "execute",
+    "key_of",
+]
 
 MAX_ITEM_SIZE = 400 * 1024
 _loads = orjson.loads

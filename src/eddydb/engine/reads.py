@@ -22,8 +22,16 @@ from eddydb.model.keys import encode_key, partition_hash
 from eddydb.model.size import item_size
 from eddydb.storage.base import ReadTxn
 
-__all__ = ["get_item", "get_item_raw", "query", "scan", "Page", "PAGE_BYTES", "last_key_of",
-           "RANGE_OPS"]
+__all__ = [
+    "PAGE_BYTES",
+    "RANGE_OPS",
+    "Page",
+    "get_item",
+    "get_item_raw",
+    "last_key_of",
+    "query",
+    "scan",
+]
 
 PAGE_BYTES = 1 << 20
 _HASH_SPACE = 1 << 32

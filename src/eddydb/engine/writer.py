@@ -43,7 +43,7 @@ class Writer:
         self._thread.start()
 
     # --- public ----------------------------------------------------------------------------
-    def submit(self, fn: Callable[[WriteTxn], T]) -> "Future[T]":
+    def submit(self, fn: Callable[[WriteTxn], T]) -> Future[T]:
         """Queue `fn(txn)` for the next batch; the future resolves after its batch committed."""
         fut: Future = Future()
         if self._closed:
@@ -111,7 +111,7 @@ class Writer:
     def _run_batch(self, batch: list[tuple[Callable[[WriteTxn], Any], Future]]) -> None:
         try:
             txn = self._store.begin_write()
-        except BaseException as e:  # noqa: BLE001 - the batch fails, the writer lives
+        except BaseException as e:
             log.exception("cannot begin write transaction")
             for _fn, fut in batch:
                 if fut.set_running_or_notify_cancel():
@@ -141,11 +141,11 @@ class Writer:
                         else:
                             s.update(v)
             txn.commit()
-        except BaseException as e:  # noqa: BLE001 - a failed commit fails the whole batch
+        except BaseException as e:
             log.exception("write batch failed")
             try:
                 txn.rollback()
-            except BaseException:  # noqa: BLE001
+            except BaseException:
                 log.exception("rollback failed")
             for fn, fut in batch:
                 if not fut.done():
@@ -155,7 +155,7 @@ class Writer:
         for lf in self._pre_listeners:
             try:
                 lf(notes)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("commit listener failed")
         for fut, ok, value in done:
             if ok:
@@ -166,5 +166,5 @@ class Writer:
             for lf in self._listeners:
                 try:
                     lf(notes)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("commit listener failed")

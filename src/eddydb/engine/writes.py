@@ -16,7 +16,7 @@ from eddydb.model.keys import encode_key, partition_hash
 from eddydb.model.values import values_equal
 from eddydb.storage.base import WriteTxn
 
-__all__ = ["apply_change", "index_entry", "backfill_index", "item_key", "expires_of", "project_for_index"]
+__all__ = ["apply_change", "backfill_index", "expires_of", "index_entry", "item_key", "project_for_index"]
 
 _dumps = orjson.dumps
 

@@ -8,7 +8,7 @@ import os
 from eddydb.config import Settings
 from eddydb.storage.base import ReadTxn, Store, WriteTxn
 
-__all__ = ["open_store", "Store", "ReadTxn", "WriteTxn"]
+__all__ = ["ReadTxn", "Store", "WriteTxn", "open_store"]
 
 
 def open_store(settings: Settings) -> Store:

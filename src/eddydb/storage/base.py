@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Any
 
-__all__ = ["Store", "ReadTxn", "WriteTxn", "ItemRow", "IndexRow"]
+__all__ = ["IndexRow", "ItemRow", "ReadTxn", "Store", "WriteTxn"]
 
 # Rows the item queries yield (plain tuples: the hot path allocates nothing more):
 ItemRow = tuple  # (phash: int, pk: bytes, sk: bytes, item: bytes)
@@ -23,10 +22,10 @@ class ReadTxn(ABC):
     """Reads. Outside a `with` block every call sees the last commit; inside `with store.read() as r:`
     all calls see one snapshot. Usable only from the thread that obtained it."""
 
-    def __enter__(self) -> "ReadTxn":
+    def __enter__(self) -> ReadTxn:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None
 
     # --- table catalog ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from eddydb.storage.sqlite.items import ItemsRead, ItemsWrite
 from eddydb.storage.sqlite.streams import StreamsRead, StreamsWrite
 from eddydb.storage.sqlite.triggers import TriggersRead, TriggersWrite
 
-__all__ = ["SqliteStore", "SqliteRead", "SqliteWrite"]
+__all__ = ["SqliteRead", "SqliteStore", "SqliteWrite"]
 
 _MODULES = (_items, _streams, _triggers, _functions)
 
@@ -33,18 +33,18 @@ class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
     """Reads on one thread's connection. Autocommit: each statement sees the last commit;
     `with` opens a snapshot (BEGIN .. COMMIT) for several consistent statements."""
 
-    def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
+    def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
         self.conn = conn
         self.store = store
         self._depth = 0
 
-    def __enter__(self) -> "SqliteRead":
+    def __enter__(self) -> SqliteRead:
         if self._depth == 0:
             self.conn.execute("BEGIN")
         self._depth += 1
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._depth -= 1
         if self._depth == 0:
             self.conn.execute("COMMIT")
@@ -53,7 +53,7 @@ class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
 class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, SqliteRead, WriteTxn):
     """The writer transaction: BEGIN IMMEDIATE .. COMMIT around one group-commit batch."""
 
-    def __init__(self, conn: sqlite3.Connection, store: "SqliteStore") -> None:
+    def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
         super().__init__(conn, store)
         self.settings = store.settings      # changelog reads stream_partitions / shard_rollover here
         self.notes: dict[str, set] = {}
@@ -63,13 +63,13 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Sqlit
         self.table_overlay: dict[str, Any] = {}
         self._overlay_saved: dict[str, Any] = {}
 
-    def __enter__(self) -> "SqliteWrite":
+    def __enter__(self) -> SqliteWrite:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         return None
 
-    def begin(self) -> "SqliteWrite":
+    def begin(self) -> SqliteWrite:
         self.conn.execute("BEGIN IMMEDIATE")
         self.notes = {}
         self.table_overlay = {}

@@ -46,7 +46,7 @@ def _range_sql(base: str, col: str, lo: bool, lo_incl: bool, hi: bool, hi_incl: 
 class ItemsRead:
     """Read queries; `self.conn` is the sqlite3 connection of the transaction."""
 
-    conn: "object"
+    conn: object
 
     # --- catalog ---------------------------------------------------------------------
     def load_tables(self) -> list[dict]:
@@ -159,7 +159,7 @@ class ItemsRead:
 class ItemsWrite:
     """Write statements; only ever mixed into the writer transaction."""
 
-    conn: "object"
+    conn: object
 
     def next_id(self, kind: str) -> int:
         return self.conn.execute(
