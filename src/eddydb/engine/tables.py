@@ -75,9 +75,9 @@ def _must_load(txn: Any, name: str) -> TableMeta:
     return meta
 
 
-def _save(txn: Any, meta: TableMeta) -> None:
-    txn.save_table(meta.name, meta.table_id, meta.to_json())
-    txn.notes.setdefault("tables", set()).add(meta.name)
+def _save(engine: Any, txn: Any, meta: TableMeta) -> None:
+    """Persist through the engine: it keeps the batch's table overlay and its cache in step."""
+    engine.save_table(txn, meta)
 
 
 def _submit(engine: Any, fn: Callable[[Any], tuple[str, TableMeta | None, Any]]) -> Future:
@@ -217,7 +217,7 @@ def create_table(engine: Any, meta: TableMeta, *, stream_view_type: str | None =
             meta.extra["ppr_since"] = now
         if stream_view_type is not None:
             meta.stream = _enable_stream(txn, meta, stream_view_type, now)
-        _save(txn, meta)
+        _save(engine, txn, meta)
         return meta.name, meta, {"TableDescription": describe(meta, None)}
 
     return _submit(engine, fn)
@@ -338,7 +338,7 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
             meta.extra["table_class_updated"] = now
         if "deletion_protection" in changes:
             meta.deletion_protection = bool(changes["deletion_protection"])
-        _save(txn, meta)
+        _save(engine, txn, meta)
         return meta.name, meta, {"TableDescription": describe(meta, txn)}
 
     return _submit(engine, fn)
@@ -500,11 +500,7 @@ def delete_table(engine: Any, name: str) -> Future:
         now = time.time()
         if meta.stream_enabled:
             meta.stream = _disable_stream(txn, meta, now)
-        for ix in meta.indexes.values():
-            txn.drop_index(ix.index_id)
-        txn.drop_table_items(meta.table_id)
-        txn.delete_table(meta.name)
-        txn.notes.setdefault("tables", set()).add(meta.name)
+        engine.drop_table(txn, meta)
         return meta.name, None, {"TableDescription": desc}
 
     return _submit(engine, fn)
@@ -534,7 +530,7 @@ def tag_resource(engine: Any, arn: str, tags: list[dict[str, str]]) -> Future:
             raise ValidationException("One or more parameter values were invalid: The number of tags exceeds "
                                       f"the limit of {MAX_TAGS}")
         meta.tags = merged
-        _save(txn, meta)
+        _save(engine, txn, meta)
         return meta.name, meta, {}
 
     return _submit(engine, fn)
@@ -545,7 +541,7 @@ def untag_resource(engine: Any, arn: str, keys: list[str]) -> Future:
         meta = _table_from_arn(txn, engine.settings, arn)
         for k in keys:
             meta.tags.pop(k, None)
-        _save(txn, meta)
+        _save(engine, txn, meta)
         return meta.name, meta, {}
 
     return _submit(engine, fn)
@@ -583,7 +579,7 @@ def update_ttl(engine: Any, name: str, enabled: bool, attribute: str) -> Future:
                 raise ValidationException("TimeToLive is active on a different AttributeName: current "
                                           f"AttributeName is {cur.attribute}")
             meta.ttl = TtlMeta(attribute=attribute, status="ENABLED")
-            _save(txn, meta)
+            _save(engine, txn, meta)
             _backfill_expires(txn, meta, attribute)
         else:
             if cur.status != "ENABLED":
@@ -593,7 +589,7 @@ def update_ttl(engine: Any, name: str, enabled: bool, attribute: str) -> Future:
                                           f"AttributeName is {cur.attribute}")
             meta.ttl = TtlMeta(attribute=None, status="DISABLED")
             meta.extra["ttl_last_attribute"] = attribute
-            _save(txn, meta)
+            _save(engine, txn, meta)
             _backfill_expires(txn, meta, None)
         return meta.name, meta, {"TimeToLiveSpecification": {"Enabled": enabled, "AttributeName": attribute}}
 

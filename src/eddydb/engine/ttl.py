@@ -60,8 +60,17 @@ def _delete_fn(engine: Any, name: str, table_id: int, rows: list[tuple], now: fl
     """A writer function deleting those candidate rows that are still expired in the write txn."""
 
     def fn(txn: Any) -> int:
+        from eddydb.engine.items import current_table
+        from eddydb.model.errors import ResourceNotFoundException
+
         table = engine.find_table(name)
-        if table is None or table.table_id != table_id or table.ttl_attribute is None:
+        if table is None or table.table_id != table_id:
+            return 0
+        try:
+            table = current_table(txn, table)  # as it is inside this batch
+        except ResourceNotFoundException:
+            return 0
+        if table.ttl_attribute is None:
             return 0  # dropped, recreated or TTL switched off since the decision
         n = 0
         for phash, pk, sk, _raw in rows:
