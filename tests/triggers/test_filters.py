@@ -209,7 +209,7 @@ def test_anything_but_is_the_complement_of_exact(event, probe):
 def test_numeric_comparisons_agree_with_decimal(value, bound):
     for op, expect in (("<", value < bound), ("<=", value <= bound), ("=", value == bound),
                        (">", value > bound), (">=", value >= bound)):
-        pattern = '{"n": {"N": [{"numeric": ["%s", %s]}]}}' % (op, bound)
+        pattern = json.dumps({"n": {"N": [{"numeric": [op, "BOUND"]}]}}).replace('"BOUND"', str(bound))
         assert matches(pattern, {"n": {"N": str(value)}}) == expect
 
 

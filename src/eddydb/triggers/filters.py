@@ -265,7 +265,7 @@ def _numeric(arg: Any, where: str) -> Predicate:
                 return False
             if op == "<=" and not n <= bound:
                 return False
-            if op == "=" and not n == bound:
+            if op == "=" and n != bound:
                 return False
             if op == ">" and not n > bound:
                 return False

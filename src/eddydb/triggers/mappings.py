@@ -1,0 +1,539 @@
+"""Event source mappings (stream triggers): `MappingManager(inst)` keeps the mappings in storage
+(Create/Get/List/Update/Delete with Lambda's parameters, defaults, ranges, State and
+LastProcessingResult), and runs them: a coordinator thread takes the leases of the shards each
+enabled mapping may process now (a parent shard is read to its end before its children) and runs
+one `ShardProcessor` per held lease, woken by StreamService.subscribe.
+
+Called by `control/mappings.py` (the Lambda REST API), `Instance` (start/stop) and the embedded
+API (`on_change`, in-process callables).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid as _uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from eddydb.model.errors import (
+    EddyError,
+    InvalidParameterValueException,
+    LambdaResourceNotFoundException,
+    ResourceConflictException,
+)
+from eddydb.triggers.leases import new_owner_id, owner_is_dead, take_leases
+from eddydb.triggers.processor import ShardProcessor
+from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, validate_settings
+
+__all__ = ["ON_CHANGE_PARAMS", "MappingManager"]
+
+log = logging.getLogger("eddydb.triggers")
+
+_TRANSIENT = {"Creating": None, "Enabling": True, "Updating": None, "Disabling": False}
+_NO_RECORDS = "No records processed"
+
+# on_change keyword -> CreateEventSourceMapping parameter
+ON_CHANGE_PARAMS = {
+    "batch_size": "BatchSize",
+    "starting_position": "StartingPosition",
+    "batching_window": "MaximumBatchingWindowInSeconds",
+    "maximum_batching_window_in_seconds": "MaximumBatchingWindowInSeconds",
+    "parallelization_factor": "ParallelizationFactor",
+    "maximum_retry_attempts": "MaximumRetryAttempts",
+    "max_retries": "MaximumRetryAttempts",
+    "maximum_record_age_in_seconds": "MaximumRecordAgeInSeconds",
+    "max_record_age": "MaximumRecordAgeInSeconds",
+    "bisect_batch_on_function_error": "BisectBatchOnFunctionError",
+    "bisect": "BisectBatchOnFunctionError",
+    "report_batch_item_failures": "FunctionResponseTypes",
+    "function_response_types": "FunctionResponseTypes",
+    "filter_criteria": "FilterCriteria",
+    "filters": "FilterCriteria",
+    "tumbling_window_in_seconds": "TumblingWindowInSeconds",
+    "tumbling_window": "TumblingWindowInSeconds",
+    "on_failure": "DestinationConfig",
+    "destination_config": "DestinationConfig",
+    "enabled": "Enabled",
+}
+
+
+class MappingManager:
+    """The event source mappings of one Instance, and the threads that run them."""
+
+    lease_seconds = 6.0     # a dead process's shards are taken over after this (sooner on the same host)
+    tick_seconds = 0.5      # the coordinator's pass: state transitions, lease renewal, new shards
+
+    def __init__(self, inst: Any) -> None:
+        self.inst = inst
+        self.owner = new_owner_id()
+        self.clock: Callable[[], float] = time.time
+        self._lock = threading.RLock()
+        self._processors: dict[tuple[str, str], ShardProcessor] = {}
+        self._by_shard: dict[str, list[ShardProcessor]] = {}
+        self._known_shards: set[str] = set()
+        self._lease_expiry: dict[tuple[str, str], float] = {}
+        self._results: dict[str, str] = {}
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._unsubscribe: Callable[[], None] | None = None
+        self._callables: set[str] = set()
+
+    # --- names ----------------------------------------------------------------------------------
+    @property
+    def _region(self) -> str:
+        return self.inst.settings.region
+
+    @property
+    def _account(self) -> str:
+        return self.inst.settings.account
+
+    def mapping_arn(self, uuid: str) -> str:
+        return f"arn:aws:lambda:{self._region}:{self._account}:event-source-mapping:{uuid}"
+
+    # --- CRUD -----------------------------------------------------------------------------------
+    def create(self, params: dict[str, Any], *, ephemeral: bool = False) -> dict[str, Any]:
+        """CreateEventSourceMapping; returns the EventSourceMappingConfiguration (State "Creating")."""
+        arn = params.get("EventSourceArn")
+        if not arn:
+            raise InvalidParameterValueException("EventSourceArn is required for a DynamoDB Streams event source.")
+        if not params.get("FunctionName"):
+            raise InvalidParameterValueException("FunctionName is required.")
+        settings = validate_settings(params, creating=True)
+        shards = self._stream_shards(arn)
+        fname, farn = self._resolve_function(params["FunctionName"])
+        for doc in self._load_all():
+            if doc["EventSourceArn"] == arn and doc["_function"] == fname and doc["State"] != "Deleting":
+                raise ResourceConflictException(
+                    f"An event source mapping with DynamoDB stream arn (\" {arn} \") and function (\" {fname} \") "
+                    f"already exists. Please update or delete the existing mapping with UUID {doc['UUID']}",
+                )
+        uuid = str(_uuid.uuid4())
+        latest: dict[str, int | None] = {}
+        if settings["StartingPosition"] == "LATEST":
+            for shard in shards:
+                try:
+                    latest[shard.shard_id] = self.inst.streams.latest_seq(shard.shard_id)
+                except EddyError:
+                    pass
+        doc: dict[str, Any] = {
+            "UUID": uuid,
+            "StartingPosition": settings["StartingPosition"],
+            "BatchSize": DEFAULTS["BatchSize"],
+            "MaximumBatchingWindowInSeconds": DEFAULTS["MaximumBatchingWindowInSeconds"],
+            "ParallelizationFactor": DEFAULTS["ParallelizationFactor"],
+            "EventSourceArn": arn,
+            "FunctionArn": farn,
+            "LastModified": self.clock(),
+            "LastProcessingResult": _NO_RECORDS,
+            "State": "Creating",
+            "StateTransitionReason": "USER_INITIATED",
+            "DestinationConfig": {"OnFailure": {}},
+            "MaximumRecordAgeInSeconds": DEFAULTS["MaximumRecordAgeInSeconds"],
+            "BisectBatchOnFunctionError": DEFAULTS["BisectBatchOnFunctionError"],
+            "MaximumRetryAttempts": DEFAULTS["MaximumRetryAttempts"],
+            "TumblingWindowInSeconds": DEFAULTS["TumblingWindowInSeconds"],
+            "FunctionResponseTypes": [],
+            "EventSourceMappingArn": self.mapping_arn(uuid),
+            "_function": fname,
+            "_enabled": settings.get("Enabled", True),
+            "_latest": latest,
+            "_version": 1,
+            "_ephemeral": self.owner if ephemeral else None,
+        }
+        for k, v in settings.items():
+            if k in ("Enabled", "StartingPosition"):
+                continue
+            doc[k] = v
+        self.inst.engine.writer.run(lambda txn: txn.save_mapping(uuid, orjson.dumps(doc)))
+        self._ensure_running()
+        self.wake()
+        return self.render(doc)
+
+    def get(self, uuid: str) -> dict[str, Any]:
+        return self.render(self._load(uuid))
+
+    def list(self, event_source_arn: str | None = None, function_name: str | None = None,
+             marker: str | None = None, max_items: int | None = None) -> dict[str, Any]:
+        """ListEventSourceMappings: filtered by stream ARN and/or function, paged by Marker/MaxItems."""
+        if max_items is not None and not 1 <= max_items <= 10000:
+            raise InvalidParameterValueException("MaxItems must be between 1 and 10000.")
+        fname = self._function_name(function_name) if function_name else None
+        docs = [d for d in self._load_all()
+                if (event_source_arn is None or d["EventSourceArn"] == event_source_arn)
+                and (fname is None or d["_function"] == fname)]
+        if marker:
+            docs = [d for d in docs if d["UUID"] > marker]
+        limit = max_items or 100
+        page = docs[:limit]
+        out: dict[str, Any] = {"EventSourceMappings": [self.render(d) for d in page]}
+        if len(docs) > limit:
+            out["NextMarker"] = page[-1]["UUID"]
+        return out
+
+    def update(self, uuid: str, params: dict[str, Any]) -> dict[str, Any]:
+        """UpdateEventSourceMapping; returns the configuration (State "Updating"/"Enabling"/"Disabling")."""
+        if params.get("StartingPosition") is not None or params.get("EventSourceArn") is not None:
+            raise InvalidParameterValueException("StartingPosition and EventSourceArn cannot be updated.")
+        settings = validate_settings(params, creating=False)
+        fn = None
+        if params.get("FunctionName"):
+            fn = self._resolve_function(params["FunctionName"])
+
+        def write(txn: Any) -> dict[str, Any]:
+            raw = txn.load_mapping(uuid)
+            if raw is None:
+                raise self._not_found(uuid)
+            doc = orjson.loads(raw)
+            if doc["State"] == "Deleting":
+                raise ResourceConflictException(
+                    f"Cannot update the event source mapping because it is in use (State: Deleting). UUID: {uuid}")
+            merged = {**doc, **{k: v for k, v in settings.items() if k != "Enabled"}}
+            if fn is not None:
+                merged["_function"], merged["FunctionArn"] = fn
+            state = "Updating"
+            if "Enabled" in settings and settings["Enabled"] != doc["_enabled"]:
+                state = "Enabling" if settings["Enabled"] else "Disabling"
+                merged["_enabled"] = settings["Enabled"]
+            merged["State"] = state
+            merged["StateTransitionReason"] = "USER_INITIATED"
+            merged["LastModified"] = self.clock()
+            merged["_version"] = doc.get("_version", 0) + 1
+            txn.save_mapping(uuid, orjson.dumps(merged))
+            return merged
+
+        doc = self.inst.engine.writer.run(write)
+        self._ensure_running()
+        self.wake()
+        return self.render(doc)
+
+    def delete(self, uuid: str) -> dict[str, Any]:
+        """DeleteEventSourceMapping: State "Deleting", then gone once its processors stopped."""
+        def write(txn: Any) -> dict[str, Any]:
+            raw = txn.load_mapping(uuid)
+            if raw is None:
+                raise self._not_found(uuid)
+            doc = orjson.loads(raw)
+            doc["State"] = "Deleting"
+            doc["StateTransitionReason"] = "USER_INITIATED"
+            doc["_version"] = doc.get("_version", 0) + 1
+            txn.save_mapping(uuid, orjson.dumps(doc))
+            return doc
+
+        doc = self.inst.engine.writer.run(write)
+        if self._running:
+            self.wake()
+        else:
+            self._finish_delete(uuid)
+        return self.render(doc)
+
+    def render(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """The EventSourceMappingConfiguration shape (private keys removed)."""
+        out = {k: v for k, v in doc.items() if not k.startswith("_")}
+        if doc["UUID"] in self._results and out.get("State") not in ("Creating",):
+            out["LastProcessingResult"] = self._results[doc["UUID"]]
+        if not out.get("FilterCriteria"):
+            out.pop("FilterCriteria", None)
+        return out
+
+    # --- embedded: in-process callables -----------------------------------------------------------
+    def on_change(self, table_name: str, fn: Callable[[Any, Any], Any], **params: Any) -> str:
+        """Run `fn(event, context)` on the changes of `table_name` (its latest stream) with the
+        mapping semantics; keyword parameters in snake_case (batch_size=..., filters=[{...}], ...)
+        or AWS names. StartingPosition defaults to LATEST. Returns the mapping UUID."""
+        meta = self.inst.engine.table(table_name)
+        if meta.stream is None or not meta.stream.enabled or not meta.stream.arn:
+            raise InvalidParameterValueException(
+                f"Table {table_name} has no stream enabled: create it with StreamSpecification "
+                "{'StreamEnabled': True, 'StreamViewType': ...} to use on_change.")
+        request: dict[str, Any] = {"StartingPosition": "LATEST"}
+        for k, v in params.items():
+            name = ON_CHANGE_PARAMS.get(k, k)
+            if name == "FunctionResponseTypes" and isinstance(v, bool):
+                v = ["ReportBatchItemFailures"] if v else []
+            elif name == "FilterCriteria" and isinstance(v, list):
+                v = {"Filters": [{"Pattern": p if isinstance(p, str) else orjson.dumps(p).decode()} for p in v]}
+            elif name == "DestinationConfig" and isinstance(v, str):
+                v = {"OnFailure": {"Destination": v}}
+            request[name] = v
+        fname = f"on_change-{table_name}-{_uuid.uuid4().hex[:8]}"[:64]
+        timeout = float(params.pop("timeout", 900.0)) if "timeout" in params else 900.0
+        request.pop("timeout", None)
+        self.inst.functions.register_callable(fname, fn, timeout=timeout)
+        self._callables.add(fname)
+        request["EventSourceArn"] = meta.stream.arn
+        request["FunctionName"] = fname
+        try:
+            return self.create(request, ephemeral=True)["UUID"]
+        except BaseException:
+            self.inst.functions.unregister_callable(fname)
+            raise
+
+    # --- running ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the coordinator (idempotent)."""
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
+            self._unsubscribe = self.inst.streams.subscribe(self._on_shards)
+            self._thread = threading.Thread(target=self._loop, name="eddydb-mappings", daemon=True)
+            self._thread.start()
+
+    def _ensure_running(self) -> None:
+        if not self._running:
+            self.start()
+
+    def stop(self) -> None:
+        """Stop every processor (their leases are released) and the coordinator."""
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+                self._unsubscribe = None
+            procs = list(self._processors.values())
+        self._wake.set()
+        for p in procs:
+            p.stop()
+        for p in procs:
+            p.join(5.0)
+        if self._thread is not None:
+            self._thread.join(5.0)
+        # in-process callables do not outlive this process: neither do their mappings
+        try:
+            for doc in self._load_all():
+                if doc.get("_ephemeral") == self.owner:
+                    self._finish_delete(doc["UUID"])
+            held = list(self._lease_expiry)
+            if held:
+                self.inst.engine.writer.run(
+                    lambda txn: [txn.release_lease(u, s, self.owner) for u, s in held])
+        except Exception:
+            log.debug("mapping cleanup at stop failed", exc_info=True)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _on_shards(self, shard_ids: set[str]) -> None:
+        """From the writer thread after a commit: wake the processors of the shards that grew."""
+        unknown = False
+        by_shard = self._by_shard
+        for sid in shard_ids:
+            procs = by_shard.get(sid)
+            if procs:
+                for p in procs:
+                    p.wake()
+            elif sid not in self._known_shards:
+                unknown = True
+        if unknown:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        while self._running:
+            self._wake.clear()
+            try:
+                self._tick()
+            except Exception:
+                if self._running:
+                    log.exception("event source mapping coordinator pass failed")
+            self._wake.wait(self.tick_seconds)
+
+    def _tick(self) -> None:
+        docs = self._load_all()
+        wanted: dict[tuple[str, str], MappingConfig] = {}
+        for doc in docs:
+            uuid = doc["UUID"]
+            if doc["State"] == "Deleting":
+                self._stop_mapping(uuid)
+                if not any(k[0] == uuid for k in self._processors):
+                    self._finish_delete(uuid)
+                continue
+            eph = doc.get("_ephemeral")
+            if eph and eph != self.owner and owner_is_dead(eph):
+                self._finish_delete(uuid)   # an in-process callable of a process that is gone
+                continue
+            if doc["State"] in _TRANSIENT:
+                doc = self._settle_state(doc)
+            if not doc["_enabled"]:
+                continue
+            if eph and eph != self.owner:
+                continue   # another process's in-process callable: only it can run it
+            cfg = MappingConfig.from_doc(doc)
+            for sid in self._eligible_shards(cfg):
+                wanted[(uuid, sid)] = cfg
+        now = self.clock()
+        to_take = [k for k in wanted if self._lease_expiry.get(k, 0.0) - now < self.lease_seconds / 2]
+        if to_take:
+            held = self.inst.engine.writer.run(
+                lambda txn: take_leases(txn, to_take, self.owner, now, self.lease_seconds))
+            for k in to_take:
+                if k in held:
+                    self._lease_expiry[k] = now + self.lease_seconds
+                else:
+                    self._lease_expiry.pop(k, None)
+        held_now = {k for k, exp in self._lease_expiry.items() if exp > now and k in wanted}
+        with self._lock:
+            for k, p in list(self._processors.items()):
+                cfg = wanted.get(k)
+                if k not in held_now or cfg is None or cfg.version != p.cfg.version:
+                    p.stop()
+            for k in held_now:
+                p = self._processors.get(k)
+                if p is not None and (p.alive() or p.finished):
+                    continue   # running (or, when stale, finishing its batch before its successor starts)
+                if not self._running:
+                    return
+                proc = ShardProcessor(self, wanted[k], k[1])
+                self._processors[k] = proc
+                self._rebuild_index()
+                proc.start()
+        for k in list(self._lease_expiry):
+            if k not in wanted and k not in self._processors:
+                exp = self._lease_expiry.pop(k)
+                if exp > now:
+                    self.inst.engine.writer.submit(lambda txn, k=k: txn.release_lease(k[0], k[1], self.owner))
+
+    def _eligible_shards(self, cfg: MappingConfig) -> list[str]:
+        """Shards to process now: not finished, and their parent (if still listed) finished."""
+        try:
+            shards = self.inst.streams.shards(cfg.event_source_arn)
+        except EddyError:
+            return []
+        cps = self.inst.store.read().load_checkpoints(cfg.uuid)
+        listed = {s.shard_id for s in shards}
+        self._known_shards.update(listed)
+        out = []
+        for s in shards:
+            cp = cps.get(s.shard_id)
+            if cp is not None and cp[1]:
+                continue
+            parent = s.parent_shard_id
+            if parent and parent in listed and not (cps.get(parent) or (None, False))[1]:
+                continue
+            out.append(s.shard_id)
+        return out
+
+    def _settle_state(self, doc: dict[str, Any]) -> dict[str, Any]:
+        uuid, version = doc["UUID"], doc.get("_version", 0)
+
+        def write(txn: Any) -> dict[str, Any]:
+            raw = txn.load_mapping(uuid)
+            if raw is None:
+                return doc
+            cur = orjson.loads(raw)
+            if cur.get("_version", 0) != version or cur["State"] not in _TRANSIENT:
+                return cur
+            cur["State"] = "Enabled" if cur["_enabled"] else "Disabled"
+            txn.save_mapping(uuid, orjson.dumps(cur))
+            return cur
+
+        return self.inst.engine.writer.run(write)
+
+    def _stop_mapping(self, uuid: str) -> None:
+        with self._lock:
+            for k, p in self._processors.items():
+                if k[0] == uuid:
+                    p.stop()
+
+    def _finish_delete(self, uuid: str) -> None:
+        doc = None
+        try:
+            raw = self.inst.store.read().load_mapping(uuid)
+            doc = orjson.loads(raw) if raw else None
+        except Exception:  # noqa: BLE001
+            pass
+        self.inst.engine.writer.run(lambda txn: txn.delete_mapping(uuid))
+        self._results.pop(uuid, None)
+        for k in [k for k in self._lease_expiry if k[0] == uuid]:
+            self._lease_expiry.pop(k, None)
+        if doc is not None and doc.get("_ephemeral") == self.owner and doc["_function"] in self._callables:
+            self._callables.discard(doc["_function"])
+            try:
+                self.inst.functions.unregister_callable(doc["_function"])
+            except Exception:  # noqa: BLE001
+                pass
+
+    def processor_exited(self, proc: ShardProcessor) -> None:
+        """Called by a processor's thread as it ends."""
+        with self._lock:
+            if self._processors.get(proc.key) is proc:
+                self._processors.pop(proc.key, None)
+            self._rebuild_index()
+        self._wake.set()
+
+    def _rebuild_index(self) -> None:
+        index: dict[str, list[ShardProcessor]] = {}
+        for (_, sid), p in self._processors.items():
+            index.setdefault(sid, []).append(p)
+        self._by_shard = index
+
+    # --- services for processors -----------------------------------------------------------------
+    def invoke(self, cfg: MappingConfig, payload: bytes) -> tuple[bytes, str | None]:
+        """Synchronous invocation; a missing function is a function error (retried like one)."""
+        try:
+            res = self.inst.functions.invoke(cfg.function_name, payload, invocation_type="RequestResponse")
+        except EddyError as e:
+            log.warning("mapping %s: cannot invoke %s: %s", cfg.uuid, cfg.function_name, e.message)
+            return orjson.dumps({"errorType": e.code, "errorMessage": e.message}), "Unhandled"
+        return res.payload, res.function_error
+
+    def note_result(self, uuid: str, result: str) -> None:
+        """LastProcessingResult: kept in memory, persisted when it changes."""
+        if self._results.get(uuid) == result:
+            return
+        self._results[uuid] = result
+
+        def write(txn: Any) -> None:
+            raw = txn.load_mapping(uuid)
+            if raw is None:
+                return
+            doc = orjson.loads(raw)
+            if doc.get("LastProcessingResult") != result:
+                doc["LastProcessingResult"] = result
+                txn.save_mapping(uuid, orjson.dumps(doc))
+
+        self.inst.engine.writer.submit(write)
+
+    def shard_info(self, stream_arn: str, shard_id: str) -> Any:
+        return self.inst.streams.shard(shard_id)
+
+    # --- helpers ---------------------------------------------------------------------------------
+    def _load_all(self) -> list[dict[str, Any]]:
+        return [orjson.loads(b) for b in self.inst.store.read().load_mappings()]
+
+    def _load(self, uuid: str) -> dict[str, Any]:
+        raw = self.inst.store.read().load_mapping(uuid)
+        if raw is None:
+            raise self._not_found(uuid)
+        return orjson.loads(raw)
+
+    def _not_found(self, uuid: str) -> LambdaResourceNotFoundException:
+        return LambdaResourceNotFoundException(f"The resource you requested does not exist. (Service: Lambda, "
+                                               f"Status Code: 404, Request ID: {_uuid.uuid4()})")
+
+    def _stream_shards(self, arn: str) -> list[Any]:
+        if not isinstance(arn, str) or STREAM_ARN_RE.fullmatch(arn) is None:
+            raise InvalidParameterValueException(
+                f"Unsupported event source {arn!r}: eddydb triggers read DynamoDB streams "
+                "(arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>).")
+        try:
+            return self.inst.streams.shards(arn)
+        except EddyError:
+            raise LambdaResourceNotFoundException(f"Stream not found: {arn}") from None
+
+    def _function_name(self, ref: str) -> str:
+        from eddydb.triggers.runtime import parse_function_ref
+
+        return parse_function_ref(ref)[0]
+
+    def _resolve_function(self, ref: str) -> tuple[str, str]:
+        name = self._function_name(ref)
+        if not self.inst.functions.exists(name):
+            raise LambdaResourceNotFoundException(
+                f"Function not found: arn:aws:lambda:{self._region}:{self._account}:function:{name}")
+        return name, self.inst.functions.arn(name)

@@ -1,0 +1,310 @@
+"""The shard processor: one thread per (mapping, shard) whose lease this process holds. Woken by
+StreamService.subscribe the moment the shard grows, it reads from its checkpoint, waits out the
+batching window, filters, splits into ParallelizationFactor lanes by item key and into batches,
+delivers them (triggers.retries), sends discarded batches to the OnFailure destination, runs
+tumbling windows, and moves the checkpoint durably after success. Started and stopped by
+`triggers.mappings.MappingManager`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+
+from eddydb.triggers import destinations
+from eddydb.triggers.batching import Rec, chunks, lanes, to_recs
+from eddydb.triggers.checkpoints import KEEP, Checkpoints
+from eddydb.triggers.filters import compile_filters
+from eddydb.triggers.leases import LeaseLost
+from eddydb.triggers.retries import Attempt, Delivery, Stopped, backoff_delay, parse_response
+from eddydb.triggers.settings import MAX_BATCH_BYTES, MappingConfig
+from eddydb.triggers.windows import Window, state_too_big, window_event, window_of
+
+__all__ = ["OK", "PROBLEM", "ShardProcessor"]
+
+log = logging.getLogger("eddydb.triggers")
+
+OK = "OK"
+PROBLEM = "PROBLEM: Function call failed"
+_IDLE_CHECK = 1.0
+
+
+class ShardProcessor:
+    """Processes one shard of one mapping until stopped or the (closed) shard is read to its end."""
+
+    def __init__(self, manager: Any, cfg: MappingConfig, shard_id: str) -> None:
+        self.manager = manager
+        self.inst = manager.inst
+        self.cfg = cfg
+        self.shard_id = shard_id
+        self.key = (cfg.uuid, shard_id)
+        self.checkpoints = Checkpoints(self.inst, cfg.uuid, manager.owner)
+        self.predicate = compile_filters(cfg.filter_criteria)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"eddydb-esm-{cfg.uuid[:8]}-{shard_id[-8:]}",
+                                        daemon=True)
+        self._pool: ThreadPoolExecutor | None = None
+        self._window: Window | None = None
+        self._saved = None   # last checkpointed seq
+        self.finished = False
+
+    # --- control ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stop.wait(seconds)
+
+    # --- the loop -----------------------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._process()
+        except (Stopped, LeaseLost):
+            pass
+        except Exception:
+            if not self.stopping:
+                log.exception("shard processor %s/%s failed", *self.key)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False)
+            self.manager.processor_exited(self)
+
+    def _start_position(self) -> int | None:
+        cp = self.checkpoints.load(self.shard_id)
+        if cp is not None:
+            if cp[1]:
+                self.finished = True
+            return cp[0]
+        if self.cfg.starting_position == "LATEST" and self.shard_id in self.cfg.latest:
+            return self.cfg.latest[self.shard_id]
+        return None
+
+    def _process(self) -> None:
+        pos = self._start_position()
+        self._saved = pos
+        if self.finished:
+            return
+        if self.cfg.tumbling_window:
+            doc = self.checkpoints.load_window(self.shard_id)
+            self._window = Window.from_doc(doc) if doc else None
+        target = self.cfg.batch_size * self.cfg.parallelization
+        max_bytes = MAX_BATCH_BYTES * self.cfg.parallelization
+        while not self.stopping:
+            self._wake.clear()
+            recs = self._read(pos, target, max_bytes)
+            if recs and self.cfg.batching_window > 0:
+                recs = self._fill(recs, target, max_bytes)
+            if not recs:
+                if self._window is not None and self.manager.clock() >= self._window.end:
+                    self._final_invoke(terminated_early=False)
+                    self._window = None
+                    self._checkpoint(pos, window=None)
+                    continue
+                if self._drained(pos):
+                    if self._window is not None:
+                        self._final_invoke(terminated_early=False)
+                        self._window = None
+                    self._checkpoint(pos, finished=True, window=None)
+                    self.finished = True
+                    self.manager.wake()
+                    return
+                timeout = _IDLE_CHECK
+                if self._window is not None:
+                    timeout = min(timeout, max(0.0, self._window.end - self.manager.clock()) + 0.001)
+                self._wake.wait(timeout)
+                continue
+            passing = recs if self.predicate is None else [r for r in recs if self.predicate(r.event)]
+            if passing:
+                if self.cfg.tumbling_window:
+                    self._deliver_windowed(passing)
+                elif self.cfg.parallelization > 1:
+                    self._deliver_parallel(passing)
+                else:
+                    self._deliver(passing, checkpoint=True)
+            pos = recs[-1].seq
+            if self._saved != pos or self.cfg.tumbling_window:
+                self._checkpoint(pos)
+
+    def _read(self, after: int | None, limit: int, max_bytes: int) -> list[Rec]:
+        srs = self.inst.streams.read(self.shard_id, after, limit, max_bytes)
+        return to_recs(srs, self.cfg.event_source_arn)
+
+    def _fill(self, recs: list[Rec], target: int, max_bytes: int) -> list[Rec]:
+        """MaximumBatchingWindowInSeconds: wait for more records until the batch is full or the window ends."""
+        deadline = time.monotonic() + self.cfg.batching_window
+        size = sum(r.size for r in recs)
+        while len(recs) < target and size < max_bytes and not self.stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self._wake.wait(left)
+            self._wake.clear()
+            more = self._read(recs[-1].seq, target - len(recs), max_bytes - size)
+            recs.extend(more)
+            size += sum(r.size for r in more)
+        return recs
+
+    def _drained(self, pos: int | None) -> bool:
+        info = self.manager.shard_info(self.cfg.event_source_arn, self.shard_id)
+        if info is None:
+            return True   # trimmed away
+        if getattr(info, "end_seq", None) is None:
+            return False
+        # closed: one more read settles a close racing with the last append
+        return not self._read(pos, 1, MAX_BATCH_BYTES)
+
+    def _checkpoint(self, seq: int | None, *, finished: bool = False, window: Any = KEEP) -> None:
+        if self.cfg.tumbling_window and window is KEEP:
+            window = self._window.to_doc() if self._window is not None else None
+        self.checkpoints.save(self.shard_id, seq, finished=finished, window=window)
+        self._saved = seq
+
+    # --- delivery -----------------------------------------------------------------------------
+    def _delivery(self, *, checkpoint: bool, windowed: bool = False) -> Delivery:
+        return Delivery(
+            batch_size=self.cfg.batch_size, max_retries=self.cfg.max_retries, max_age=self.cfg.max_age,
+            bisect=self.cfg.bisect,
+            invoke=self._invoke_windowed if windowed else self._invoke,
+            discard=self._discard,
+            progress=self._checkpoint if checkpoint else _no_progress,
+            stopped=lambda: self.stopping,
+            wait=self._wait, clock=self.manager.clock,
+        )
+
+    def _deliver(self, recs: list[Rec], *, checkpoint: bool) -> None:
+        delivery = self._delivery(checkpoint=checkpoint)
+        for batch in chunks(recs, self.cfg.batch_size):
+            delivery.run(batch)
+
+    def _deliver_parallel(self, recs: list[Rec]) -> None:
+        """ParallelizationFactor: lanes by item key run concurrently; the checkpoint moves when all are done."""
+        parts = lanes(recs, self.cfg.parallelization)
+        if len(parts) == 1:
+            self._deliver(parts[0], checkpoint=False)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.cfg.parallelization, thread_name_prefix="eddydb-esm-lane")
+        futures = [self._pool.submit(self._deliver, part, checkpoint=False) for part in parts]
+        errors = [f.exception() for f in futures]
+        for e in errors:
+            if e is not None:
+                raise e
+
+    def _invoke(self, batch: list[Rec]) -> Attempt:
+        payload = orjson.dumps({"Records": [r.event for r in batch]})
+        return self._call(payload, batch)
+
+    def _call(self, payload: bytes, batch: list[Rec]) -> Attempt:
+        result_payload, function_error = self.manager.invoke(self.cfg, payload)
+        if function_error:
+            self.manager.note_result(self.cfg.uuid, PROBLEM)
+            return Attempt("error", function_error=function_error)
+        att = parse_response(result_payload, batch, self.cfg.report_failures)
+        self.manager.note_result(self.cfg.uuid, OK if att.status == "ok" else PROBLEM)
+        return att
+
+    def _discard(self, batch: list[Rec], condition: str, invoke_count: int, att: Attempt | None) -> None:
+        dest = self.cfg.on_failure
+        if not dest:
+            log.warning("mapping %s discarded %d records of shard %s (%s)", self.cfg.uuid, len(batch),
+                        self.shard_id, condition)
+            return
+        record = destinations.failure_record(
+            function_arn=self.cfg.function_arn, stream_arn=self.cfg.event_source_arn, shard_id=self.shard_id,
+            batch=batch, condition=condition, invoke_count=invoke_count,
+            function_error=att.function_error if att else None, now=self.manager.clock())
+        attempt = 0
+        while True:
+            try:
+                destinations.send(self.inst, dest, record)
+                return
+            except Exception:
+                attempt += 1
+                log.exception("mapping %s: cannot write to failure destination %s", self.cfg.uuid, dest)
+                if self.stopping:
+                    raise Stopped() from None
+                self._wait(backoff_delay(attempt))
+
+    # --- tumbling windows -------------------------------------------------------------------------
+    def _deliver_windowed(self, recs: list[Rec]) -> None:
+        size = self.cfg.tumbling_window
+        run: list[Rec] = []
+        run_window: tuple[float, float] | None = None
+        for r in recs:
+            w = window_of(r.created, size)
+            if run and w != run_window:
+                self._deliver_window_run(run, run_window)  # type: ignore[arg-type]
+                run = []
+            run_window = w
+            run.append(r)
+        if run:
+            self._deliver_window_run(run, run_window)  # type: ignore[arg-type]
+
+    def _deliver_window_run(self, run: list[Rec], bounds: tuple[float, float]) -> None:
+        if self._window is not None and (self._window.start, self._window.end) != bounds:
+            self._final_invoke(terminated_early=False)
+            self._window = None
+        if self._window is None:
+            self._window = Window(bounds[0], bounds[1], {})
+        delivery = self._delivery(checkpoint=False, windowed=True)
+        for batch in chunks(run, self.cfg.batch_size):
+            delivery.run(batch)
+
+    def _invoke_windowed(self, batch: list[Rec]) -> Attempt:
+        assert self._window is not None
+        event = window_event([r.event for r in batch], self._window, self.shard_id, self.cfg.event_source_arn)
+        att = self._call(orjson.dumps(event), batch)
+        if att.status in ("ok", "partial") and isinstance(att.response, dict):
+            state = att.response.get("state")
+            self._window.state = state if isinstance(state, dict) else {}
+            if state_too_big(self._window.state):
+                bounds = (self._window.start, self._window.end)
+                self._final_invoke(terminated_early=True)
+                self._window = Window(bounds[0], bounds[1], {})
+        return att
+
+    def _final_invoke(self, *, terminated_early: bool) -> None:
+        """The window's last invocation (no records, isFinalInvokeForWindow): retried until it succeeds."""
+        assert self._window is not None
+        event = window_event([], self._window, self.shard_id, self.cfg.event_source_arn, final=True,
+                             terminated_early=terminated_early)
+        payload = orjson.dumps(event)
+        attempt = 0
+        while True:
+            if self.stopping:
+                raise Stopped()
+            _, function_error = self.manager.invoke(self.cfg, payload)
+            if not function_error:
+                self.manager.note_result(self.cfg.uuid, OK)
+                return
+            self.manager.note_result(self.cfg.uuid, PROBLEM)
+            attempt += 1
+            self._wait(backoff_delay(attempt))
+
+
+def _no_progress(seq: int) -> None:
+    return None

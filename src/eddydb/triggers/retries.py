@@ -1,0 +1,153 @@
+"""Delivering records to a function with Lambda's failure rules for stream sources: the whole batch
+is retried, blocking the shard in order; MaximumRetryAttempts and MaximumRecordAgeInSeconds end
+retries (the batch is discarded to the failure destination); BisectBatchOnFunctionError splits a
+failing batch in two (not counted as a retry); ReportBatchItemFailures moves past the records
+before the lowest failed sequence number. Used by `triggers.processor`, which supplies how to
+invoke, how to discard and how to checkpoint progress.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from eddydb.triggers.batching import Rec
+
+__all__ = ["Attempt", "Delivery", "Stopped", "backoff_delay", "parse_response"]
+
+
+class Stopped(Exception):
+    """The processor is stopping (disabled, updated, deleted, lease lost, shutdown)."""
+
+
+@dataclass
+class Attempt:
+    """The outcome of one invocation."""
+
+    status: str                     # "ok" | "partial" | "error"
+    index: int = 0                  # partial: index in the batch of the lowest failed record
+    response: Any = None            # the parsed response (dict) when the function returned one
+    function_error: str | None = None
+
+
+def backoff_delay(retries: int) -> float:
+    """Seconds to wait before retry number `retries` (1, 2, ...): 50 ms doubling, at most 2 s."""
+    return min(0.05 * (2 ** max(0, retries - 1)), 2.0)
+
+
+def parse_response(payload: bytes, batch: list[Rec], report_failures: bool) -> Attempt:
+    """Interpret a successful invocation's response. Without ReportBatchItemFailures any response
+    is success; with it: null/empty list -> success, a valid list -> partial at the lowest failed
+    record, an empty/null/unknown itemIdentifier or a malformed response -> full failure."""
+    try:
+        resp = orjson.loads(payload) if payload and payload.strip() else None
+    except orjson.JSONDecodeError:
+        resp = _MALFORMED
+    if not report_failures:
+        return Attempt("ok", response=resp if isinstance(resp, dict) else None)
+    if resp is None:
+        return Attempt("ok")
+    if not isinstance(resp, dict):
+        return Attempt("error", function_error="Unhandled")
+    failures = resp.get("batchItemFailures")
+    if failures is None or failures == []:
+        return Attempt("ok", response=resp)
+    if not isinstance(failures, list):
+        return Attempt("error", response=resp, function_error="Unhandled")
+    index_of = {r.sequence_number: i for i, r in enumerate(batch)}
+    lowest: int | None = None
+    for f in failures:
+        ident = f.get("itemIdentifier") if isinstance(f, dict) else None
+        if not isinstance(ident, str) or not ident or ident not in index_of:
+            return Attempt("error", response=resp, function_error="Unhandled")
+        i = index_of[ident]
+        lowest = i if lowest is None else min(lowest, i)
+    assert lowest is not None
+    return Attempt("partial", index=lowest, response=resp)
+
+
+_MALFORMED = object()
+
+
+class Delivery:
+    """Runs one list of records to completion: every record either succeeded or was discarded.
+
+    invoke(batch) -> Attempt; discard(batch, condition, invoke_count, last_attempt);
+    progress(seq) after a prefix of the records is done; stopped() -> bool; wait(seconds) sleeps
+    unless stopping; clock() -> epoch seconds (records' `created` is on that clock).
+    """
+
+    def __init__(self, *, batch_size: int, max_retries: int, max_age: int, bisect: bool,
+                 invoke: Callable[[list[Rec]], Attempt],
+                 discard: Callable[[list[Rec], str, int, Attempt | None], None],
+                 progress: Callable[[int], None], stopped: Callable[[], bool],
+                 wait: Callable[[float], None], clock: Callable[[], float]) -> None:
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.max_age = max_age
+        self.bisect = bisect
+        self.invoke = invoke
+        self.discard = discard
+        self.progress = progress
+        self.stopped = stopped
+        self.wait = wait
+        self.clock = clock
+
+    def _exhausted(self, retries: int) -> bool:
+        return self.max_retries != -1 and retries > self.max_retries
+
+    def run(self, batch: list[Rec]) -> None:
+        # queue entries: (records, retries used, invocations of exactly these records)
+        queue: deque[tuple[list[Rec], int, int]] = deque([(batch, 0, 0)])
+        while queue:
+            recs, retries, invokes = queue.popleft()
+            if self.stopped():
+                raise Stopped()
+            if self.max_age >= 0:
+                now = self.clock()
+                old = 0
+                while old < len(recs) and now - recs[old].created > self.max_age:
+                    old += 1
+                if old:
+                    self.discard(recs[:old], "RecordAgeExceeded", invokes, None)
+                    self.progress(recs[old - 1].seq)
+                    recs = recs[old:]
+                    if not recs:
+                        continue
+                    invokes = 0
+            att = self.invoke(recs)
+            invokes += 1
+            if att.status == "ok":
+                self.progress(recs[-1].seq)
+                continue
+            if att.status == "partial" and att.index > 0:
+                self.progress(recs[att.index - 1].seq)
+                rest = recs[att.index:]
+                if self.bisect:
+                    # with bisect, a partial failure splits the batch at the returned sequence number
+                    queue.appendleft((rest, retries, 0))
+                    continue
+                retries += 1
+                if self._exhausted(retries):
+                    self.discard(rest, "RetryAttemptsExhausted", invokes, att)
+                    self.progress(rest[-1].seq)
+                    continue
+                self.wait(backoff_delay(retries))
+                queue.appendleft((rest, retries, invokes))
+                continue
+            # a function error, a malformed response, or a partial failure of the first record
+            if self.bisect and len(recs) > 1:
+                mid = len(recs) // 2
+                queue.appendleft((recs[mid:], retries, 0))
+                queue.appendleft((recs[:mid], retries, 0))
+                continue
+            retries += 1
+            if self._exhausted(retries):
+                self.discard(recs, "RetryAttemptsExhausted", invokes, att)
+                self.progress(recs[-1].seq)
+                continue
+            self.wait(backoff_delay(retries))
+            queue.appendleft((recs, retries, invokes))
