@@ -407,7 +407,8 @@ class _Parser:
             tuple(sections.get("SET", ())), tuple(sections.get("REMOVE", ())),
             tuple(sections.get("ADD", ())), tuple(sections.get("DELETE", ())),
         )
-        self.check_overlaps(tree.target_paths())
+        # in textual order, so "path one" is the one written first
+        self.check_overlaps([a.path for acts in sections.values() for a in acts])
         return tree
 
     def check_overlaps(self, paths: list[Path]) -> None:

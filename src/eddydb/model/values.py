@@ -154,6 +154,10 @@ def decimal_to_number(d: decimal.Decimal) -> str:
         return "0"
     trimmed = digits.rstrip("0")
     exponent += len(digits) - len(trimmed)
+    if exponent + len(trimmed) - 1 > _MAX_ADJ_EXP:  # an arithmetic result: report the overflow first
+        raise ValidationException(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        )
     _check_range(trimmed, exponent)
     return _format(bool(sign), trimmed, exponent)
 
