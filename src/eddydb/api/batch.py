@@ -99,9 +99,7 @@ def batch_get_item(inst: Any, req: dict) -> dict:
     requests: list[B.GetRequest] = []
     for name, kaa in ri.items():
         table = _table(inst, name)
-        ctx = I.expression_context(kaa)
-        paths = I.parse_projection_params(kaa, ctx)
-        ctx.check_usage()
+        paths = I.compile_expressions(kaa, operation="GetItem").projection
         consistent = kaa.get("ConsistentRead", False)
         if type(consistent) is not bool:
             raise ValidationException("ConsistentRead must be a boolean")
@@ -194,41 +192,38 @@ def _transact_items(req: dict) -> list:
     return items
 
 
+_TX_OPERATION = {"Put": "PutItem", "Delete": "DeleteItem", "Update": "UpdateItem", "ConditionCheck": "DeleteItem"}
+_TX_EXPR_FIELDS = ("ConditionExpression", "UpdateExpression", "ExpressionAttributeNames", "ExpressionAttributeValues")
+
+
 def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
     if type(spec) is not dict:
         raise ValidationException(f"{kind} must be a map")
     table = _table(inst, spec.get("TableName"))
     rvccf = I._rvccf(spec)
-    ctx = I.expression_context(spec)
-    cond = None
-    expr = spec.get("ConditionExpression")
-    if expr is not None:
-        if type(expr) is not str:
-            raise ValidationException("ConditionExpression must be a string")
-        if expr == "":
-            raise ValidationException("Invalid ConditionExpression: The expression can not be empty;")
-        from eddydb import expressions
-
-        cond = ctx.note(expressions.parse_condition(expr, ctx.names, ctx.values))
+    if kind == "ConditionCheck" and spec.get("ConditionExpression") is None:
+        raise _coral(f"Value null at 'transactItems.{i}.member.conditionCheck.conditionExpression' failed to "
+                     "satisfy constraint: Member must not be null")
+    if kind == "Update" and spec.get("UpdateExpression") is None:
+        raise _coral(f"Value null at 'transactItems.{i}.member.update.updateExpression' failed to satisfy "
+                     "constraint: Member must not be null")
+    # only the expression members exist in a transaction item (no legacy Expected/AttributeUpdates)
+    exprs = {k: spec[k] for k in _TX_EXPR_FIELDS if k in spec}
+    compiled = I.compile_expressions(exprs, operation=_TX_OPERATION[kind])
+    cond = compiled.condition
     if kind == "Put":
         item = I.validate_put_item(table, spec.get("Item"))
-        ctx.check_usage()
         return PutOp(table, item, cond, rvccf), item_key(table, item), item_size(item)
     key = I.validate_key(table, spec.get("Key"))
     if kind == "Delete":
-        ctx.check_usage()
         return DeleteOp(table, key, cond, rvccf), item_key(table, key), 0
     if kind == "ConditionCheck":
-        if expr is None:
-            raise _coral(f"Value null at 'transactItems.{i}.member.conditionCheck.conditionExpression' failed to "
-                         "satisfy constraint: Member must not be null")
-        ctx.check_usage()
         return ConditionCheckOp(table, key, cond, rvccf), item_key(table, key), 0
-    if spec.get("UpdateExpression") is None:
-        raise _coral(f"Value null at 'transactItems.{i}.member.update.updateExpression' failed to satisfy "
-                     "constraint: Member must not be null")
-    plan = I._parse_update({"UpdateExpression": spec["UpdateExpression"]}, table, ctx)
-    ctx.check_usage()
+    plan = compiled.update
+    if plan is not None:
+        for name in plan.top_level_names():
+            if name in table.key.names():
+                raise ValidationException(f"Cannot update attribute {name}. This attribute is part of the key")
     return UpdateOp(table, key, plan, cond, rvccf), item_key(table, key), 0
 
 
@@ -295,9 +290,8 @@ def transact_get_items(inst: Any, req: dict) -> dict:
         spec = ti["Get"]
         table = _table(inst, spec.get("TableName"))
         key = I.validate_key(table, spec.get("Key"))
-        ctx = I.expression_context(spec)
-        paths = I.parse_projection_params({k: v for k, v in spec.items() if k != "AttributesToGet"}, ctx)
-        ctx.check_usage()
+        exprs = {k: spec[k] for k in ("ProjectionExpression", "ExpressionAttributeNames") if k in spec}
+        paths = I.compile_expressions(exprs, operation="GetItem").projection
         ident = (table.table_id, *item_key(table, key))
         if ident in seen:
             raise ValidationException(_DUP_TXN)
