@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/eddydb serve --host 127.0.0.1 --port 8000 --data ./eddydb-data
+	$(BIN)/eddydb serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q tests
