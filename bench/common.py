@@ -13,7 +13,7 @@ import orjson
 
 from loadgen import LoadSpec, http_call, run_load
 
-__all__ = ["Skip", "client", "create_table", "preload", "call", "PAYLOAD", "wait_for"]
+__all__ = ["Skip", "client", "create_table", "preload", "preload_items", "call", "PAYLOAD", "wait_for"]
 
 # 64 bytes of payload in every benchmark item, so items are ~120 bytes like a small real record
 PAYLOAD = "x" * 64
@@ -83,6 +83,27 @@ def preload(target, body: bytes, count: int, *, op: str = "BatchWriteItem", conn
     if r.errors:
         raise RuntimeError(f"preload {op}: {r.errors} errors, e.g. {r.error_samples[:2]}")
     return time.perf_counter() - t0
+
+
+def preload_items(target, table: str, item: str, nkeys: int, per_key: int = 25, connections: int = 8) -> dict:
+    """Write nkeys * per_key items from a JSON item template using %(k)d (0..nkeys-1) and %(j)d / %(j)02d
+    (0..per_key-1): with BatchWriteItem (one request per k), or with PutItem if the target has no
+    BatchWriteItem yet. Returns {"op", "items", "seconds"}."""
+    assert per_key <= 25
+    batch_items = []
+    for j in range(per_key):
+        it = item.replace("%(k)d", "%(i)d").replace("%(j)02d", f"{j:02d}").replace("%(j)d", str(j))
+        batch_items.append('{"PutRequest":{"Item":' + it + '}}')
+    batch = ('{"RequestItems":{"' + table + '":[' + ",".join(batch_items) + ']}}').encode()
+    try:
+        secs = preload(target, batch, nkeys, connections=connections)
+        return {"op": "BatchWriteItem", "items": nkeys * per_key, "seconds": round(secs, 3)}
+    except RuntimeError as e:
+        if "UnknownOperation" not in str(e):
+            raise
+    put = ('{"TableName":"' + table + '","Item":' + item + '}').encode()
+    secs = preload(target, put, nkeys * per_key, op="PutItem", nkeys=nkeys, connections=connections)
+    return {"op": "PutItem", "items": nkeys * per_key, "seconds": round(secs, 3)}
 
 
 def jdump(obj) -> bytes:

@@ -26,7 +26,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LoadSpec", "LoadResult", "request_head", "run_load", "run_load_procs", "percentile", "http_call"]
+__all__ = ["LoadSpec", "LoadResult", "AsyncClient", "request_head", "run_load", "run_load_procs", "percentile",
+           "http_call", "new_loop"]
 
 _SIG = "0" * 64
 _DATE = "20260101T000000Z"
@@ -493,3 +494,69 @@ def http_call(host: str, port: int, target: str, payload: bytes, timeout: float 
         return r.status, r.read()
     finally:
         c.close()
+
+
+class AsyncClient:
+    """One keep-alive connection for latency probes: `await c.call(target, body) -> (status, body, t_done_ns)`.
+
+    Used by the streams/triggers/TTL suites where requests are few and timing matters more than
+    raw rate (asyncio streams; ~50 us of client overhead per call).
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self._heads: dict[str, bytes] = {}
+
+    async def connect(self) -> "AsyncClient":
+        import socket
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 26)
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return self
+
+    async def call(self, target: str, body: bytes) -> tuple[int, bytes, int]:
+        head = self._heads.get(target)
+        if head is None:
+            head = self._heads[target] = request_head(self.host, self.port, target)
+        if self.writer is None:
+            await self.connect()
+        self.writer.write(head + b"%d\r\n\r\n" % len(body) + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        low = raw.lower()
+        status = int(raw[9:12])
+        cl = low.find(b"\r\ncontent-length:")
+        if cl >= 0:
+            end = low.find(b"\r\n", cl + 2)
+            n = int(low[cl + 17:end])
+            data = await self.reader.readexactly(n)
+        elif b"chunked" in low:
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    await self.reader.readuntil(b"\r\n")
+                    break
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readexactly(2)
+            data = b"".join(parts)
+        else:
+            data = await self.reader.read()
+            self.writer.close()
+            self.writer = None
+        if b"\r\nconnection: close" in low and self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        return status, data, time.perf_counter_ns()
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """A fresh (uvloop if available) event loop."""
+    return _new_loop()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["group_cpu"]
+__all__ = ["group_cpu", "machine_busy", "children_cpu"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -26,3 +26,18 @@ def group_cpu(pgid: int | None) -> float:
         if int(rest[2]) == pgid:
             total += int(rest[11]) + int(rest[12])
     return total / _TICK
+
+
+def machine_busy() -> float:
+    """CPU seconds all CPUs spent busy since boot (from /proc/stat; idle and iowait excluded)."""
+    with open("/proc/stat") as f:
+        parts = [int(x) for x in f.readline().split()[1:]]
+    total = sum(parts[:8])
+    return (total - parts[3] - parts[4]) / _TICK
+
+
+def children_cpu() -> float:
+    """user+sys CPU seconds of this process's waited-for children (the load generator processes)."""
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime

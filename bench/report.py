@@ -44,7 +44,7 @@ def _print_table(title: str, headers: list[str], rows: list[list[str]], notes: l
 def print_config(results: dict) -> None:
     c, m = results["config"], results["machine"]
     print(f"eddydb bench {results['started']} git {results['git']}: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, "
-          f"Python {m['python']}")
+          f"Python {m['python']}, load average at start {m.get('loadavg_at_start', ['?'])[0]}")
     print(f"closed loop, {c['connections']} keep-alive connections, {c['client_procs']} client process(es), "
           f"{c['warmup']:g}s warm-up + {c['duration']:g}s per op, pinning: {c['pin']}")
 
@@ -86,9 +86,13 @@ def dataplane_rows(dp: dict) -> tuple[list[str], list[list[str]], list[str]]:
                     row.append("-")
         rows.append(row)
     for t in targets:
-        cpu = [(op, r.get("client_cpu_pct"), r.get("server_cpu_pct")) for op, r in dp[t]["ops"].items()]
-        notes.append(f"{t}: client CPU % / server CPU % (of one core) per op: "
-                     + ", ".join(f"{op} {c}/{s}" for op, c, s in cpu))
+        cpu = [(op, r.get("client_cpu_pct"), r.get("server_cpu_pct"), r.get("other_cpu_pct"))
+               for op, r in dp[t]["ops"].items()]
+        notes.append(f"{t}: CPU % of one core, client/server/other processes: "
+                     + ", ".join(f"{op} {c}/{s}/{o}" for op, c, s, o in cpu))
+        for op, _c, _s, o in cpu:
+            if o is not None and o > 15:
+                notes.append(f"WARNING {t} {op}: other processes used {o}% CPU during the run: figures disturbed")
     for t, r in dp.items():
         if "ops" not in r:
             notes.append(f"{t}: {r.get('skipped') or r.get('failed')}")

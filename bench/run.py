@@ -46,7 +46,7 @@ def _machine() -> dict:
     except OSError:
         pass
     return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem, "python": platform.python_version(),
-            "platform": platform.platform()}
+            "platform": platform.platform(), "loadavg_at_start": list(os.getloadavg())}
 
 
 def _git_rev() -> str:
@@ -76,6 +76,8 @@ def parse_args(argv=None):
     p.add_argument("--stream-records", type=int, default=100_000, help="records in the GetRecords drain test")
     p.add_argument("--ttl-items", type=int, default=100_000, help="items expired in the TTL test")
     p.add_argument("--trigger-records", type=int, default=50_000, help="records pushed through each trigger runtime")
+    p.add_argument("--profile", default=None, metavar="DIR",
+                   help="py-spy the eddydb server during each dataplane op: DIR/<target>-<op>.folded (folded stacks)")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     if a.quick:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
-from common import PAYLOAD, Skip, call, create_table, preload
+from common import PAYLOAD, Skip, call, create_table, preload_items
 from loadgen import LoadSpec, run_load_procs
-from procstat import group_cpu
+from procstat import children_cpu, group_cpu, machine_busy
 
 NAME = "dataplane"
 TARGETS = None          # every target
@@ -37,16 +37,9 @@ NKEYS = {"GetItem": GET_BATCHES, "Query": QUERY_PARTS}
 ITEMS_PER_OP = {"BatchWriteItem": 25, "Query": 20}
 
 
-def _preload_get_body() -> bytes:
-    items = ",".join('{"PutRequest":{"Item":{"pk":{"S":"k%(i)d-' + str(j) + '"},' + _ITEM_TAIL + '}}}'
-                     for j in range(25))
-    return ('{"RequestItems":{"bench":[' + items + ']}}').encode()
-
-
-def _preload_query_body() -> bytes:
-    items = ",".join('{"PutRequest":{"Item":{"pk":{"S":"p%(i)d"},"sk":{"S":"s' + f"{j:02d}" + '"},'
-                     + _ITEM_TAIL + '}}}' for j in range(20))
-    return ('{"RequestItems":{"bench_q":[' + items + ']}}').encode()
+_GET_ITEM = '{"pk":{"S":"k%(k)d-%(j)d"},"n":{"N":"%(k)d"},"s":{"S":"' + PAYLOAD + '"},"flag":{"BOOL":true}}'
+_QUERY_ITEM = ('{"pk":{"S":"p%(k)d"},"sk":{"S":"s%(j)02d"},"n":{"N":"%(k)d"},"s":{"S":"' + PAYLOAD
+               + '"},"flag":{"BOOL":true}}')
 
 
 def setup(target) -> dict:
@@ -55,17 +48,37 @@ def setup(target) -> dict:
         create_table(target, "bench_q", sort_key=True)
     except RuntimeError as e:
         raise Skip(f"CreateTable failed: {e}") from e
-    t_get = preload(target, _preload_get_body(), GET_BATCHES)
-    t_q = preload(target, _preload_query_body(), QUERY_PARTS)
-    # sanity: the measured requests return what they should
-    got = call(target, "GetItem", {"TableName": "bench", "Key": {"pk": {"S": "k399-24"}}})
-    if "Item" not in got:
-        raise RuntimeError(f"sanity: preloaded item k399-24 not found: {got}")
-    q = call(target, "Query", {"TableName": "bench_q", "KeyConditionExpression": "pk = :p",
-                               "ExpressionAttributeValues": {":p": {"S": "p499"}}})
-    if q.get("Count") != 20:
-        raise RuntimeError(f"sanity: Query returned {q.get('Count')} items, expected 20")
-    return {"preload_s": {"get_10k_items": round(t_get, 2), "query_10k_items": round(t_q, 2)}}
+    out = {}
+    for key, table, item, nkeys, per in (("get_items", "bench", _GET_ITEM, GET_BATCHES, 25),
+                                         ("query_items", "bench_q", _QUERY_ITEM, QUERY_PARTS, 20)):
+        try:
+            out[key] = preload_items(target, table, item, nkeys, per)
+        except RuntimeError as e:
+            out[key] = {"failed": str(e)[:500]}
+    return {"preload": out}
+
+
+def sanity(target, op: str) -> None:
+    """The measured request returns what it should (raises RuntimeError otherwise)."""
+    if op == "GetItem":
+        got = call(target, "GetItem", {"TableName": "bench", "Key": {"pk": {"S": "k399-24"}}})
+        if "Item" not in got:
+            raise RuntimeError(f"preloaded item k399-24 not found: {got}")
+    elif op == "Query":
+        q = call(target, "Query", {"TableName": "bench_q", "KeyConditionExpression": "pk = :p",
+                                   "ExpressionAttributeValues": {":p": {"S": "p499"}}})
+        if q.get("Count") != 20:
+            raise RuntimeError(f"Query returned {q.get('Count')} items, expected 20")
+    elif op == "BatchWriteItem":
+        body = BODIES[op] % {b"c": 99, b"i": 0, b"k": 0, b"j": 0}
+        import orjson
+        d = call(target, "BatchWriteItem", orjson.loads(body))
+        if d.get("UnprocessedItems"):
+            raise RuntimeError(f"BatchWriteItem left UnprocessedItems: {str(d)[:200]}")
+    elif op == "PutItem":
+        body = BODIES[op] % {b"c": 99, b"i": 0, b"k": 0, b"j": 0}
+        import orjson
+        call(target, "PutItem", orjson.loads(body))
 
 
 def measure(target, op: str, cfg, *, table_body: bytes | None = None, rate: float | None = None,
@@ -78,16 +91,49 @@ def measure(target, op: str, cfg, *, table_body: bytes | None = None, rate: floa
                     duration=cfg.duration if duration is None else duration,
                     rate=rate, pin_cpus=cfg.client_cpus)
     pgid = target.pid
-    cpu0, t0 = group_cpu(pgid), time.perf_counter()
+    prof = _start_profile(target, cfg, op, spec)
+    cpu0, m0, c0, t0 = group_cpu(pgid), machine_busy(), children_cpu(), time.perf_counter()
     r = run_load_procs(spec, cfg.client_procs)
-    cpu1, t1 = group_cpu(pgid), time.perf_counter()
+    cpu1, m1, c1, t1 = group_cpu(pgid), machine_busy(), children_cpu(), time.perf_counter()
     out = r.summary()
-    # the server's CPU over the whole run (warm-up included), as % of one core
-    out["server_cpu_pct"] = round(100 * (cpu1 - cpu0) / (t1 - t0), 1) if pgid else None
+    # CPU used by anything else on the machine meanwhile (other processes disturb the figures)
+    out["other_cpu_pct"] = round(100 * max(0.0, (m1 - m0) - (cpu1 - cpu0) - (c1 - c0)) / (t1 - t0), 1)
+    if prof is not None:
+        out["profile"] = _finish_profile(prof)
+    # the server's CPU over warm-up + measurement (process spawn excluded), as % of one core
+    out["server_cpu_pct"] = round(100 * (cpu1 - cpu0) / min(t1 - t0, spec.warmup + spec.duration), 1) if pgid else None
     out["items_per_s"] = round(out["throughput"] * ITEMS_PER_OP.get(op, 1), 1)
     if not target.alive():
         raise RuntimeError(f"{target.name} died during {op}:\n{target.log_tail()}")
     return out
+
+
+def _start_profile(target, cfg, op: str, spec):
+    """py-spy the server (eddydb only) over the measured window: a flame graph and folded stacks."""
+    if not getattr(cfg, "profile", None) or not target.name.startswith("eddydb") or target.pid is None:
+        return None
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    pyspy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    if not os.path.exists(pyspy):
+        pyspy = shutil.which("py-spy") or "py-spy"
+    os.makedirs(cfg.profile, exist_ok=True)
+    base = os.path.join(cfg.profile, f"{target.name}-{op}")
+    cmd = [pyspy, "record", "--pid", str(target.pid), "--rate", "200", "--nonblocking", "--threads", "--gil",
+           "--duration", str(int(spec.warmup + spec.duration)), "--format", "raw", "-o", base + ".folded"]
+    return base, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _finish_profile(prof) -> str:
+    base, p = prof
+    try:
+        p.wait(timeout=30)
+    except Exception:  # noqa: BLE001
+        p.kill()
+    return base + ".folded"
 
 
 def run(target, cfg) -> dict:
@@ -96,5 +142,11 @@ def run(target, cfg) -> dict:
     for op in cfg.ops:
         if cfg.verbose:
             print(f"  {target.name} {op} ...", flush=True)
+        try:
+            sanity(target, op)
+        except RuntimeError as e:
+            print(f"   {op} skipped: {str(e)[:300]}", flush=True)
+            result.setdefault("op_failures", {})[op] = str(e)[:1000]
+            continue
         result["ops"][op] = measure(target, op, cfg)
     return result
