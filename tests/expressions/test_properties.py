@@ -36,7 +36,7 @@ def _boolean_formula(draw, depth=0):
 def test_precedence_matches_not_and_or(formula):
     expr, py = formula
     cond = parse_condition(expr, None, {":one": {"N": "1"}, ":two": {"N": "2"}})
-    assert evaluate(cond, {"a": {"N": "1"}}) is eval(py)  # noqa: S307 - test oracle over True/False only
+    assert evaluate(cond, {"a": {"N": "1"}}) is eval(py)  # test oracle over True/False only
 
 
 @given(_numbers, _numbers, st.sampled_from(["=", "<>", "<", "<=", ">", ">="]))
