@@ -522,6 +522,7 @@ class MappingManager:
                 f"Unsupported event source {arn!r}: eddydb triggers read DynamoDB streams "
                 "(arn:aws:dynamodb:<region>:<account>:table/<table>/stream/<label>).")
         try:
+            self.inst.streams.stream(arn)
             return self.inst.streams.shards(arn)
         except EddyError:
             raise LambdaResourceNotFoundException(f"Stream not found: {arn}") from None

@@ -1,0 +1,211 @@
+"""Fixtures of the trigger tests: a stream handler deployed as a Lambda function on the session
+server (it appends what it received to a JSON-lines file the test reads), tables with streams,
+and helpers to create mappings and wait for their states.
+
+The handler's behaviour is driven by the items written:
+- `poison: true`          -> the invocation fails (raises; with REPORT=1 it reports the record instead)
+- `fail_times: n`         -> fails the first n invocations that contain this key
+- `sleep: seconds`        -> sleeps (timeouts)
+Environment: OUT (the log file), REPORT=1 (ReportBatchItemFailures responses), WINDOW=1 (count
+records in the tumbling-window state), BAD=<json> (return this JSON as the response).
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from util import wait_for
+
+ROLE = "arn:aws:iam::000000000000:role/eddydb-test"
+
+HANDLER = r'''
+import json, os, time
+
+OUT = os.environ["OUT"]
+
+
+def _log(entry):
+    with open(OUT, "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def _bump(key):
+    path = OUT + ".count-" + key
+    n = int(open(path).read()) if os.path.exists(path) else 0
+    with open(path, "w") as f:
+        f.write(str(n + 1))
+    return n
+
+
+def handler(event, context):
+    recs = event.get("Records", [])
+    images = [r["dynamodb"].get("NewImage") or r["dynamodb"].get("OldImage") or {} for r in recs]
+    entry = {
+        "keys": [r["dynamodb"]["Keys"]["pk"]["S"] for r in recs],
+        "seqs": [r["dynamodb"]["SequenceNumber"] for r in recs],
+        "names": [r["eventName"] for r in recs],
+        "arns": [r.get("eventSourceARN") for r in recs],
+        "vals": [int(i["v"]["N"]) if "v" in i else None for i in images],
+        "t": time.time(),
+        "pid": os.getpid(),
+    }
+    for k in ("window", "state", "isFinalInvokeForWindow", "isWindowTerminatedEarly", "shardId", "eventSourceARN"):
+        if k in event:
+            entry[k] = event[k]
+    if os.environ.get("BAD"):
+        _log(entry)
+        return json.loads(os.environ["BAD"])
+    failed = []
+    for r, img in zip(recs, images):
+        if "sleep" in img:
+            time.sleep(float(img["sleep"]["N"]))
+        if img.get("poison", {}).get("BOOL"):
+            failed.append(r)
+        elif "fail_times" in img and _bump(r["dynamodb"]["Keys"]["pk"]["S"]) < int(img["fail_times"]["N"]):
+            failed.append(r)
+    entry["failed"] = [r["dynamodb"]["Keys"]["pk"]["S"] for r in failed]
+    _log(entry)
+    if os.environ.get("WINDOW"):
+        state = dict(event.get("state") or {})
+        state["count"] = state.get("count", 0) + len(recs)
+        return {"state": state, "batchItemFailures": []}
+    if failed:
+        if os.environ.get("REPORT"):
+            return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in failed]}
+        raise RuntimeError("poison: " + ",".join(entry["failed"]))
+    return None
+'''
+
+_counter = itertools.count()
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    return buf.getvalue()
+
+
+class Trigger:
+    """A table with a stream, a deployed handler logging to `out`, and the clients to drive them."""
+
+    def __init__(self, ddb: Any, lam: Any, table: str, function: str, out: str) -> None:
+        self.ddb = ddb
+        self.lam = lam
+        self.table = table
+        self.function = function
+        self.out = out
+        self.stream_arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        self.mappings: list[str] = []
+
+    def put(self, key: str, **attrs: Any) -> None:
+        item: dict[str, Any] = {"pk": {"S": key}}
+        for k, v in attrs.items():
+            if isinstance(v, bool):
+                item[k] = {"BOOL": v}
+            elif isinstance(v, (int, float)):
+                item[k] = {"N": str(v)}
+            else:
+                item[k] = {"S": str(v)}
+        self.ddb.put_item(TableName=self.table, Item=item)
+
+    def map(self, function: str | None = None, **params: Any) -> str:
+        params.setdefault("StartingPosition", "TRIM_HORIZON")
+        resp = self.lam.create_event_source_mapping(EventSourceArn=self.stream_arn,
+                                                    FunctionName=function or self.function, **params)
+        self.mappings.append(resp["UUID"])
+        return resp["UUID"]
+
+    def calls(self, path: str | None = None) -> list[dict[str, Any]]:
+        path = path or self.out
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def delivered(self, path: str | None = None) -> list[str]:
+        """Keys of records delivered in invocations that succeeded (in order)."""
+        out = []
+        for c in self.calls(path):
+            if not c.get("failed") and c.get("keys"):
+                out.extend(c["keys"])
+        return out
+
+    def wait_delivered(self, keys: list[str], timeout: float = 20.0, path: str | None = None) -> list[str]:
+        want = set(keys)
+        return wait_for(lambda: want <= set(self.delivered(path)) and self.delivered(path), timeout,
+                        message=lambda: f"keys {sorted(want)} delivered; calls: {self.calls(path)[-10:]}")
+
+    def state(self, uuid_: str) -> str:
+        return self.lam.get_event_source_mapping(UUID=uuid_)["State"]
+
+    def wait_state(self, uuid_: str, state: str, timeout: float = 10.0) -> None:
+        wait_for(lambda: self.state(uuid_) == state, timeout, message=f"mapping {uuid_} to be {state}")
+
+
+@pytest.fixture
+def make_function(lambda_client: Any, request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """make_function(env={...}, **create_kwargs) -> (name, out_path): the test handler, logging to out_path."""
+    created: list[str] = []
+
+    def factory(env: dict[str, str] | None = None, **kwargs: Any) -> tuple[str, str]:
+        test = request.node.name.split("[")[0].replace("test_", "")[:30].replace("_", "-")
+        name = f"{test}-{next(_counter)}-{uuid.uuid4().hex[:6]}"
+        out = str(tmp_path / f"{name}.jsonl")
+        variables = {"OUT": out, **(env or {})}
+        params: dict[str, Any] = {
+            "FunctionName": name, "Runtime": "python3.12", "Role": ROLE, "Handler": "app.handler",
+            "Code": {"ZipFile": make_zip({"app.py": HANDLER})}, "Environment": {"Variables": variables},
+            "Timeout": 30,
+        }
+        params.update(kwargs)
+        lambda_client.create_function(**params)
+        created.append(name)
+        return name, out
+
+    yield factory
+    for name in created:
+        try:
+            lambda_client.delete_function(FunctionName=name)
+        except Exception:  # noqa: BLE001 - already deleted
+            pass
+
+
+@pytest.fixture
+def trigger(dynamodb_server: Any, lambda_client: Any, make_table: Any, make_function: Any) -> Iterator[Any]:
+    """trigger(env=None, function_kwargs=None, view="NEW_AND_OLD_IMAGES") -> Trigger."""
+    made: list[Trigger] = []
+
+    def factory(env: dict[str, str] | None = None, view: str = "NEW_AND_OLD_IMAGES", **function_kwargs: Any) -> Trigger:
+        table = make_table(("pk", "S"), stream=view, client=dynamodb_server)
+        fn, out = make_function(env, **function_kwargs)
+        t = Trigger(dynamodb_server, lambda_client, table, fn, out)
+        made.append(t)
+        return t
+
+    yield factory
+    for t in made:
+        for u in t.mappings:
+            try:
+                lambda_client.delete_event_source_mapping(UUID=u)
+            except Exception:  # noqa: BLE001 - deleted by the test
+                pass
+
+
+def ordered_subsequence(seq: list[str], expected: list[str]) -> bool:
+    it = iter(seq)
+    return all(any(x == e for x in it) for e in expected)
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,190 @@
+"""The Lambda event source mapping API through boto3 against the server: defaults, states,
+listing with filters and paging, updates, deletion, and InvalidParameterValueException /
+ResourceNotFoundException for bad input."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from util import wait_for
+
+
+def _err(e: pytest.ExceptionInfo) -> tuple[str, str]:
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def test_create_returns_defaults_then_becomes_enabled(trigger, lambda_client):
+    t = trigger()
+    resp = lambda_client.create_event_source_mapping(EventSourceArn=t.stream_arn, FunctionName=t.function,
+                                                     StartingPosition="LATEST")
+    t.mappings.append(resp["UUID"])
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert resp["State"] == "Creating"
+    assert len(resp["UUID"]) == 36
+    assert resp["BatchSize"] == 100
+    assert resp["MaximumBatchingWindowInSeconds"] == 0
+    assert resp["ParallelizationFactor"] == 1
+    assert resp["MaximumRetryAttempts"] == -1
+    assert resp["MaximumRecordAgeInSeconds"] == -1
+    assert resp["BisectBatchOnFunctionError"] is False
+    assert resp["TumblingWindowInSeconds"] == 0
+    assert resp["FunctionResponseTypes"] == []
+    assert resp["StartingPosition"] == "LATEST"
+    assert resp["EventSourceArn"] == t.stream_arn
+    assert resp["FunctionArn"].endswith(":function:" + t.function)
+    assert resp["EventSourceMappingArn"].endswith(":event-source-mapping:" + resp["UUID"])
+    assert resp["LastProcessingResult"] == "No records processed"
+    assert "LastModified" in resp
+    t.wait_state(resp["UUID"], "Enabled")
+
+
+def test_get_list_update_delete(trigger, lambda_client):
+    t = trigger()
+    u = t.map(BatchSize=10)
+    t.wait_state(u, "Enabled")
+    got = lambda_client.get_event_source_mapping(UUID=u)
+    assert got["BatchSize"] == 10 and got["State"] == "Enabled"
+
+    by_arn = lambda_client.list_event_source_mappings(EventSourceArn=t.stream_arn)["EventSourceMappings"]
+    assert [m["UUID"] for m in by_arn] == [u]
+    by_fn = lambda_client.list_event_source_mappings(FunctionName=t.function)["EventSourceMappings"]
+    assert [m["UUID"] for m in by_fn] == [u]
+    assert lambda_client.list_event_source_mappings(FunctionName="no-such-function")["EventSourceMappings"] == []
+
+    upd = lambda_client.update_event_source_mapping(UUID=u, BatchSize=7, MaximumRetryAttempts=3,
+                                                    BisectBatchOnFunctionError=True)
+    assert upd["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert upd["State"] == "Updating"
+    assert upd["BatchSize"] == 7 and upd["MaximumRetryAttempts"] == 3 and upd["BisectBatchOnFunctionError"]
+    t.wait_state(u, "Enabled")
+
+    d = lambda_client.delete_event_source_mapping(UUID=u)
+    assert d["State"] == "Deleting"
+
+    def gone() -> bool:
+        try:
+            lambda_client.get_event_source_mapping(UUID=u)
+        except ClientError as e:
+            return e.response["Error"]["Code"] == "ResourceNotFoundException"
+        return False
+
+    wait_for(gone, 10)
+    t.mappings.remove(u)
+
+
+def test_list_pages_with_marker_and_max_items(trigger, make_function, lambda_client):
+    t = trigger()
+    uuids = {t.map(make_function()[0]) for _ in range(3)}
+    seen = []
+    marker = None
+    while True:
+        kw = {"EventSourceArn": t.stream_arn, "MaxItems": 2}
+        if marker:
+            kw["Marker"] = marker
+        page = lambda_client.list_event_source_mappings(**kw)
+        assert len(page["EventSourceMappings"]) <= 2
+        seen += [m["UUID"] for m in page["EventSourceMappings"]]
+        marker = page.get("NextMarker")
+        if not marker:
+            break
+    assert set(seen) == uuids and len(seen) == 3
+
+
+def test_disable_and_enable_states(trigger, lambda_client):
+    t = trigger()
+    u = t.map(Enabled=False)
+    t.wait_state(u, "Disabled")
+    r = lambda_client.update_event_source_mapping(UUID=u, Enabled=True)
+    assert r["State"] == "Enabling"
+    t.wait_state(u, "Enabled")
+    r = lambda_client.update_event_source_mapping(UUID=u, Enabled=False)
+    assert r["State"] == "Disabling"
+    t.wait_state(u, "Disabled")
+
+
+@pytest.mark.parametrize("params, needle", [
+    ({"BatchSize": 10001}, "batchSize"),
+    ({"MaximumBatchingWindowInSeconds": 301}, "maximumBatchingWindowInSeconds"),
+    ({"ParallelizationFactor": 11}, "parallelizationFactor"),
+    ({"MaximumRetryAttempts": 10001}, "maximumRetryAttempts"),
+    ({"MaximumRecordAgeInSeconds": 30}, "MaximumRecordAgeInSeconds"),
+    ({"MaximumRecordAgeInSeconds": 604801}, "maximumRecordAgeInSeconds"),
+    ({"TumblingWindowInSeconds": 901}, "tumblingWindowInSeconds"),
+    ({"FunctionResponseTypes": ["Nope"]}, "FunctionResponseTypes"),
+    ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "Invalid filter pattern definition"),
+    ({"FilterCriteria": {"Filters": [{"Pattern": json.dumps({"a": "b"})}]}}, "Invalid filter pattern definition"),
+    ({"FilterCriteria": {"Filters": [{"Pattern": json.dumps({"a": ["x"]})}] * 6}}, "maximum of 5"),
+    ({"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q"}}}, "destination"),
+    ({"DestinationConfig": {"OnSuccess": {"Destination": "file:///tmp/x"}}}, "OnSuccess"),
+    ({"DestinationConfig": {"OnFailure": {"Destination": "file://relative/dir"}}}, "file:///"),
+    ({"StartingPosition": "AT_TIMESTAMP"}, "starting position"),
+])
+def test_invalid_parameters_are_rejected(trigger, lambda_client, params, needle):
+    t = trigger()
+    kw = {"EventSourceArn": t.stream_arn, "FunctionName": t.function, "StartingPosition": "LATEST", **params}
+    with pytest.raises(ClientError) as e:
+        lambda_client.create_event_source_mapping(**kw)
+    code, message = _err(e)
+    assert code == "InvalidParameterValueException"
+    assert needle.lower() in message.lower()
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_update_validates_too(trigger, lambda_client):
+    t = trigger()
+    u = t.map()
+    with pytest.raises(ClientError) as e:
+        lambda_client.update_event_source_mapping(UUID=u, BatchSize=20000)
+    assert _err(e)[0] == "InvalidParameterValueException"
+    with pytest.raises(ClientError) as e:
+        lambda_client.update_event_source_mapping(
+            UUID=u, FilterCriteria={"Filters": [{"Pattern": '{"eventName": [{"numeric": ["<", "x"]}]}'}]})
+    assert _err(e)[0] == "InvalidParameterValueException"
+
+
+def test_unknown_function_and_stream_are_not_found(trigger, lambda_client):
+    t = trigger()
+    with pytest.raises(ClientError) as e:
+        lambda_client.create_event_source_mapping(EventSourceArn=t.stream_arn, FunctionName="no-such-fn",
+                                                  StartingPosition="LATEST")
+    assert _err(e)[0] == "ResourceNotFoundException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    bogus = t.stream_arn.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000"
+    with pytest.raises(ClientError) as e:
+        lambda_client.create_event_source_mapping(EventSourceArn=bogus, FunctionName=t.function,
+                                                  StartingPosition="LATEST")
+    assert _err(e)[0] == "ResourceNotFoundException"
+
+
+def test_unknown_uuid_is_not_found(lambda_client):
+    missing = "00000000-0000-0000-0000-000000000000"
+    for call in (lambda_client.get_event_source_mapping, lambda_client.delete_event_source_mapping):
+        with pytest.raises(ClientError) as e:
+            call(UUID=missing)
+        assert _err(e)[0] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        lambda_client.update_event_source_mapping(UUID=missing, BatchSize=5)
+    assert _err(e)[0] == "ResourceNotFoundException"
+
+
+def test_duplicate_mapping_is_a_conflict(trigger, lambda_client):
+    t = trigger()
+    t.map()
+    with pytest.raises(ClientError) as e:
+        t.map()
+    assert _err(e)[0] == "ResourceConflictException"
+
+
+def test_filter_criteria_round_trips(trigger, lambda_client):
+    t = trigger()
+    pattern = json.dumps({"eventName": ["INSERT"]})
+    u = t.map(FilterCriteria={"Filters": [{"Pattern": pattern}]},
+              DestinationConfig={"OnFailure": {"Destination": "file:///tmp/eddydb-dlq"}},
+              FunctionResponseTypes=["ReportBatchItemFailures"], TumblingWindowInSeconds=60)
+    got = lambda_client.get_event_source_mapping(UUID=u)
+    assert got["FilterCriteria"] == {"Filters": [{"Pattern": pattern}]}
+    assert got["DestinationConfig"] == {"OnFailure": {"Destination": "file:///tmp/eddydb-dlq"}}
+    assert got["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert got["TumblingWindowInSeconds"] == 60
