@@ -147,8 +147,9 @@ def validate_key(table: TableMeta, key: Any, *, ks: KeySchema | None = None, pat
     return out
 
 
-def validate_put_item(table: TableMeta, item: Any) -> dict:
-    """A PutItem Item: valid values, key attributes present and well-typed, within 400 KB; normalised."""
+def validate_put_item(table: TableMeta, item: Any, *, check_size: bool = True) -> dict:
+    """A PutItem Item: valid values, key attributes present and well-typed, within 400 KB; normalised.
+    (`check_size=False`: the caller checks the size itself, see `_put_bytes`.)"""
     if item is None:
         raise _coral([_null("item")])
     item = validate_item(item)
@@ -161,9 +162,18 @@ def validate_put_item(table: TableMeta, item: Any) -> dict:
             raise ValidationException(f"{_INVALID}Missing the key {name} in the item")
         _key_value(name, typ, av, in_item=True)  # type: ignore[arg-type]
     _key_sizes(ks, item)
-    if item_size(item) > MAX_ITEM_SIZE:
+    if check_size and item_size(item) > MAX_ITEM_SIZE:
         raise ValidationException("Item size has exceeded the maximum allowed size")
     return item
+
+
+def _put_bytes(item: dict) -> bytes:
+    """The stored bytes of a validated item, checking the 400 KB limit. The JSON text is never
+    shorter than DynamoDB's item size, so the exact size is computed only for large items."""
+    raw = _dumps(item)
+    if len(raw) > MAX_ITEM_SIZE and item_size(item) > MAX_ITEM_SIZE:
+        raise ValidationException("Item size has exceeded the maximum allowed size")
+    return raw
 
 
 def _check_enum(req: dict, field: str, path: str, allowed: tuple[str, ...], default: str) -> str:
@@ -288,13 +298,14 @@ def _finish_write(table: TableMeta, rv: str, old: dict | None, new: dict | None,
 
 def put_item(inst: Any, req: dict) -> Future:
     table = get_table(inst, req)
-    item = validate_put_item(table, req.get("Item"))
+    item = validate_put_item(table, req.get("Item"), check_size=False)
+    raw = _put_bytes(item)
     rv = _return_values(req, ("NONE", "ALL_OLD"))
     rvccf = _rvccf(req)
     rcc = _rcc(req)
     ricm = _ricm(req)
     cond = compile_expressions(req, operation="PutItem").condition
-    op = PutOp(table, item, cond, rvccf)
+    op = PutOp(table, item, cond, rvccf, raw=raw)
     if rv == "NONE" and rcc is None and not ricm:
         def fast(txn: Any) -> bytes:
             execute(txn, op)

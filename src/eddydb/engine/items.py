@@ -52,6 +52,7 @@ class PutOp:
     condition: Any = None              # parsed condition tree (expressions) or None
     return_old_on_fail: bool = False   # ReturnValuesOnConditionCheckFailure=ALL_OLD
     user_identity: dict | None = None
+    raw: bytes | None = None           # orjson bytes of `item` when the caller already has them
 
 
 @dataclass(slots=True)
@@ -161,7 +162,8 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
             raise _fail(op, old)
         if table.indexes:
             check_index_keys(table, item)
-        apply_change(txn, table, item, old, item, user_identity=op.user_identity, storage_key=skey)
+        apply_change(txn, table, item, old, item, user_identity=op.user_identity, storage_key=skey,
+                     new_bytes=op.raw)
         return old, item
     skey = item_key(table, op.key)
     raw = txn.get_item(table.table_id, *skey)

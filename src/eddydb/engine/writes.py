@@ -82,20 +82,22 @@ def index_entry(index: IndexMeta, item: dict | None, table: TableMeta | None = N
 
 def apply_change(txn: WriteTxn, table: TableMeta, key: dict, old: dict | None, new: dict | None,
                  *, user_identity: dict | None = None,
-                 storage_key: tuple[int, bytes, bytes] | None = None) -> None:
+                 storage_key: tuple[int, bytes, bytes] | None = None, new_bytes: bytes | None = None) -> None:
     """Write `new` (None = delete) over `old` (None = absent) at `key`, with indexes and stream record.
 
-    `storage_key` is the (phash, pk, sk) of `key` when the caller already computed it."""
+    `storage_key` is the (phash, pk, sk) of `key` and `new_bytes` the orjson bytes of `new` when the
+    caller already computed them."""
     if old is None and new is None:
         return
     phash, pk, sk = storage_key if storage_key is not None else item_key(table, key)
     tid = table.table_id
-    new_bytes = None
     if new is None:
+        new_bytes = None
         txn.delete_item(tid, phash, pk, sk)
     else:
-        new_bytes = _dumps(new)
-        txn.put_item(tid, phash, pk, sk, new_bytes, expires_of(table, new) if table.ttl.status == "ENABLED" else None)
+        if new_bytes is None:
+            new_bytes = _dumps(new)
+        txn.put_item(tid, phash, pk, sk, new_bytes, expires_of(table, new))
     if table.indexes:
         for index in table.indexes.values():
             o = index_entry(index, old, table)
