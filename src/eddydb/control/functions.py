@@ -1,0 +1,703 @@
+"""The Lambda REST API for functions, in AWS's shapes (botocore's `lambda` model):
+CreateFunction, GetFunction, GetFunctionConfiguration, ListFunctions,
+UpdateFunctionCode, UpdateFunctionConfiguration, DeleteFunction, Invoke,
+InvokeAsync, tags, plus eddydb's own code-download and log routes.
+
+Handlers are `(inst, params, query, headers, body) -> (status, headers, body) | Future`,
+listed in `ROUTES` and mounted by control/routes.py; server/router.py calls them and
+turns the `EddyError`s they raise into Lambda's REST-JSON errors. Writes go through
+`inst.engine.writer.run` (the single write path); invocations through `inst.functions`.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as _dt
+import hashlib
+import io
+import os
+import re
+import shutil
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import orjson
+
+from eddydb.model.errors import (
+    EddyError,
+    InvalidParameterValueException,
+    LambdaResourceNotFoundException,
+    RequestTooLargeException,
+    ResourceConflictException,
+    ValidationException,
+)
+from eddydb.triggers.runtime import (
+    DEFAULT_MEMORY,
+    DEFAULT_TIMEOUT,
+    InvokeResult,
+    encode_log_result,
+    function_arn,
+    parse_function_ref,
+)
+
+__all__ = [
+    "LOCAL_CODE_BUCKETS",
+    "ROUTES",
+    "InvalidRequestContentException",
+    "PreconditionFailedException",
+    "public_config",
+    "resolve_name",
+]
+
+# Code={"S3Bucket": "file", "S3Key": "/abs/dir"} runs code from a local directory (eddydb's
+# extension; "hot-reload" is accepted too, as other local emulators name it).
+LOCAL_CODE_BUCKETS = ("file", "hot-reload")
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
+MAX_TIMEOUT = 900
+MAX_MEMORY = 10240
+ENV_LIMIT = 4096
+_NAME_RX = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_ENV_KEY_RX = re.compile(r"[a-zA-Z][a-zA-Z0-9_]*")
+_ROLE_RX = re.compile(r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+_SUPPORTED_RUNTIMES = ("python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13",
+                       "python3.14", "python3.15")
+_DEPRECATED_RUNTIMES = ("python2.7", "python3.6", "python3.7")
+_RESERVED_ENV = frozenset((
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+))
+_JSON = {"Content-Type": "application/json"}
+
+
+class InvalidRequestContentException(EddyError):
+    code = "InvalidRequestContentException"
+    type_prefix = ""
+    status = 400
+
+
+class PreconditionFailedException(EddyError):
+    code = "PreconditionFailedException"
+    type_prefix = ""
+    status = 412
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _now_stamp() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    try:
+        out = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidRequestContentException("Could not parse request body into json: the body is not JSON") from None
+    if not isinstance(out, dict):
+        raise InvalidRequestContentException("Could not parse request body into json: expected a JSON object")
+    return out
+
+
+def _ok(status: int, obj: Any) -> tuple[int, dict[str, str], bytes]:
+    return status, _JSON, orjson.dumps(obj)
+
+
+def public_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The FunctionConfiguration as AWS returns it (eddydb's private "_" keys removed)."""
+    return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+def _arn(inst: Any, name: str) -> str:
+    return function_arn(inst.settings.region, inst.settings.account, name)
+
+
+def _not_found(inst: Any, name: str, qualifier: str | None = None) -> LambdaResourceNotFoundException:
+    arn = _arn(inst, name) + (f":{qualifier}" if qualifier else "")
+    return LambdaResourceNotFoundException(f"Function not found: {arn}")
+
+
+def resolve_name(inst: Any, ref: str | None, query: dict | None = None) -> str:
+    """A FunctionName parameter -> the function's name; only $LATEST exists as a qualifier."""
+    if not ref:
+        raise InvalidParameterValueException("FunctionName is required")
+    name, qualifier = parse_function_ref(ref)
+    if query:
+        q = _q(query, "Qualifier")
+        if q is not None:
+            qualifier = q
+    if not _NAME_RX.fullmatch(name):
+        raise ValidationException(
+            f"1 validation error detected: Value '{ref}' at 'functionName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
+            r"([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?")
+    if qualifier not in (None, "$LATEST"):
+        raise _not_found(inst, name, qualifier)
+    return name
+
+
+def _q(query: dict, key: str) -> str | None:
+    v = query.get(key)
+    if isinstance(v, list):
+        v = v[0] if v else None
+    return v
+
+
+def _get_config(inst: Any, name: str) -> dict[str, Any]:
+    with inst.store.read() as r:
+        config = r.get_function(name)
+    if config is None:
+        raise _not_found(inst, name)
+    return config
+
+
+def _validate_runtime(runtime: Any) -> str:
+    if not isinstance(runtime, str) or not runtime:
+        raise InvalidParameterValueException("Runtime and Handler are mandatory parameters for functions created "
+                                             "with deployment packages.")
+    if runtime in _DEPRECATED_RUNTIMES:
+        raise InvalidParameterValueException(
+            f"The runtime parameter of {runtime} is no longer supported for creating or updating AWS Lambda "
+            "functions. We recommend you use the new runtime (python3.12) while creating or updating functions.")
+    if runtime not in _SUPPORTED_RUNTIMES:
+        raise InvalidParameterValueException(
+            f"The runtime parameter of {runtime} is not supported by eddydb: functions run on python3.x "
+            f"({', '.join(_SUPPORTED_RUNTIMES)}).")
+    return runtime
+
+
+def _validate_handler(handler: Any) -> str:
+    if not isinstance(handler, str) or not handler:
+        raise InvalidParameterValueException("Runtime and Handler are mandatory parameters for functions created "
+                                             "with deployment packages.")
+    if len(handler) > 128 or re.search(r"\s", handler):
+        raise ValidationException(
+            f"1 validation error detected: Value '{handler}' at 'handler' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [^\\s]+")
+    return handler
+
+
+def _validate_int(value: Any, field: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidParameterValueException(f"{field[0].upper()}{field[1:]} must be an integer")
+    if value < lo:
+        raise ValidationException(f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+                                  f"constraint: Member must have value greater than or equal to {lo}")
+    if value > hi:
+        raise ValidationException(f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+                                  f"constraint: Member must have value less than or equal to {hi}")
+    return value
+
+
+def _validate_environment(env: Any) -> dict[str, Any]:
+    if not isinstance(env, dict):
+        raise InvalidParameterValueException("Environment must be an object with a Variables map")
+    variables = env.get("Variables") or {}
+    if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+        raise InvalidParameterValueException("Environment.Variables must map names to string values")
+    bad = [k for k in variables if not _ENV_KEY_RX.fullmatch(k)]
+    if bad:
+        raise ValidationException(
+            "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys "
+            "must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]")
+    reserved = sorted(k for k in variables if k in _RESERVED_ENV)
+    if reserved:
+        raise InvalidParameterValueException(
+            "Lambda was unable to configure your environment variables because the environment variables you have "
+            "provided contains reserved keys that are currently not supported for modification. Reserved keys used "
+            f"in this request: {', '.join(reserved)}")
+    measured = orjson.dumps(variables).decode()
+    if len(measured.encode()) > ENV_LIMIT:
+        raise InvalidParameterValueException(
+            "Lambda was unable to configure your environment variables because the environment variables you have "
+            f"provided exceeded the 4KB limit. String measured: {measured}")
+    return {"Variables": dict(variables)}
+
+
+def _dir_digest(path: str) -> tuple[str, int]:
+    """(base64 sha256, size) of a code directory's files, in path order."""
+    h = hashlib.sha256()
+    size = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__pycache__")
+        for fn in sorted(filenames):
+            if fn.startswith("."):
+                continue
+            full = os.path.join(dirpath, fn)
+            try:
+                with open(full, "rb") as f:
+                    data = f.read()
+            except OSError:
+                continue
+            h.update(os.path.relpath(full, path).encode() + b"\0" + data)
+            size += len(data)
+    return base64.b64encode(h.digest()).decode(), size
+
+
+def _read_code(code: dict[str, Any]) -> tuple[dict[str, Any], bytes | None, str, int]:
+    """A FunctionCode (or UpdateFunctionCode request) -> (private code descriptor, zip bytes or None,
+    CodeSha256, CodeSize). InvalidParameterValueException when it names nothing eddydb can run."""
+    zip_b64 = code.get("ZipFile")
+    bucket = code.get("S3Bucket")
+    key = code.get("S3Key")
+    if code.get("ImageUri"):
+        raise InvalidParameterValueException(
+            "eddydb runs Zip-packaged python functions: pass Code.ZipFile, or Code.S3Bucket \"file\" with "
+            "Code.S3Key the absolute path of a local directory.")
+    if zip_b64 is not None:
+        if bucket or key:
+            raise InvalidParameterValueException("Please do not provide other FunctionCode parameters when "
+                                                 "providing a ZipFile.")
+        try:
+            data = base64.b64decode(zip_b64, validate=True) if isinstance(zip_b64, str) else bytes(zip_b64)
+        except (binascii.Error, TypeError, ValueError):
+            raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, then try "
+                                                 "to upload again.") from None
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                bad = zf.testzip()
+        except (zipfile.BadZipFile, ValueError, OSError):
+            bad = "<unreadable>"
+        if bad is not None:
+            raise InvalidParameterValueException("Could not unzip uploaded file. Please check your file, then try "
+                                                 "to upload again.")
+        digest = hashlib.sha256(data).digest()
+        return ({"kind": "zip", "sha": digest.hex()}, data, base64.b64encode(digest).decode(), len(data))
+    if bucket or key:
+        if bucket not in LOCAL_CODE_BUCKETS:
+            raise InvalidParameterValueException(
+                "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified bucket "
+                "does not exist (eddydb has no S3: use Code.S3Bucket \"file\" with Code.S3Key a local directory)")
+        if not isinstance(key, str) or not os.path.isabs(key):
+            raise InvalidParameterValueException(
+                f"Code.S3Key must be the absolute path of a local directory when Code.S3Bucket is \"{bucket}\"")
+        path = os.path.realpath(key)
+        if not os.path.isdir(path):
+            raise InvalidParameterValueException(f"Code.S3Key is not a directory: {key}")
+        sha, size = _dir_digest(path)
+        return {"kind": "dir", "path": path}, None, sha, size
+    raise InvalidParameterValueException("Please provide a source for function code: Code.ZipFile, or "
+                                         "Code.S3Bucket \"file\" with Code.S3Key a local directory.")
+
+
+_OPTIONAL_ECHO = ("DeadLetterConfig", "KMSKeyArn", "TracingConfig", "EphemeralStorage", "LoggingConfig",
+                  "Architectures", "VpcConfig")
+
+
+def _apply_config(config: dict[str, Any], req: dict[str, Any], *, creating: bool) -> None:
+    """Validates and applies the configuration fields of a Create/UpdateFunctionConfiguration request."""
+    if "Runtime" in req or creating:
+        config["Runtime"] = _validate_runtime(req.get("Runtime"))
+    if "Handler" in req or creating:
+        config["Handler"] = _validate_handler(req.get("Handler"))
+    if "Role" in req or creating:
+        role = req.get("Role")
+        if not isinstance(role, str) or not _ROLE_RX.fullmatch(role):
+            raise ValidationException(
+                f"1 validation error detected: Value '{role}' at 'role' failed to satisfy constraint: Member must "
+                r"satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
+        config["Role"] = role
+    if "Description" in req or creating:
+        desc = req.get("Description") or ""
+        if not isinstance(desc, str) or len(desc) > 256:
+            raise ValidationException("1 validation error detected: Value at 'description' failed to satisfy "
+                                      "constraint: Member must have length less than or equal to 256")
+        config["Description"] = desc
+    if req.get("Timeout") is not None:
+        config["Timeout"] = _validate_int(req["Timeout"], "timeout", 1, MAX_TIMEOUT)
+    elif creating:
+        config["Timeout"] = DEFAULT_TIMEOUT
+    if req.get("MemorySize") is not None:
+        config["MemorySize"] = _validate_int(req["MemorySize"], "memorySize", 128, MAX_MEMORY)
+    elif creating:
+        config["MemorySize"] = DEFAULT_MEMORY
+    if "Environment" in req and req["Environment"] is not None:
+        env = _validate_environment(req["Environment"])
+        if env["Variables"]:
+            config["Environment"] = env
+        else:
+            config.pop("Environment", None)
+    if req.get("Layers"):
+        raise InvalidParameterValueException("eddydb does not support Lambda layers: vendor the code into the "
+                                             "function's package or directory")
+    for key in _OPTIONAL_ECHO:
+        if req.get(key) is not None:
+            config[key] = req[key]
+    if creating:
+        config.setdefault("TracingConfig", {"Mode": "PassThrough"})
+        config.setdefault("Architectures", ["x86_64"])
+        config.setdefault("EphemeralStorage", {"Size": 512})
+    config["LoggingConfig"] = {"LogFormat": "Text", **(config.get("LoggingConfig") or {}),
+                               "LogGroup": f"/aws/lambda/{config['FunctionName']}"}
+
+
+def _touch(config: dict[str, Any]) -> None:
+    config["LastModified"] = _now_stamp()
+    config["RevisionId"] = str(uuid.uuid4())
+    config["State"] = "Active"
+    config["LastUpdateStatus"] = "Successful"
+
+
+def _check_revision(config: dict[str, Any], req: dict[str, Any]) -> None:
+    rev = req.get("RevisionId")
+    if rev is not None and rev != config.get("RevisionId"):
+        raise PreconditionFailedException("The Revision Id provided does not match the latest Revision Id. Call the "
+                                          "GetFunction/GetAlias API to retrieve the latest Revision Id")
+
+
+def _code_location(inst: Any, config: dict[str, Any]) -> dict[str, Any]:
+    priv = config.get("_code") or {}
+    if priv.get("kind") == "dir":
+        return {"RepositoryType": "S3", "Location": "file://" + priv["path"]}
+    s = inst.settings
+    host = "127.0.0.1" if s.host in ("0.0.0.0", "", "::") else s.host
+    return {"RepositoryType": "S3",
+            "Location": f"http://{host}:{s.port}/eddydb/functions/{config['FunctionName']}/code"}
+
+
+# --- operations ----------------------------------------------------------------------------
+def create_function(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    req = _json_body(body)
+    ref = req.get("FunctionName")
+    if not isinstance(ref, str) or not ref:
+        raise InvalidParameterValueException("FunctionName is required")
+    name = resolve_name(inst, ref)
+    if (req.get("PackageType") or "Zip") != "Zip":
+        raise InvalidParameterValueException("eddydb runs Zip-packaged python functions (PackageType Zip)")
+    code = req.get("Code")
+    if not isinstance(code, dict):
+        raise InvalidParameterValueException("Code is required")
+    config: dict[str, Any] = {"FunctionName": name, "FunctionArn": _arn(inst, name)}
+    _apply_config(config, req, creating=True)
+    priv, data, sha, size = _read_code(code)
+    config.update({"CodeSize": size, "CodeSha256": sha, "Version": "$LATEST", "PackageType": "Zip",
+                   "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"}})
+    _touch(config)
+    config["_code"] = priv
+    tags = req.get("Tags") or {}
+    if not isinstance(tags, dict):
+        raise InvalidParameterValueException("Tags must be a map of strings")
+    if tags:
+        config["_tags"] = tags
+    ordered = _ordered(config)
+    inserted = inst.engine.writer.run(lambda txn: txn.insert_function(name, ordered, data, time.time()))
+    if not inserted:
+        raise ResourceConflictException(f"Function already exist: {name}")
+    inst.functions.forget(name)
+    return _ok(201, public_config(ordered))
+
+
+_ORDER = ("FunctionName", "FunctionArn", "Runtime", "Role", "Handler", "CodeSize", "Description", "Timeout",
+          "MemorySize", "LastModified", "CodeSha256", "Version", "Environment", "TracingConfig", "RevisionId",
+          "State", "LastUpdateStatus", "PackageType", "Architectures", "EphemeralStorage", "SnapStart",
+          "LoggingConfig")
+
+
+def _ordered(config: dict[str, Any]) -> dict[str, Any]:
+    out = {k: config[k] for k in _ORDER if k in config}
+    out.update({k: v for k, v in config.items() if k not in out})
+    return out
+
+
+def get_function(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"), query)
+    config = _get_config(inst, name)
+    out: dict[str, Any] = {"Configuration": public_config(config), "Code": _code_location(inst, config)}
+    if config.get("_tags"):
+        out["Tags"] = config["_tags"]
+    return _ok(200, out)
+
+
+def get_function_configuration(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"), query)
+    return _ok(200, public_config(_get_config(inst, name)))
+
+
+def list_functions(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    raw = _q(query, "MaxItems")
+    limit = 50
+    if raw is not None:
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise InvalidParameterValueException(f"Invalid MaxItems: {raw}") from None
+        if not 1 <= limit <= 10000:
+            raise InvalidParameterValueException(f"MaxItems must be between 1 and 10000, got {raw}")
+    marker = _q(query, "Marker") or None
+    after = None
+    if marker:
+        try:
+            after = base64.urlsafe_b64decode(marker.encode()).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise InvalidParameterValueException(f"Invalid Marker: {marker}") from None
+    with inst.store.read() as r:
+        rows = r.list_functions(after, limit + 1)
+    out: dict[str, Any] = {"Functions": [public_config(c) for c in rows[:limit]]}
+    if len(rows) > limit:
+        out["NextMarker"] = base64.urlsafe_b64encode(rows[limit - 1]["FunctionName"].encode()).decode()
+    return _ok(200, out)
+
+
+def update_function_code(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"))
+    req = _json_body(body)
+    config = _get_config(inst, name)
+    _check_revision(config, req)
+    if req.get("Architectures") is not None:
+        config["Architectures"] = req["Architectures"]
+    priv, data, sha, size = _read_code(req)
+    config.update({"CodeSha256": sha, "CodeSize": size, "_code": priv})
+    _touch(config)
+    if req.get("DryRun"):
+        return _ok(200, public_config(config))
+    expected = req.get("RevisionId")
+
+    def write(txn: Any) -> bool:
+        if expected is not None:
+            cur = txn.get_function(name)
+            if cur is None or cur.get("RevisionId") != expected:
+                return False
+        return txn.update_function(name, config, data, replace_code=True)
+
+    if not inst.engine.writer.run(write):
+        _get_config(inst, name)      # 404 when deleted meanwhile
+        raise PreconditionFailedException("The Revision Id provided does not match the latest Revision Id. Call the "
+                                          "GetFunction/GetAlias API to retrieve the latest Revision Id")
+    inst.functions.forget(name)
+    return _ok(200, public_config(config))
+
+
+def update_function_configuration(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"))
+    req = _json_body(body)
+    config = _get_config(inst, name)
+    _check_revision(config, req)
+    _apply_config(config, req, creating=False)
+    _touch(config)
+    expected = req.get("RevisionId")
+
+    def write(txn: Any) -> bool:
+        if expected is not None:
+            cur = txn.get_function(name)
+            if cur is None or cur.get("RevisionId") != expected:
+                return False
+        return txn.update_function(name, _ordered(config))
+
+    if not inst.engine.writer.run(write):
+        _get_config(inst, name)
+        raise PreconditionFailedException("The Revision Id provided does not match the latest Revision Id. Call the "
+                                          "GetFunction/GetAlias API to retrieve the latest Revision Id")
+    inst.functions.forget(name)
+    return _ok(200, public_config(_ordered(config)))
+
+
+def delete_function(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"), query)
+    if not inst.engine.writer.run(lambda txn: txn.delete_function(name)):
+        raise _not_found(inst, name)
+    runtime = inst.functions
+    runtime.forget(name)
+    shutil.rmtree(os.path.join(runtime.root, "functions", name), ignore_errors=True)
+    return 204, _JSON, b""
+
+
+def _header(headers: Any, name: str) -> str | None:
+    v = headers.get(name)
+    if v is None and hasattr(headers, "items"):
+        for k, val in headers.items():
+            if k.lower() == name:
+                return val
+    return v
+
+
+def invoke(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"), query)
+    itype = _header(headers, "x-amz-invocation-type") or "RequestResponse"
+    if itype not in ("RequestResponse", "Event", "DryRun"):
+        raise InvalidParameterValueException(f"Unsupported InvocationType: {itype}")
+    log_type = _header(headers, "x-amz-log-type") or "None"
+    if log_type not in ("None", "Tail"):
+        raise InvalidParameterValueException(f"Unsupported LogType: {log_type}")
+    limit = ASYNC_PAYLOAD_LIMIT if itype == "Event" else SYNC_PAYLOAD_LIMIT
+    if len(body) > limit:
+        raise RequestTooLargeException(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+    if body:
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise InvalidRequestContentException(
+                f"Could not parse request body into json: Could not parse payload into json: {e}") from None
+    client_context = None
+    cc = _header(headers, "x-amz-client-context")
+    if cc:
+        try:
+            client_context = orjson.loads(base64.b64decode(cc))
+        except (binascii.Error, orjson.JSONDecodeError, ValueError):
+            raise InvalidRequestContentException("Client context must be a valid Base64-encoded JSON object.") from None
+        if not isinstance(client_context, dict):
+            raise InvalidRequestContentException("Client context must be a valid Base64-encoded JSON object.")
+    runtime = inst.functions
+    if itype != "RequestResponse":
+        res = runtime.invoke(name, body, invocation_type=itype, client_context=client_context)
+        return res.status, {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}, b""
+    if not runtime.exists(name):
+        raise _not_found(inst, name)
+    inner = runtime.submit(name, body, log_tail=log_type == "Tail", client_context=client_context)
+    outer: Future = Future()
+
+    def done(f: Future) -> None:
+        try:
+            res: InvokeResult = f.result()
+        except BaseException as e:  # noqa: BLE001 - handed to the router, which shapes the error
+            outer.set_exception(e)
+            return
+        h = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
+        if res.function_error:
+            h["X-Amz-Function-Error"] = res.function_error
+        if log_type == "Tail":
+            h["X-Amz-Log-Result"] = encode_log_result(res.log_tail)
+        outer.set_result((200, h, res.payload))
+
+    inner.add_done_callback(done)
+    return outer
+
+
+def invoke_async(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    """InvokeAsync (deprecated by AWS, still in the model): an Event invocation answering {"Status": 202}."""
+    name = resolve_name(inst, params.get("FunctionName"))
+    if len(body) > ASYNC_PAYLOAD_LIMIT:
+        raise RequestTooLargeException(
+            f"Request must be smaller than {ASYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation")
+    if body:
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError as e:
+            raise InvalidRequestContentException(
+                f"Could not parse request body into json: Could not parse payload into json: {e}") from None
+    inst.functions.invoke(name, body, invocation_type="Event")
+    return _ok(202, {"Status": 202})
+
+
+# --- tags ------------------------------------------------------------------------------------
+def _tag_target(inst: Any, params: dict) -> str:
+    ref = params.get("Resource") or params.get("ARN") or ""
+    if not ref.startswith("arn:"):
+        raise InvalidParameterValueException(f"Invalid ARN: {ref}")
+    return resolve_name(inst, ref)
+
+
+def list_tags(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = _tag_target(inst, params)
+    return _ok(200, {"Tags": _get_config(inst, name).get("_tags") or {}})
+
+
+def _retag(inst: Any, name: str, change: Callable[[dict[str, str]], None]) -> None:
+    def write(txn: Any) -> bool:
+        config = txn.get_function(name)
+        if config is None:
+            return False
+        tags = dict(config.get("_tags") or {})
+        change(tags)
+        config["_tags"] = tags
+        return txn.update_function(name, config)
+
+    if not inst.engine.writer.run(write):
+        raise _not_found(inst, name)
+
+
+def tag_resource(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = _tag_target(inst, params)
+    tags = _json_body(body).get("Tags")
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise InvalidParameterValueException("Tags must be a map of strings")
+    _retag(inst, name, lambda t: t.update(tags))
+    return 204, _JSON, b""
+
+
+def untag_resource(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = _tag_target(inst, params)
+    keys = query.get("tagKeys") or []
+    if isinstance(keys, str):
+        keys = [keys]
+
+    def drop(t: dict[str, str]) -> None:
+        for k in keys:
+            t.pop(k, None)
+
+    _retag(inst, name, drop)
+    return 204, _JSON, b""
+
+
+# --- eddydb's own routes -----------------------------------------------------------------------
+def download_code(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    """GET /eddydb/functions/{name}/code: the zip that GetFunction's Code.Location points at."""
+    name = resolve_name(inst, params.get("FunctionName"))
+    config = _get_config(inst, name)
+    with inst.store.read() as r:
+        data = r.get_function_code(name)
+    if data is None:
+        priv = config.get("_code") or {}
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            root = priv.get("path", "")
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+                for fn in filenames:
+                    full = os.path.join(dirpath, fn)
+                    zf.write(full, os.path.relpath(full, root))
+        data = buf.getvalue()
+    return 200, {"Content-Type": "application/zip"}, data
+
+
+def read_log(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    """GET /eddydb/logs/{name}?offset=N: the function's log from byte N (`eddydb logs` over HTTP).
+    The X-Eddydb-Log-Size header is the offset to ask for next."""
+    name = params.get("FunctionName") or ""
+    if not _NAME_RX.fullmatch(name):
+        raise InvalidParameterValueException(f"Invalid function name: {name}")
+    try:
+        offset = int(_q(query, "offset") or 0)
+    except ValueError:
+        raise InvalidParameterValueException("offset must be an integer") from None
+    path = inst.functions.log_path(name)
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            if offset < 0:
+                offset = max(size + offset, 0)
+            offset = min(offset, size)
+            f.seek(offset)
+            data = f.read(size - offset)
+    except FileNotFoundError:
+        if not inst.functions.exists(name):
+            raise _not_found(inst, name) from None
+        data, size = b"", 0
+    return 200, {"Content-Type": "text/plain; charset=utf-8", "X-Eddydb-Log-Size": str(size)}, data
+
+
+_FN = r"(?P<FunctionName>[^/]+)"
+_V = "/2015-03-31"
+ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = [
+    ("POST", re.compile(rf"{_V}/functions/?"), create_function),
+    ("GET", re.compile(rf"{_V}/functions/?"), list_functions),
+    ("GET", re.compile(rf"{_V}/functions/{_FN}/?"), get_function),
+    ("DELETE", re.compile(rf"{_V}/functions/{_FN}/?"), delete_function),
+    ("GET", re.compile(rf"{_V}/functions/{_FN}/configuration/?"), get_function_configuration),
+    ("PUT", re.compile(rf"{_V}/functions/{_FN}/configuration/?"), update_function_configuration),
+    ("PUT", re.compile(rf"{_V}/functions/{_FN}/code/?"), update_function_code),
+    ("POST", re.compile(rf"{_V}/functions/{_FN}/invocations/?"), invoke),
+    ("POST", re.compile(rf"/2014-11-13/functions/{_FN}/invoke-async/?"), invoke_async),
+    ("GET", re.compile(r"/2017-03-31/tags/(?P<Resource>[^/]+)/?"), list_tags),
+    ("POST", re.compile(r"/2017-03-31/tags/(?P<Resource>[^/]+)/?"), tag_resource),
+    ("DELETE", re.compile(r"/2017-03-31/tags/(?P<Resource>[^/]+)/?"), untag_resource),
+    ("GET", re.compile(rf"/eddydb/functions/{_FN}/code/?"), download_code),
+    ("GET", re.compile(rf"/eddydb/logs/{_FN}/?"), read_log),
+]
