@@ -11,89 +11,23 @@ records in the tumbling-window state), BAD=<json> (return this JSON as the respo
 """
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
+import sys
 import time
 import uuid
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from util import wait_for
+sys.path.insert(0, os.path.dirname(__file__))
 
-ROLE = "arn:aws:iam::000000000000:role/eddydb-test"
-
-HANDLER = r'''
-import json, os, time
-
-OUT = os.environ["OUT"]
-
-
-def _log(entry):
-    with open(OUT, "a") as f:
-        f.write(json.dumps(entry) + "\n")
-
-
-def _bump(key):
-    path = OUT + ".count-" + key
-    n = int(open(path).read()) if os.path.exists(path) else 0
-    with open(path, "w") as f:
-        f.write(str(n + 1))
-    return n
-
-
-def handler(event, context):
-    recs = event.get("Records", [])
-    images = [r["dynamodb"].get("NewImage") or r["dynamodb"].get("OldImage") or {} for r in recs]
-    entry = {
-        "keys": [r["dynamodb"]["Keys"]["pk"]["S"] for r in recs],
-        "seqs": [r["dynamodb"]["SequenceNumber"] for r in recs],
-        "names": [r["eventName"] for r in recs],
-        "arns": [r.get("eventSourceARN") for r in recs],
-        "vals": [int(i["v"]["N"]) if "v" in i else None for i in images],
-        "t": time.time(),
-        "pid": os.getpid(),
-    }
-    for k in ("window", "state", "isFinalInvokeForWindow", "isWindowTerminatedEarly", "shardId", "eventSourceARN"):
-        if k in event:
-            entry[k] = event[k]
-    if os.environ.get("BAD"):
-        _log(entry)
-        return json.loads(os.environ["BAD"])
-    failed = []
-    for r, img in zip(recs, images):
-        if "sleep" in img:
-            time.sleep(float(img["sleep"]["N"]))
-        if img.get("poison", {}).get("BOOL"):
-            failed.append(r)
-        elif "fail_times" in img and _bump(r["dynamodb"]["Keys"]["pk"]["S"]) < int(img["fail_times"]["N"]):
-            failed.append(r)
-    entry["failed"] = [r["dynamodb"]["Keys"]["pk"]["S"] for r in failed]
-    _log(entry)
-    if os.environ.get("WINDOW"):
-        state = dict(event.get("state") or {})
-        state["count"] = state.get("count", 0) + len(recs)
-        return {"state": state, "batchItemFailures": []}
-    if failed:
-        if os.environ.get("REPORT"):
-            return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in failed]}
-        raise RuntimeError("poison: " + ",".join(entry["failed"]))
-    return None
-'''
+from triggers_support import HANDLER, ROLE, make_zip  # noqa: E402
+from util import wait_for  # noqa: E402
 
 _counter = itertools.count()
-
-
-def make_zip(files: dict[str, str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content in files.items():
-            zf.writestr(name, content)
-    return buf.getvalue()
 
 
 class Trigger:

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-
 from util import wait_for
 
 

@@ -35,7 +35,7 @@ class Attempt:
 
 def backoff_delay(retries: int) -> float:
     """Seconds to wait before retry number `retries` (1, 2, ...): 50 ms doubling, at most 2 s."""
-    return min(0.05 * (2 ** max(0, retries - 1)), 2.0)
+    return min(0.05 * (2 ** min(max(0, retries - 1), 6)), 2.0)
 
 
 def parse_response(payload: bytes, batch: list[Rec], report_failures: bool) -> Attempt:
