@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from util import client_config, make_client  # noqa: E402
+from util import client_config, make_client
 
 
 @pytest.fixture

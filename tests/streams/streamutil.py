@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["stream_arn", "all_shards", "read_shard", "read_stream", "seq"]
+__all__ = ["all_shards", "read_shard", "read_stream", "seq", "stream_arn"]
 
 
 def stream_arn(dynamodb: Any, table: str) -> str:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-import eddydb
 import pytest
 from streamutil import all_shards, read_shard, read_stream, seq, stream_arn
 from util import client_config, wait_for
+
+import eddydb
 
 
 def _open(tmp_path, **settings):

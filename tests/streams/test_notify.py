@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 
-import eddydb
 import pytest
-from eddydb.model.errors import TrimmedDataAccessException
 from streamutil import stream_arn
 from util import client_config, wait_for
+
+import eddydb
+from eddydb.model.errors import TrimmedDataAccessException
 
 
 @pytest.fixture
@@ -43,7 +44,7 @@ def test_subscriber_is_called_with_the_shard_that_grew(db):
 
 
 def test_no_notification_for_a_write_that_changed_nothing(db):
-    ddb, arn = _table(db)
+    ddb, _arn = _table(db)
     ddb.put_item(TableName="notify", Item={"pk": {"S": "a"}})
     seen: list[set[str]] = []
     db.instance.streams.subscribe(seen.append)
@@ -54,7 +55,7 @@ def test_no_notification_for_a_write_that_changed_nothing(db):
 
 
 def test_wait_wakes_on_a_write(db):
-    ddb, arn = _table(db)
+    ddb, _arn = _table(db)
     svc = db.instance.streams
     gen = svc.generation()
     woke = threading.Event()

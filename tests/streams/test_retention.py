@@ -3,11 +3,12 @@ than the horizon answer TrimmedDataAccessException; a fresh table's LATEST never
 retention keeps everything."""
 from __future__ import annotations
 
-import eddydb
 import pytest
 from botocore.exceptions import ClientError
 from streamutil import all_shards, read_shard, read_stream, stream_arn
 from util import client_config, wait_for
+
+import eddydb
 
 
 def _open(tmp_path, **settings):
