@@ -262,7 +262,7 @@ class MappingManager:
         fname = f"on_change-{table_name}-{_uuid.uuid4().hex[:8]}"[:64]
         timeout = float(params.pop("timeout", 900.0)) if "timeout" in params else 900.0
         request.pop("timeout", None)
-        self.inst.functions.register_callable(fname, fn, timeout=timeout)
+        self.inst.functions.register_callable(fname, _two_arguments(fn), timeout=timeout)
         self._callables.add(fname)
         request["EventSourceArn"] = meta.stream.arn
         request["FunctionName"] = fname
@@ -538,3 +538,17 @@ class MappingManager:
             raise LambdaResourceNotFoundException(
                 f"Function not found: arn:aws:lambda:{self._region}:{self._account}:function:{name}")
         return name, self.inst.functions.arn(name)
+
+
+def _two_arguments(fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
+    """Lambda handlers take (event, context); on_change also accepts fn(event)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return fn
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in params) or len(positional) != 1:
+        return fn
+    return lambda event, context: fn(event)

@@ -1,0 +1,178 @@
+"""Embedded triggers: `db.on_change(table, fn, **params)` runs an in-process callable with the
+same mapping semantics (batching, batching window, filters, retries, record age, destinations)."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import pytest
+
+import eddydb
+from util import wait_for
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = eddydb.open(str(tmp_path / "data"))
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def table(db):
+    ddb = db.client("dynamodb")
+    ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST",
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    return "orders"
+
+
+def put(db, key, **attrs):
+    item = {"pk": {"S": key}}
+    item.update({k: {"N": str(v)} for k, v in attrs.items()})
+    db.client("dynamodb").put_item(TableName="orders", Item=item)
+
+
+def keys_of(batches):
+    return [r["dynamodb"]["Keys"]["pk"]["S"] for b in batches for r in b["Records"]]
+
+
+def test_on_change_delivers_batches_in_order_with_context(db, table):
+    batches, contexts = [], []
+
+    def handler(event, context):
+        batches.append(event)
+        contexts.append(context.function_name)
+
+    uuid = db.on_change(table, handler, batch_size=4)
+    for i in range(10):
+        put(db, f"k{i}")
+    wait_for(lambda: len(keys_of(batches)) == 10, 10)
+    assert keys_of(batches) == [f"k{i}" for i in range(10)]
+    assert all(len(b["Records"]) <= 4 for b in batches)
+    assert all(r["eventSourceARN"].endswith(")") is False and ":table/orders/stream/" in r["eventSourceARN"]
+               for b in batches for r in b["Records"])
+    assert contexts[0].startswith("on_change-orders")
+    mapping = db.instance.mappings.get(uuid)
+    assert mapping["BatchSize"] == 4 and mapping["StartingPosition"] == "LATEST"
+
+
+def test_on_change_accepts_a_one_argument_function(db, table):
+    seen = []
+    db.on_change(table, lambda event: seen.extend(event["Records"]))
+    put(db, "a")
+    wait_for(lambda: seen, 10)
+
+
+def test_on_change_as_a_decorator(db, table):
+    seen = []
+
+    @db.on_change(table, batch_size=1)
+    def handler(event, context):
+        seen.append(event)
+
+    put(db, "a")
+    put(db, "b")
+    wait_for(lambda: len(seen) == 2, 10)
+
+
+def test_on_change_filters(db, table):
+    seen = []
+    db.on_change(table, lambda e, c: seen.extend(e["Records"]),
+                 filters=[{"dynamodb": {"NewImage": {"amount": {"N": [{"numeric": [">", 100]}]}}}}])
+    put(db, "small", amount=5)
+    put(db, "big", amount=500)
+    put(db, "last", amount=101)
+    wait_for(lambda: len(seen) == 2, 10)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in seen] == ["big", "last"]
+
+
+def test_batching_window_waits_to_fill_the_batch(db, table):
+    batches = []
+    db.on_change(table, lambda e, c: batches.append(e), batch_size=3, batching_window=2)
+    t0 = time.monotonic()
+    for k in ("a", "b", "c"):
+        put(db, k)
+    wait_for(lambda: batches, 10)
+    assert keys_of(batches) == ["a", "b", "c"] and len(batches) == 1, "a full batch goes at once"
+    assert time.monotonic() - t0 < 1.9
+    put(db, "d")
+    wait_for(lambda: len(batches) == 2, 10)
+    assert keys_of(batches[1:]) == ["d"]
+
+
+def test_handler_exceptions_are_retried_in_order(db, table):
+    calls = []
+
+    def flaky(event, context):
+        calls.append(keys_of([event]))
+        if len(calls) < 3:
+            raise RuntimeError("not yet")
+
+    uuid = db.on_change(table, flaky, batch_size=10)
+    put(db, "a")
+    wait_for(lambda: len(calls) >= 3, 10)
+    put(db, "b")
+    wait_for(lambda: ["b"] in calls, 10)
+    assert calls[:3] == [["a"]] * 3
+    wait_for(lambda: db.instance.mappings.get(uuid)["LastProcessingResult"] == "OK", 5)
+
+
+def test_record_age_exceeded_goes_to_the_destination(db, table, tmp_path):
+    dlq = tmp_path / "dlq"
+    # the mapping's clock runs 2 minutes ahead: every record is older than MaximumRecordAgeInSeconds=60
+    db.instance.mappings.clock = lambda: time.time() + 120
+
+    def always_fails(event, context):
+        raise RuntimeError("down")
+
+    db.on_change(table, always_fails, max_record_age=60, on_failure=f"file://{dlq}")
+    put(db, "old")
+    files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 10)
+    rec = json.load(open(dlq / files[0]))
+    assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+def test_on_change_requires_a_stream(db):
+    from eddydb.model.errors import InvalidParameterValueException
+
+    db.client("dynamodb").create_table(TableName="nostream", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                       BillingMode="PAY_PER_REQUEST")
+    with pytest.raises(InvalidParameterValueException):
+        db.on_change("nostream", lambda e, c: None)
+
+
+def test_in_process_mappings_do_not_outlive_the_database(tmp_path):
+    path = str(tmp_path / "data")
+    with eddydb.open(path) as d:
+        d.client("dynamodb").create_table(
+            TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+        d.on_change("orders", lambda e, c: None)
+        assert d.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    with eddydb.open(path) as d:
+        assert d.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_parallel_lanes_run_concurrently(db, table):
+    active, peak = [0], [0]
+    lock = threading.Lock()
+
+    def slow(event, context):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+
+    db.on_change(table, slow, batch_size=1, parallelization_factor=4, starting_position="TRIM_HORIZON")
+    for i in range(40):
+        put(db, f"k{i}")
+    wait_for(lambda: peak[0] >= 2, 10)
