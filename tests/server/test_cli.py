@@ -182,9 +182,14 @@ def test_in_memory_server_forgets_everything_on_restart(tmp_path):
 
 def test_several_workers_serve_one_store(tmp_path):
     with ServerProcess(tmp_path / "d", args=["--workers", "2"]) as srv:
-        client = make_client("dynamodb", srv.url)
-        _create(client, "shared-table")
-        # new connections land on either worker: each must see the table
-        for _ in range(10):
-            assert "shared-table" in make_client("dynamodb", srv.url).list_tables()["TableNames"]
+        _create(make_client("dynamodb", srv.url), "shared-table")
+        # each new client opens new connections, which land on either worker: all must see the table
+        for i in range(12):
+            client = make_client("dynamodb", srv.url)
+            assert "shared-table" in client.list_tables()["TableNames"]
+            client.put_item(TableName="shared-table", Item={"pk": {"S": f"k{i}"}})
+            for j in range(i + 1):
+                got = make_client("dynamodb", srv.url).get_item(TableName="shared-table", Key={"pk": {"S": f"k{j}"}},
+                                                                 ConsistentRead=True)
+                assert got.get("Item") == {"pk": {"S": f"k{j}"}}
         assert srv.stop() == 0

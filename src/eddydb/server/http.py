@@ -102,8 +102,7 @@ class _Waker:
         self._armed = False
         ready = self._ready
         while ready:
-            proto, deferred = ready.popleft()
-            proto._deferred_done(deferred)
+            ready.popleft()._deferred_done()
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -123,6 +122,7 @@ class HttpProtocol(asyncio.Protocol):
         self._busy = False                    # a Deferred of this connection is in flight
         self._busy_keep_alive = True
         self._busy_head = False
+        self._deferred: Any = None
         self._waiting: collections.deque = collections.deque()   # parsed requests behind it
         self._closing = False
         self._paused_write = False
@@ -234,15 +234,19 @@ class HttpProtocol(asyncio.Protocol):
         self._busy = True
         self._busy_keep_alive = keep_alive
         self._busy_head = method == "HEAD"
+        self._deferred = res
         fut = res.future
         if fut.done():
-            self._deferred_done(res)
+            self._deferred_done()
         else:
-            waker = self._waker
-            fut.add_done_callback(lambda _f, d=res: waker.notify((self, d)))
+            fut.add_done_callback(self._future_done)
 
-    def _deferred_done(self, deferred: Any) -> None:
+    def _future_done(self, _future: Any) -> None:  # on the writer thread
+        self._waker.notify(self)
+
+    def _deferred_done(self) -> None:
         self._busy = False
+        deferred, self._deferred = self._deferred, None
         try:
             res = deferred.finish()
         except Exception as e:  # noqa: BLE001
