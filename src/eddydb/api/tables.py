@@ -340,6 +340,7 @@ def create_table(inst: Any, req: dict) -> Future:
             raise ValidationException(_INVALID + "Duplicate AttributeName in AttributeDefinitions: "
                                       f"{a['AttributeName']}")  # DynamoDB: "Cannot have two attributes with the same name"
         defs[a["AttributeName"]] = a["AttributeType"]
+    assert isinstance(ks, list)  # validated above
     key = _parse_key_schema(ks, defs)
     has_index = gsis_raw is not None or lsis_raw is not None
     if gsis_raw == []:
@@ -577,7 +578,7 @@ def update_table(inst: Any, req: dict) -> Future:
 
 
 # --- tags ------------------------------------------------------------------------------------------------
-def _resource_arn(req: dict, errs: CoralErrors) -> str:
+def _resource_arn(req: dict, errs: CoralErrors) -> Any:
     arn = req.get("ResourceArn")
     if arn is None:
         errs.null("resourceArn")
@@ -613,7 +614,7 @@ def untag_resource(inst: Any, req: dict) -> Future:
         for i, k in enumerate(keys, 1):
             errs.length(k, f"tagKeys.{i}.member", 1, 128)
     errs.raise_if_any()
-    return T.untag_resource(inst.engine, arn, keys)
+    return T.untag_resource(inst.engine, arn, list(keys or []))
 
 
 def list_tags_of_resource(inst: Any, req: dict) -> dict:
@@ -639,6 +640,7 @@ def update_time_to_live(inst: Any, req: dict) -> Future:
         elif isinstance(an, str):
             errs.length(an, "timeToLiveSpecification.attributeName", 1, 255)
     errs.raise_if_any()
+    assert isinstance(spec, dict)
     return T.update_ttl(inst.engine, name, bool(spec["Enabled"]), spec["AttributeName"])
 
 

@@ -103,7 +103,7 @@ def _write_response(ops: list, images: list[tuple[Any, Any]], capacity_mode: str
     return result
 
 
-def write_capacity(ops: list, images: list[tuple[Any, Any]], mode: str, factor: float = 1.0) -> list[dict]:
+def write_capacity(ops: list, images: list[tuple[Any, Any]], mode: str, factor: float = 1.0) -> list[Any]:
     from eddydb.engine.capacity import index_write_units
 
     consumed: dict[str, Consumed] = {}

@@ -152,7 +152,8 @@ def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = No
         d["BillingModeSummary"] = bms
     if meta.on_demand_throughput:
         d["OnDemandThroughput"] = dict(meta.on_demand_throughput)
-    lsis, gsis = [], []
+    lsis: list[dict[str, Any]] = []
+    gsis: list[dict[str, Any]] = []
     for ix in meta.indexes.values():
         icount = isize = 0
         if txn is not None and with_stats:
@@ -455,9 +456,10 @@ def _apply_gsi_update(engine: Any, txn: Any, meta: TableMeta, upd: tuple, now: f
         _backfill_index(engine, txn, meta, ix)
     elif kind == "Update":
         _, iname, tp, od = upd
-        ix = meta.indexes.get(iname)
-        if ix is None or ix.kind != "GSI":
+        found = meta.indexes.get(iname)
+        if found is None or found.kind != "GSI":
             raise ResourceNotFoundException("Requested resource not found")
+        ix = found
         if tp is not None:
             if meta.billing_mode == "PAY_PER_REQUEST":
                 raise ValidationException(
@@ -468,10 +470,10 @@ def _apply_gsi_update(engine: Any, txn: Any, meta: TableMeta, upd: tuple, now: f
             ix.on_demand_throughput = od
     elif kind == "Delete":
         iname = upd[1]
-        ix = meta.indexes.get(iname)
-        if ix is None or ix.kind != "GSI":
+        gone = meta.indexes.get(iname)
+        if gone is None or gone.kind != "GSI":
             raise ResourceNotFoundException("Requested resource not found")
-        txn.drop_index(ix.index_id)
+        txn.drop_index(gone.index_id)
         del meta.indexes[iname]
         used = set(meta.key.names())
         for other in meta.indexes.values():

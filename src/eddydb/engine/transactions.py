@@ -166,7 +166,7 @@ def _replay(cached: dict, ops: list, capacity_mode: str | None) -> dict:
     return resp
 
 
-def transact_get(engine: Any, gets: list[tuple[Any, dict, Any]], capacity_mode: str | None = None) -> dict:
+def transact_get(engine: Any, gets: list[tuple[Any, dict, Any, Any]], capacity_mode: str | None = None) -> dict:
     """gets: (table, key, project-fn | None, hide-fn | None) in request order; one snapshot for all."""
     import orjson
 
