@@ -9,7 +9,6 @@ Called by api/items.py and api/batch.py with a `ReadTxn` of the calling thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -43,14 +42,26 @@ RANGE_OPS = {"=": "EQ", "EQ": "EQ", "<": "LT", "LT": "LT", "<=": "LE", "LE": "LE
              "begins_with": "BEGINS_WITH", "BEGINS_WITH": "BEGINS_WITH"}
 
 
-@dataclass(slots=True)
 class Page:
-    """One page of a Query/Scan: the items that passed the filter (projected), counts, size read."""
-    items: list[dict] = field(default_factory=list)
-    count: int = 0
-    scanned: int = 0
-    last_key: dict | None = None
-    size: int = 0
+    """One page of a Query/Scan: the items that passed the filter (projected), counts, and the
+    items evaluated (their DynamoDB size, `size`, is what capacity is charged for)."""
+
+    __slots__ = ("items", "count", "scanned", "last_key", "_evaluated", "_size")
+
+    def __init__(self) -> None:
+        self.items: list[dict] = []
+        self.count = 0
+        self.scanned = 0
+        self.last_key: dict | None = None
+        self._evaluated: list[dict] = []
+        self._size: int | None = None
+
+    @property
+    def size(self) -> int:
+        """Sum of the DynamoDB sizes of the items evaluated (computed on first use)."""
+        if self._size is None:
+            self._size = sum(item_size(i) for i in self._evaluated)
+        return self._size
 
 
 def get_item_raw(r: ReadTxn, table: TableMeta, key: dict) -> bytes | None:
@@ -121,24 +132,36 @@ def _in_range(e: bytes, lo: bytes | None, lo_incl: bool, hi: bytes | None, hi_in
 def _collect(page: Page, rows: Any, table: TableMeta, index: IndexMeta | None, limit: int | None,
              filter_fn: Callable[[dict], bool] | None, project_fn: Callable[[dict], dict] | None,
              count_only: bool, item_col: int) -> Page:
-    """Evaluate rows until Limit items or 1 MB; the filter runs after the counting."""
-    size = 0
-    last = None
+    """Evaluate rows until Limit items or 1 MB; the filter runs after the counting.
+
+    The stored JSON is never shorter than DynamoDB's item size, so its length bounds the page size
+    from above; exact sizes are computed only once that bound reaches 1 MB."""
+    evaluated = page._evaluated
+    approx = 0
+    exact: int | None = None
     n = 0
+    item = None
     for row in rows:
-        item = _loads(row[item_col])
+        raw = row[item_col]
+        item = _loads(raw)
         n += 1
-        size += item_size(item)
-        last = item
+        evaluated.append(item)
+        if exact is None:
+            approx += len(raw)
+            if approx >= PAGE_BYTES:
+                exact = sum(item_size(i) for i in evaluated)
+        else:
+            exact += item_size(item)
         if filter_fn is None or filter_fn(item):
             page.count += 1
             if not count_only:
                 page.items.append(item if project_fn is None else project_fn(item))
-        if (limit is not None and n >= limit) or size >= PAGE_BYTES:
-            page.last_key = last_key_of(table, index, last)
+        if (limit is not None and n >= limit) or (exact is not None and exact >= PAGE_BYTES):
+            page.last_key = last_key_of(table, index, item)
             break
     page.scanned = n
-    page.size = size
+    if exact is not None:
+        page._size = exact
     return page
 
 
