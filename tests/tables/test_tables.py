@@ -104,6 +104,15 @@ def test_table_name_length(ddb, bad):
                          "TableName must be at least 3 characters long and at most 255 characters long")
 
 
+def test_table_name_longer_than_the_model_allows(ddb):
+    with pytest.raises(ClientError) as exc:
+        _create(ddb, "n" * 1025)
+    code, msg = _err(exc)
+    assert code == "ValidationException"
+    assert msg.startswith("1 validation error detected: Value 'nnnnn")
+    assert msg.endswith("at 'tableName' failed to satisfy constraint: Member must have length less than or equal to 1024")
+
+
 def test_table_name_characters(ddb):
     with pytest.raises(ClientError) as exc:
         _create(ddb, "bad name!")

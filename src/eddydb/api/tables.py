@@ -81,6 +81,11 @@ def validate_table_name(name: Any, errs: CoralErrors | None = None, path: str = 
         raise ValidationException(f"1 validation error detected: Value '{name}' at '{path}' failed to satisfy "
                                   "constraint: Member must be a string")
     else:
+        if len(name) < 1 or len(name) > 1024:  # the model's TableArn bounds: coral's check comes first
+            errs.length(name, path, 1, 1024)
+            if own:
+                errs.raise_if_any()
+            return name
         name = T.resolve_table_name(name)
         if len(name) < 3 or len(name) > 255:
             raise ValidationException("TableName must be at least 3 characters long and at most 255 characters long")
