@@ -158,15 +158,22 @@ def test_in_memory_database_keeps_code_and_logs_in_a_temporary_directory() -> No
 
 @pytest.mark.slow
 def test_workers_exit_when_the_server_is_killed(tmp_path: Any) -> None:
+    pidfile = tmp_path / "busy.pid"
+    spin = f"import os\ndef handler(e, c):\n    open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n    while True:\n        pass\n"
     with ServerProcess(tmp_path / "data") as srv:
         lam = make_client("lambda", srv.url)
-        lam.create_function(FunctionName="f", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
-                            Handler="app.handler",
+        role = "arn:aws:iam::000000000000:role/r"
+        lam.create_function(FunctionName="idle", Runtime="python3.12", Role=role, Handler="app.handler",
                             Code={"ZipFile": make_zip({"app.py": "import os\ndef handler(e, c):\n    return os.getpid()\n"})})
-        pid = invoke_json(lam, "f", {})[0]
-        assert _alive(pid)
+        lam.create_function(FunctionName="busy", Runtime="python3.12", Role=role, Handler="app.handler", Timeout=900,
+                            Code={"ZipFile": make_zip({"app.py": spin})})
+        idle = invoke_json(lam, "idle", {})[0]
+        lam.invoke(FunctionName="busy", InvocationType="Event", Payload=b"{}")
+        busy = int(wait_for(lambda: pidfile.exists() and pidfile.read_text(), timeout=10))
+        assert _alive(idle) and _alive(busy)
         srv.kill9()
-        wait_for(lambda: not _alive(pid), timeout=10)
+        wait_for(lambda: not _alive(idle), timeout=10)
+        wait_for(lambda: not _alive(busy), timeout=10)
 
 
 def _alive(pid: int) -> bool:

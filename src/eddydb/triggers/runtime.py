@@ -605,6 +605,11 @@ class FunctionRuntime:
             proc = pool.acquire()
             if proc is not None:
                 break
+            # the pool was retired while we waited: the code or configuration changed, run the new one
+            fresh = self.describe(name)
+            if fresh is None:
+                raise LambdaResourceNotFoundException(f"Function not found: {self.arn(name)}")
+            config = fresh
         spec = pool.spec
         log_fd = pool.log_fd
         start_offset = os.fstat(log_fd).st_size if log_tail else 0
@@ -613,9 +618,6 @@ class FunctionRuntime:
         try:
             if not proc.wait_ready():
                 return self._died(spec, proc, rid, t0, log_tail, start_offset)
-            if proc.init_error is not None:
-                # Lambda re-runs init for the next invocation after an init failure: drop this worker.
-                pass
             meta = {"id": rid, "dl": (time.time() + spec.timeout) * 1000.0, "arn": spec.arn, "tail": log_tail}
             if client_context is not None:
                 meta["cc"] = client_context
@@ -629,6 +631,7 @@ class FunctionRuntime:
             if msg is None:
                 return self._died(spec, proc, rid, t0, log_tail, start_offset)
             reply, out = msg
+            # Lambda runs init again for the next invocation after an init failure: drop such a worker.
             reusable = proc.init_error is None
             ok = reply.get("ok", False)
             return InvokeResult(out, None if ok else "Unhandled", _tail(reply.get("log", "")) if log_tail else "",

@@ -323,6 +323,22 @@ class _Worker:
             self.invoke(*msg)
 
 
+def _watch_parent() -> None:
+    """Exit when the server is gone, even in the middle of a handler that never returns
+    (an idle worker already exits on end of file of its request pipe)."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="eddydb-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the worker process: `main([request_fd, response_fd])`."""
     import faulthandler
@@ -333,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
     sys.path.insert(0, task_root)
+    _watch_parent()
     worker = _Worker(rfd, wfd)
     sys.stdout = worker.capture  # type: ignore[assignment]
     sys.stderr = worker.capture  # type: ignore[assignment]
