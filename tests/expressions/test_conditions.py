@@ -313,3 +313,19 @@ def test_parse_is_cached():
 
 def test_evaluate_on_missing_item():
     assert evaluate(parse_condition("attribute_not_exists(pk)", None, None), None)
+
+
+def test_deeply_nested_parentheses_parse_and_evaluate():
+    expr = "(" * 1500 + "n = :v" + ")" * 1500
+    assert ev(expr, {":v": N("5")})
+    assert ev("NOT " * 1000 + "n = :v", {":v": N("5")})
+
+
+def test_expression_longer_than_4kb_is_rejected():
+    with pytest.raises(ValidationException, match="Expression size has exceeded the maximum allowed size"):
+        parse_condition("a = :v AND " * 400 + "a = :v", None, {":v": N("1")})
+
+
+def test_condition_records_top_level_attributes():
+    cond = parse_condition("a.b = :v AND #c[0] = :v OR size(d) > :v", {"#c": "c"}, {":v": N("1")})
+    assert cond.attributes == {"a", "c", "d"}

@@ -154,3 +154,14 @@ def test_attributes_to_get():
     assert project(ITEM, paths) == {"a": N("5"), "s": S("hello")}
     with pytest.raises(ValidationException, match="Duplicate value in attribute name: a"):
         legacy.attributes_to_get(["a", "a"])
+
+
+def test_attribute_updates_type_mismatch_uses_the_legacy_message():
+    plan = legacy.attribute_updates({"n": {"Action": "ADD", "Value": N("1")}})
+    with pytest.raises(ValidationException, match="^One or more parameter values were invalid: Type mismatch for "
+                       "attribute to update$"):
+        apply_update(plan, {"n": S("x")})
+
+
+def test_legacy_conditions_record_attributes():
+    assert legacy.query_filter({"a": {"ComparisonOperator": "NOT_NULL"}}).attributes == {"a"}

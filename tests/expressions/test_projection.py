@@ -46,8 +46,10 @@ def test_overlapping_projection_paths():
         parse_projection("m, m.x")
     assert e.value.message == ("Invalid ProjectionExpression: Two document paths overlap with each other; must remove "
                                "or rewrite one of these paths; path one: [m], path two: [m, x]")
-    with pytest.raises(ValidationException, match="conflict"):
+    with pytest.raises(ValidationException, match="overlap"):
         parse_projection("a, a")
+    with pytest.raises(ValidationException, match="conflict"):
+        parse_projection("a[0], a.b")
 
 
 def test_projection_errors():

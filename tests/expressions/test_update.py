@@ -227,12 +227,18 @@ def test_overlapping_paths():
                                "rewrite one of these paths; path one: [a], path two: [a, b]")
 
 
-def test_conflicting_paths():
-    with pytest.raises(ValidationException, match=r"Two document paths conflict with each other; must remove or "
+def test_same_path_twice_overlaps():
+    with pytest.raises(ValidationException, match=r"Two document paths overlap with each other; must remove or "
                        r"rewrite one of these paths; path one: \[a\], path two: \[a\]"):
         parse_update("SET a = :v, a = :v", None, {":v": N("1")})
-    with pytest.raises(ValidationException, match=r"path one: \[l, \[1\]\], path two: \[l, \[1\], x\]"):
+    with pytest.raises(ValidationException, match=r"overlap.*path one: \[l, \[1\]\], path two: \[l, \[1\], x\]"):
         parse_update("REMOVE l[1] SET l[1].x = :v", None, {":v": N("1")})
+
+
+def test_list_index_and_map_key_on_the_same_path_conflict():
+    with pytest.raises(ValidationException, match=r"Two document paths conflict with each other; must remove or "
+                       r"rewrite one of these paths; path one: \[a, \[1\]\], path two: \[a, b\]"):
+        parse_update("SET a[1] = :v, a.b = :v", None, {":v": N("1")})
 
 
 def test_sibling_paths_do_not_overlap():

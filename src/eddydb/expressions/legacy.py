@@ -160,7 +160,7 @@ def expected(exp: dict[str, Any], conditional_operator: str | None = None) -> Co
             nodes.append(Function("attribute_not_exists", (PathRef((name,)),)))
     if not nodes:
         return Condition(_always_true())
-    return Condition(_combine(nodes, conditional_operator))
+    return Condition(_combine(nodes, conditional_operator), attributes=frozenset(exp))
 
 
 def query_filter(flt: dict[str, Any], conditional_operator: str | None = None) -> Condition:
@@ -176,7 +176,7 @@ def query_filter(flt: dict[str, Any], conditional_operator: str | None = None) -
         nodes.append(_operator_condition(name, spec["ComparisonOperator"], spec.get("AttributeValueList")))
     if not nodes:
         return Condition(_always_true())
-    return Condition(_combine(nodes, conditional_operator))
+    return Condition(_combine(nodes, conditional_operator), attributes=frozenset(flt))
 
 
 _KEY_OPS = {"EQ": "=", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">", "BEGINS_WITH": "begins_with",
@@ -265,7 +265,7 @@ def attribute_updates(updates: dict[str, Any]) -> UpdatePlan:
             if t not in ("SS", "NS", "BS"):
                 raise ValidationException(_INVALID + f"DELETE action with value is not supported for the type {t}")
             deletes.append(DeleteAction(path, Literal(av)))
-    return UpdatePlan(UpdateTree(tuple(sets), tuple(removes), tuple(adds), tuple(deletes)))
+    return UpdatePlan(UpdateTree(tuple(sets), tuple(removes), tuple(adds), tuple(deletes)), legacy=True)
 
 
 def attributes_to_get(names: list[str]) -> Projection:

@@ -8,6 +8,7 @@ per-request ExpressionAttributeValues are checked and bound by the public
 """
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -65,6 +66,10 @@ _CONDITION_FUNCS = {  # name -> number of operands
 }
 _UPDATE_FUNCS = {"if_not_exists": 2, "list_append": 2}
 _MAX_IN = 100
+# A 4 KB expression can nest ~2000 parentheses, a few frames each while parsing; Python
+# 3.11 frames of pure-Python recursion do not use the C stack, so raising the limit is safe.
+if sys.getrecursionlimit() < 12000:
+    sys.setrecursionlimit(12000)
 _MAX_EXPRESSION_BYTES = 4096
 HUMAN_TYPES = {
     "S": "STRING", "N": "NUMBER", "B": "BINARY", "SS": "STRING SET", "NS": "NUMBER SET",
@@ -90,6 +95,7 @@ class _Parsed:
     values_used: frozenset[str]
     # constant-operand checks run against each request's values: (check, args...)
     checks: tuple[tuple[Any, ...], ...]
+    attributes: frozenset[str] = frozenset()  # top-level attribute names the paths refer to
 
 
 class _Parser:
@@ -102,6 +108,7 @@ class _Parser:
         self.names_used: set[str] = set()
         self.values_used: set[str] = set()
         self.checks: list[tuple[Any, ...]] = []
+        self.attributes: set[str] = set()
         self.reserved: str | None = None
         self.undefined_name: str | None = None
         self.semantic: str | None = None  # first non-syntax error found while parsing
@@ -170,6 +177,8 @@ class _Parser:
                 self.fail()
         except _SyntaxError:
             raise self.error(self.syntax_message()) from None
+        except RecursionError:
+            raise self.error("The expression has too many nested levels") from None
         if self.reserved is not None:
             raise self.error(f"Attribute name is a reserved keyword; reserved keyword: {self.reserved}")
         if self.undefined_name is not None:
@@ -179,7 +188,8 @@ class _Parser:
             )
         if self.semantic is not None:
             raise self.error(self.semantic)
-        return _Parsed(tree, frozenset(self.names_used), frozenset(self.values_used), tuple(self.checks))
+        return _Parsed(tree, frozenset(self.names_used), frozenset(self.values_used), tuple(self.checks),
+                       frozenset(self.attributes))
 
     # --- paths and operands -------------------------------------------------------
     def name_element(self) -> str:
@@ -205,6 +215,7 @@ class _Parser:
 
     def path(self) -> Path:
         elems: list[str | int] = [self.name_element()]
+        self.attributes.add(elems[0])  # type: ignore[arg-type]
         while True:
             if self.is_op("."):
                 self.i += 1
@@ -412,18 +423,25 @@ class _Parser:
         return tree
 
     def check_overlaps(self, paths: list[Path]) -> None:
+        """One path a prefix of (or equal to) another overlaps; a list index and a map key at the
+        same position after a common prefix conflict."""
         for i, p in enumerate(paths):
             for q in paths[:i]:
-                n = min(len(p), len(q))
-                if p[:n] != q[:n]:
-                    continue
-                kind = "conflict" if len(p) == len(q) else "overlap"
-                first, second = (q, p)
-                self.semantic_error(
-                    f"Two document paths {kind} with each other; must remove or rewrite one of these paths; "
-                    f"path one: {format_path(first)}, path two: {format_path(second)}"
-                )
-                return
+                kind = None
+                for a, b in zip(q, p):
+                    if a == b and type(a) is type(b):
+                        continue
+                    if isinstance(a, int) != isinstance(b, int):
+                        kind = "conflict"
+                    break
+                else:
+                    kind = "overlap"
+                if kind is not None:
+                    self.semantic_error(
+                        f"Two document paths {kind} with each other; must remove or rewrite one of these paths; "
+                        f"path one: {format_path(q)}, path two: {format_path(p)}"
+                    )
+                    return
 
     def set_value(self) -> Any:
         left = self.set_operand()
@@ -582,7 +600,8 @@ def parse_condition(expr: str, names: dict[str, str] | None = None, values: dict
                     *, kind: str = "ConditionExpression") -> Condition:
     """Parse a ConditionExpression (kind="FilterExpression" for filters) and bind its values."""
     parsed = parse_tree(expr, kind, names)
-    return Condition(parsed.tree, _bind_values(parsed, kind, values), parsed.names_used, parsed.values_used)
+    return Condition(parsed.tree, _bind_values(parsed, kind, values), parsed.names_used, parsed.values_used,
+                     parsed.attributes)
 
 
 def parse_update(expr: str, names: dict[str, str] | None = None, values: dict[str, Any] | None = None

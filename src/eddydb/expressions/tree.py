@@ -182,6 +182,7 @@ class Condition:
     values: dict[str, dict] = field(default_factory=dict)
     names_used: frozenset[str] = frozenset()
     values_used: frozenset[str] = frozenset()
+    attributes: frozenset[str] = frozenset()  # top-level attributes referenced (filter-on-key checks)
 
 
 @dataclass(slots=True)
@@ -192,6 +193,7 @@ class UpdatePlan:
     values: dict[str, dict] = field(default_factory=dict)
     names_used: frozenset[str] = frozenset()
     values_used: frozenset[str] = frozenset()
+    legacy: bool = False  # from AttributeUpdates: type errors use the legacy message
 
     def top_level_names(self) -> set[str]:
         """Top-level attributes this update may modify (for the key-attribute check)."""

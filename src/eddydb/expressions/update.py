@@ -239,6 +239,18 @@ def apply_update(plan: UpdatePlan, item: dict | None) -> dict:
                 new.pop(path[0], None)  # type: ignore[call-overload]
             else:
                 _remove(new, path, copied)
+    try:
+        _apply_add_delete(new, adds, deletes, copied)
+    except ValidationException as e:
+        if plan.legacy and e.message == _bad_type().message:
+            raise ValidationException(
+                "One or more parameter values were invalid: Type mismatch for attribute to update"
+            ) from None
+        raise
+    return new
+
+
+def _apply_add_delete(new: dict, adds: list, deletes: list, copied: set[int]) -> None:
     for path, v in adds:
         if len(path) == 1:
             new[path[0]] = _add(new.get(path[0]), v)  # type: ignore[call-overload,index]
@@ -264,4 +276,3 @@ def apply_update(plan: UpdatePlan, item: dict | None) -> dict:
                 _delete_key(container, last)
             else:
                 container[last] = r
-    return new
