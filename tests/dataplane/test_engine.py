@@ -266,3 +266,29 @@ def test_data_survives_reopening_the_file_store(tmp_path):
     finally:
         eng.close()
         store.close()
+
+
+def test_two_engines_on_one_file_see_each_others_tables_and_indexes(tmp_path):
+    settings = Settings(data=str(tmp_path / "shared"))
+    s1, s2 = open_store(settings), open_store(settings)
+    e1, e2 = Engine(s1, settings), Engine(s2, settings)
+    try:
+        t = _create(e1, "shared")
+        assert e2.table("shared").table_id == t.table_id          # a cache miss re-reads the catalog
+        stale = e2.table("shared")
+
+        def add_index(txn):
+            import copy
+
+            meta = copy.deepcopy(e1.table("shared"))
+            meta.indexes["g"] = IndexMeta("g", "GSI", txn.next_id("index"), KeySchema("g", "S"))
+            e1.save_table(txn, meta)
+        e1.writer.run(add_index)
+        op = PutOp(stale, {"pk": {"S": "a"}, "g": {"S": "x"}})   # built against e2's stale cache
+        e2.writer.run(lambda txn: execute(txn, op))
+        assert e1.read().count_index(e1.table("shared").indexes["g"].index_id) == 1
+    finally:
+        e1.close()
+        e2.close()
+        s1.close()
+        s2.close()

@@ -31,15 +31,15 @@ class Engine:
         self.settings = settings
         self._lock = threading.Lock()
         self._tables: dict[str, TableMeta] = {}
-        for d in store.read().load_tables():
-            meta = TableMeta.from_json(d)
-            self._tables[meta.name] = meta
+        self._version = -1
+        self.reload_tables()
         try:
             store.find_table = self.find_table  # type: ignore[attr-defined]
         except AttributeError:
             pass
         self.writer = Writer(store)
         self.writer.add_commit_listener(self._refresh_tables, before_resolve=True)
+        self.writer.add_begin_hook(self._check_catalog)
         self._closed = False
 
     # --- tables -------------------------------------------------------------------------------
@@ -47,11 +47,17 @@ class Engine:
         """The table's metadata; ResourceNotFoundException ("Requested resource not found") if absent."""
         t = self._tables.get(name)
         if t is None:
-            raise ResourceNotFoundException(NOT_FOUND)
+            t = self.find_table(name)
+            if t is None:
+                raise ResourceNotFoundException(NOT_FOUND)
         return t
 
     def find_table(self, name: str) -> TableMeta | None:
-        return self._tables.get(name)
+        """The table's metadata or None (a miss re-checks the store: another process may have created it)."""
+        t = self._tables.get(name)
+        if t is None and self.reload_if_changed():
+            t = self._tables.get(name)
+        return t
 
     def tables(self) -> list[TableMeta]:
         """Every table, sorted by name."""
@@ -60,6 +66,7 @@ class Engine:
     def save_table(self, txn: WriteTxn, meta: TableMeta) -> None:
         """Persist (create or replace) a table's metadata in `txn`; the cache follows at commit."""
         txn.save_table(meta.name, meta.table_id, meta.to_json())
+        txn.next_id("catalog")
         txn.notes.setdefault("tables", set()).add(meta.name)
         if hasattr(txn, "table_overlay"):
             txn.table_overlay = {**txn.table_overlay, meta.name: meta}
@@ -67,6 +74,7 @@ class Engine:
     def drop_table(self, txn: WriteTxn, meta: TableMeta) -> None:
         """Delete a table's metadata, items and index entries in `txn` (stream data is changelog's)."""
         txn.delete_table(meta.name)
+        txn.next_id("catalog")
         txn.drop_table_items(meta.table_id)
         for index in meta.indexes.values():
             txn.drop_index(index.index_id)
@@ -88,29 +96,39 @@ class Engine:
             tables.pop(name, None)
             self._tables = tables
 
-    def reload_tables(self) -> None:
-        """Re-read every table's metadata from the store (e.g. after another process changed it)."""
+    def reload_tables(self, r: ReadTxn | None = None) -> None:
+        """Re-read every table's metadata (from `r`, e.g. the writer's transaction, or a snapshot)."""
+        if r is None:
+            with self.store.read() as snap:
+                self._load(snap)
+        else:
+            self._load(r)
+
+    def _load(self, r: ReadTxn) -> None:
+        version = r.catalog_version()
         fresh = {}
-        for d in self.store.read().load_tables():
+        for d in r.load_tables():
             meta = TableMeta.from_json(d)
             fresh[meta.name] = meta
         with self._lock:
             self._tables = fresh
+            self._version = version
+
+    def reload_if_changed(self) -> bool:
+        """Reload the cache if the store's catalog changed (another process); True if it did."""
+        if self.store.read().catalog_version() == self._version:
+            return False
+        self.reload_tables()
+        return True
+
+    def _check_catalog(self, txn: WriteTxn) -> None:
+        # Inside the batch's write lock: writes always see the tables as committed by any process.
+        if txn.catalog_version() != self._version:
+            self._load(txn)
 
     def _refresh_tables(self, notes: dict[str, set]) -> None:
-        names = notes.get("tables")
-        if not names:
-            return
-        r = self.store.read()
-        with self._lock:
-            tables = dict(self._tables)
-            for name in names:
-                d = r.load_table(name)
-                if d is None:
-                    tables.pop(name, None)
-                else:
-                    tables[name] = TableMeta.from_json(d)
-            self._tables = tables
+        if notes.get("tables"):
+            self.reload_tables()
 
     # --- plumbing --------------------------------------------------------------------------------
     def add_commit_listener(self, fn: Callable[[dict[str, set]], None]) -> None:

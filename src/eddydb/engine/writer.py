@@ -40,6 +40,7 @@ class Writer:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._listeners: list[Callable[[dict[str, set]], None]] = []
         self._pre_listeners: list[Callable[[dict[str, set]], None]] = []
+        self._begin_hooks: list[Callable[[WriteTxn], None]] = []
         self._closed = False
         # The writer and the request threads hand work back and forth many times per millisecond;
         # CPython's default 5 ms GIL switch interval would add up to 5 ms to every hand-off.
@@ -71,6 +72,10 @@ class Writer:
         """Call `fn(notes)` after each commit. `before_resolve` listeners run before the batch's
         futures resolve (the engine's own caches); others after (notifiers)."""
         (self._pre_listeners if before_resolve else self._listeners).append(fn)
+
+    def add_begin_hook(self, fn: Callable[[WriteTxn], None]) -> None:
+        """Call `fn(txn)` right after each batch's BEGIN (before any submitted function runs)."""
+        self._begin_hooks.append(fn)
 
     def remove_commit_listener(self, fn: Callable[[dict[str, set]], None]) -> None:
         for lst in (self._pre_listeners, self._listeners):
@@ -117,8 +122,14 @@ class Writer:
     def _run_batch(self, batch: list[tuple[Callable[[WriteTxn], Any], Future]]) -> None:
         try:
             txn = self._store.begin_write()
+            for hook in self._begin_hooks:
+                hook(txn)
         except BaseException as e:
             log.exception("cannot begin write transaction")
+            try:
+                self._store.write_rollback()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001
+                pass
             for _fn, fut in batch:
                 if fut.set_running_or_notify_cancel():
                     fut.set_exception(e)

@@ -34,6 +34,10 @@ class ReadTxn(ABC):
         """Every table's metadata JSON (dicts as `TableMeta.to_json` produced them)."""
 
     @abstractmethod
+    def catalog_version(self) -> int:
+        """A counter bumped by every table metadata change (`next_id("catalog")`)."""
+
+    @abstractmethod
     def load_table(self, name: str) -> dict | None:
         """One table's metadata JSON, or None."""
 

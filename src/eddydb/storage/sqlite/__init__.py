@@ -151,6 +151,10 @@ class SqliteStore(Store):
     def begin_write(self) -> SqliteWrite:
         return self._writer.begin()
 
+    def write_rollback(self) -> None:
+        """Abandon the writer transaction if one is open (the writer's recovery path)."""
+        self._writer.rollback()
+
     @property
     def write_connection(self) -> sqlite3.Connection:
         """The writer's connection (for maintenance run through the writer thread only)."""

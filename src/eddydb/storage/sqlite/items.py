@@ -52,6 +52,12 @@ class ItemsRead:
     def load_tables(self) -> list[dict]:
         return [orjson.loads(m) for (m,) in self.conn.execute("SELECT meta FROM tables ORDER BY name")]
 
+    def catalog_version(self) -> int:
+        """Bumped (`next_id("catalog")`) by every table metadata change: lets several processes
+        sharing one database notice that their table cache is stale."""
+        row = self.conn.execute("SELECT value FROM counters WHERE kind='catalog'").fetchone()
+        return 0 if row is None else row[0]
+
     def load_table(self, name: str) -> dict | None:
         row = self.conn.execute("SELECT meta FROM tables WHERE name=?", (name,)).fetchone()
         return None if row is None else orjson.loads(row[0])
