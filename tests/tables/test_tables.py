@@ -563,3 +563,20 @@ def test_endpoint_discovery_keeps_talking_to_eddydb(dynamodb_server, eddy_server
     client = make_client("dynamodb", eddy_server.url, endpoint_discovery_enabled=True)
     assert client.describe_endpoints()["Endpoints"][0]["Address"].startswith("http")
     client.list_tables(Limit=1)
+
+
+def test_deleted_table_keeps_its_stream_readable(dynamodb_server, streams):
+    ddb = dynamodb_server
+    name = _name()
+    d = _create(ddb, name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    arn = d["TableDescription"]["LatestStreamArn"]
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}})
+    ddb.delete_table(TableName=name)
+    desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    records = []
+    for shard in desc["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records += streams.get_records(ShardIterator=it)["Records"]
+    assert [r["eventName"] for r in records] == ["INSERT"]
+    assert all("EndingSequenceNumber" in s["SequenceNumberRange"] for s in desc["Shards"])

@@ -137,3 +137,39 @@ def test_is_expired_rules(db):
     assert not is_expired(meta, {"exp": {"S": str(now)}}, now)
     assert not is_expired(meta, {}, now)
     assert SERVICE_IDENTITY == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+
+
+def test_a_trigger_filter_selects_only_ttl_deletes(tmp_path):
+    """Expiry is a REMOVE with userIdentity type Service: a filter on it skips user deletes."""
+    d = eddydb.open(str(tmp_path / "trig"), background=False)
+    try:
+        c = d.client("dynamodb")
+        c.create_table(TableName="tasks", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                       BillingMode="PAY_PER_REQUEST",
+                       StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        c.update_time_to_live(TableName="tasks", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        seen: list[dict] = []
+        lock = threading.Lock()
+
+        def handler(event):
+            with lock:
+                seen.extend(event["Records"])
+
+        d.on_change("tasks", handler, filters=[{"userIdentity": {"type": ["Service"],
+                                                                 "principalId": ["dynamodb.amazonaws.com"]}}])
+        now = time.time()
+        c.put_item(TableName="tasks", Item={"pk": {"S": "expires"}, "exp": {"N": str(int(now - 5))}})
+        c.put_item(TableName="tasks", Item={"pk": {"S": "user"}})
+        c.delete_item(TableName="tasks", Key={"pk": {"S": "user"}})
+        assert d.ttl_sweep("tasks", now) == 1
+        wait_for(lambda: len(seen) >= 1, timeout=10)
+        c.put_item(TableName="tasks", Item={"pk": {"S": "marker"}, "exp": {"N": str(int(now - 5))}})
+        d.ttl_sweep("tasks", now)
+        wait_for(lambda: len(seen) >= 2, timeout=10)
+        assert [(r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in seen] == [
+            ("REMOVE", "expires"), ("REMOVE", "marker")]
+        assert seen[0]["userIdentity"] == SERVICE_IDENTITY
+        assert seen[0]["dynamodb"]["OldImage"]["pk"] == {"S": "expires"}
+    finally:
+        d.close()
