@@ -161,3 +161,16 @@ def test_compare_values():
     assert compare_values({"B": "AQ=="}, {"B": "/w=="}) == -1
     assert compare_values({"S": "1"}, {"N": "1"}) is None
     assert compare_values({"SS": ["a"]}, {"SS": ["a"]}) is None
+
+
+def test_absurd_exponents_are_range_errors_not_crashes():
+    with pytest.raises(ValidationException, match="overflow"):
+        normalize_number("1e" + "9" * 5000)
+    with pytest.raises(ValidationException, match="underflow"):
+        normalize_number("1e-" + "9" * 5000)
+    assert normalize_number("0e" + "9" * 5000) == "0"
+
+
+def test_validate_item_rejects_non_string_numbers():
+    with pytest.raises(SerializationException):
+        validate_value({"N": 5})

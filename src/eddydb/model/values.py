@@ -68,6 +68,8 @@ def _split_number(text: str) -> tuple[bool, str, int]:
     if not ipart and not fpart:
         raise _invalid_number()
     digits = ipart + fpart
+    if exp and len(exp) > 12:  # absurd exponent: keep int() cheap, the range check still fires
+        exp = exp[0] + "9" * 12 if exp[0] in "+-" else "9" * 12
     exponent = (int(exp) if exp else 0) - len(fpart)
     stripped = digits.lstrip("0")
     if not stripped:
