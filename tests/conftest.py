@@ -22,7 +22,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from util import REGION, ServerProcess, client_config, make_client, wait_for  # noqa: E402
+from util import REGION, ServerProcess, client_config, make_client, wait_for
 
 __all__ = ["wait_for"]
 
@@ -202,7 +202,7 @@ def make_table(request: pytest.FixtureRequest) -> Iterator[Any]:
     for client, name in reversed(created):
         try:
             client.delete_table(TableName=name)
-        except Exception:  # noqa: BLE001 - already deleted by the test, or the server was killed
+        except Exception:  # noqa: BLE001, S110 - already deleted by the test, or the server was killed
             pass
 
 

@@ -15,19 +15,19 @@ import time
 import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import boto3
 from botocore.config import Config
 
 __all__ = [
-    "WaitTimeout",
-    "wait_for",
-    "free_port",
-    "client_config",
-    "make_client",
-    "ServerProcess",
     "REGION",
+    "ServerProcess",
+    "WaitTimeout",
+    "client_config",
+    "free_port",
+    "make_client",
+    "wait_for",
 ]
 
 T = TypeVar("T")
@@ -128,12 +128,12 @@ class ServerProcess:
             cmd += ["--in-memory"]
         return cmd + self.args
 
-    def start(self, timeout: float = 30.0) -> "ServerProcess":
+    def start(self, timeout: float = 30.0) -> ServerProcess:
         env = dict(os.environ)
         env.pop("EDDYDB_PORT", None)
         if self.env:
             env.update(self.env)
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
         try:
@@ -186,15 +186,15 @@ class ServerProcess:
         self._log.close()
         return code
 
-    def restart(self, timeout: float = 30.0) -> "ServerProcess":
+    def restart(self, timeout: float = 30.0) -> ServerProcess:
         if self.proc is not None:
             self.stop()
         return self.start(timeout)
 
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
             try:
                 self.stop()

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["open", "__version__"]
+__all__ = ["__version__", "open"]
 
 
-def open(path=None, **settings):  # noqa: A001 - mirrors sqlite3.connect / shelve.open
+def open(path=None, **settings):
     """Open a database in-process: `eddydb.open("./data")` (durable) or `eddydb.open()` (in memory).
 
     Returns an `eddydb.embedded.Database` with `.client(service)`, `.resource("dynamodb")`,

@@ -28,7 +28,7 @@ class Settings:
         return self.data is None and self.store is None
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         """Defaults, then EDDYDB_<FIELD> environment variables, then explicit overrides."""
         s = cls()
         for f in fields(cls):

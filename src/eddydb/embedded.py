@@ -14,12 +14,12 @@ import os
 import threading
 import zlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from eddydb.config import Settings
 
-__all__ = ["Database", "ENDPOINT"]
+__all__ = ["ENDPOINT", "Database"]
 
 ENDPOINT = "http://eddydb.embedded"
 _SERVICES = {"dynamodb", "dynamodbstreams", "lambda"}
@@ -27,8 +27,7 @@ _SERVICES = {"dynamodb", "dynamodbstreams", "lambda"}
 _session_lock = threading.Lock()
 _session: Any = None
 _rid = itertools.count(1)
-_RID_PREFIX = "%s-%s-4%s-%s-" % (os.urandom(4).hex(), os.urandom(2).hex(), os.urandom(2).hex()[1:],
-                                 os.urandom(2).hex())
+_RID_PREFIX = f"{os.urandom(4).hex()}-{os.urandom(2).hex()}-4{os.urandom(2).hex()[1:]}-{os.urandom(2).hex()}-"
 
 
 def _boto_session() -> Any:
@@ -45,7 +44,7 @@ def _boto_session() -> Any:
 class _RawBody(io.BytesIO):
     """What botocore reads an HTTP response body from (`.stream()` and `.read()`)."""
 
-    def stream(self, **_kw: Any):  # noqa: ANN201 - botocore's interface
+    def stream(self, **_kw: Any):
         data = self.read()
         while data:
             yield data
@@ -140,7 +139,7 @@ class Database:
             res = res.finish()
         status, rheaders, rbody = res
         out_headers = dict(rheaders)
-        out_headers["x-amzn-RequestId"] = "%s%012x" % (_RID_PREFIX, next(_rid))
+        out_headers["x-amzn-RequestId"] = f"{_RID_PREFIX}{next(_rid):012x}"
         out_headers["x-amz-crc32"] = str(zlib.crc32(rbody))
         out_headers["Content-Length"] = str(len(rbody))
         return AWSResponse(request.url, status, out_headers, _RawBody(rbody))
@@ -176,10 +175,10 @@ class Database:
         self._closed = True
         self.instance.close()
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:

@@ -59,14 +59,7 @@ class Instance:
         sweeper.start()
         self._background.append(sweeper)
         self.streams.start_background()
-        try:
-            mappings = self.mappings
-        except ModuleNotFoundError as e:  # the trigger room is optional until it lands
-            if e.name != "eddydb.triggers.mappings":
-                raise
-            log.warning("eddydb.triggers.mappings is missing: stream triggers are off")
-            return
-        mappings.start()
+        self.mappings.start()
 
     def close(self) -> None:
         if self._closed:

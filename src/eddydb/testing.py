@@ -18,8 +18,14 @@ from typing import Any
 
 import pytest
 
-__all__ = ["eddydb_settings", "eddydb_db", "dynamodb_client", "dynamodb_resource", "dynamodbstreams_client",
-           "lambda_client_embedded"]
+__all__ = [
+    "dynamodb_client",
+    "dynamodb_resource",
+    "dynamodbstreams_client",
+    "eddydb_db",
+    "eddydb_settings",
+    "lambda_client_embedded",
+]
 
 
 @pytest.fixture

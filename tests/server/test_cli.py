@@ -19,7 +19,7 @@ from eddydb.config import Settings
 @pytest.fixture
 def captured(monkeypatch):
     """Run `serve` without serving: capture the Settings it would serve with."""
-    import eddydb.server.app as app
+    from eddydb.server import app
 
     seen: list[Settings] = []
 

@@ -153,10 +153,10 @@ def test_acknowledged_writes_survive_kill_9(tmp_path, rounds):
         for r in range(rounds):
             load = _Load(srv.url, table, prefix=f"r{r}")
             load.start()
-            wait_for(lambda: load.unexpected or len(load.acked) >= 400, timeout=60,
+            wait_for(lambda load=load: load.unexpected or len(load.acked) >= 400, timeout=60,
                      message="400 acknowledged writes before the kill")
             assert not load.unexpected, load.unexpected[:3]
-            time.sleep(0.05)  # noqa: TID251 - deliberately mid-load, not a wait for a condition
+            time.sleep(0.05)
             srv.kill9()
             load.join()
             assert not load.unexpected, load.unexpected[:3]
@@ -190,3 +190,26 @@ def test_acknowledged_writes_survive_kill_9(tmp_path, rounds):
     finally:
         srv.kill9()
 
+
+
+def test_sigterm_under_load_finishes_in_flight_requests_and_keeps_them(tmp_path):
+    srv = ServerProcess(tmp_path / "data")
+    srv.start()
+    try:
+        client = make_client("dynamodb", srv.url)
+        client.create_table(TableName="graceful", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        load = _Load(srv.url, "graceful", prefix="g")
+        load.start()
+        wait_for(lambda: load.unexpected or len(load.acked) >= 200, timeout=60, message="200 acknowledged writes")
+        assert srv.stop() == 0  # SIGTERM: clean exit while writers are still sending
+        load.join()
+        assert not load.unexpected, load.unexpected[:3]
+        srv.start()
+        items = _scan_all(make_client("dynamodb", srv.url), "graceful")
+        assert not load.acked - items.keys()
+        for a, b in load.attempted_pairs:
+            assert (a in items) == (b in items)
+    finally:
+        srv.kill9()

@@ -126,9 +126,8 @@ def test_closed_database_refuses_requests():
 
 
 def test_unknown_service_and_setting_are_rejected():
-    with eddydb.open() as db:
-        with pytest.raises(ValueError):
-            db.client("s3")
+    with eddydb.open() as db, pytest.raises(ValueError):
+        db.client("s3")
     with pytest.raises(TypeError, match="no_such_setting"):
         eddydb.open(no_such_setting=1)
 

@@ -109,7 +109,7 @@ def test_future_exception_keeps_its_extra_fields(fake_ops):
 
 
 def test_future_with_unexpected_exception_is_500(fake_ops):
-    status, _, body = _post("DynamoDB_20120810.WriteBug")
+    status, _, _body = _post("DynamoDB_20120810.WriteBug")
     assert status == 500
 
 
@@ -128,12 +128,12 @@ def test_bad_json_is_serialization_exception(fake_ops, raw):
 
 
 def test_gzip_body_is_decoded(fake_ops):
-    status, _, body = _post("DynamoDB_20120810.Echo", gzip.compress(b'{"z": 1}'), {"content-encoding": "gzip"})
+    _, _, body = _post("DynamoDB_20120810.Echo", gzip.compress(b'{"z": 1}'), {"content-encoding": "gzip"})
     assert body == {"Echo": {"z": 1}}
 
 
 def test_health_check():
-    status, headers, body = router.route(None, "GET", "/", {}, b"")
+    status, _, body = router.route(None, "GET", "/", {}, b"")
     assert status == 200 and orjson.loads(body)["status"] == "ok"
 
 

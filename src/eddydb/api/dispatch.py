@@ -26,7 +26,7 @@ from eddydb.model.errors import (
     UnknownOperationException,
 )
 
-__all__ = ["DYNAMODB_PREFIX", "STREAMS_PREFIX", "dispatch", "complete", "error_response", "handlers", "Handler"]
+__all__ = ["DYNAMODB_PREFIX", "STREAMS_PREFIX", "Handler", "complete", "dispatch", "error_response", "handlers"]
 
 log = logging.getLogger("eddydb.api")
 
@@ -53,13 +53,7 @@ def handlers() -> dict[str, Handler]:
     if _TARGETS is None:
         table: dict[str, Handler] = {}
         for prefix, modname in _MODULES:
-            try:
-                mod = importlib.import_module(modname)
-            except ModuleNotFoundError as e:
-                if e.name != modname:
-                    raise
-                log.warning("%s is missing: its operations answer UnknownOperationException", modname)
-                continue
+            mod = importlib.import_module(modname)
             for op, fn in mod.OPERATIONS.items():
                 table[f"{prefix}.{op}"] = fn
         _TARGETS = table
@@ -81,7 +75,7 @@ def _encode(out: Any) -> tuple[int, bytes]:
     return 200, orjson.dumps(out)
 
 
-def dispatch(inst: Any, target: str | None, body: bytes) -> "tuple[int, bytes] | Future":
+def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | Future:
     """Run the operation named by `target` on the JSON request `body`.
 
     Returns (status, body bytes), or the handler's Future (pass it to `complete` once done).

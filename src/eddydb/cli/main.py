@@ -15,7 +15,7 @@ import click
 from eddydb import __version__
 from eddydb.config import Settings, parse_duration
 
-__all__ = ["main", "cli"]
+__all__ = ["cli", "main"]
 
 
 class _Duration(click.ParamType):

@@ -19,7 +19,7 @@ from typing import Any
 
 from eddydb.config import Settings
 
-__all__ = ["serve", "run_worker", "make_socket"]
+__all__ = ["make_socket", "run_worker", "serve"]
 
 log = logging.getLogger("eddydb.server")
 
@@ -58,8 +58,14 @@ def _url(settings: Settings, port: int) -> str:
 def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: int = 0,
                announce: Callable[[int], None] | None = None, background: bool = True) -> int:
     """Serve on `sock` (or a new socket from settings) until SIGINT/SIGTERM. Returns an exit code."""
+    from eddydb.api import dispatch
     from eddydb.instance import Instance
+    from eddydb.server import router
     from eddydb.server.http import HttpServer
+
+    # import every operation module now: a broken one fails the start, not the first request
+    dispatch.handlers()
+    router.routes()
 
     if sock is None:
         sock = make_socket(settings.host, settings.port, reuse_port=settings.workers > 1)

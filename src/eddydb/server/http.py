@@ -64,8 +64,7 @@ def _prefix(status: int, headers: Mapping[str, str]) -> bytes:
 
 
 # Request ids look like uuid4s: a random per-process prefix and a counter (no urandom per request).
-_RID_PREFIX = ("%s-%s-4%s-%s-" % (os.urandom(4).hex(), os.urandom(2).hex(), os.urandom(2).hex()[1:],
-                                  os.urandom(2).hex())).encode()
+_RID_PREFIX = f"{os.urandom(4).hex()}-{os.urandom(2).hex()}-4{os.urandom(2).hex()[1:]}-{os.urandom(2).hex()}-".encode()
 _rid_counter = itertools.count(int.from_bytes(os.urandom(3), "big") << 20)
 
 
@@ -85,7 +84,7 @@ class _Waker:
     """Completes Deferred responses on the loop thread; one thread-safe wake-up per batch of
     futures resolved together (the writer resolves a whole group commit at once)."""
 
-    __slots__ = ("_loop", "_ready", "_armed")
+    __slots__ = ("_armed", "_loop", "_ready")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -108,7 +107,7 @@ class _Waker:
 class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, server: "HttpServer") -> None:
+    def __init__(self, server: HttpServer) -> None:
         self._server = server
         self._inst = server.inst
         self._waker = server.waker
@@ -224,10 +223,10 @@ class HttpProtocol(asyncio.Protocol):
             keep_alive = False
         try:
             res = _route(self._inst, method, url, headers, body)
-        except Exception as e:  # noqa: BLE001 - a router bug must not kill the connection
+        except Exception as e:
             log.error("internal error routing %s %s", method, url, exc_info=e)
             res = (500, _router.JSON, b'{"message":"Internal server error"}')
-        if type(res) is tuple:
+        if isinstance(res, tuple):
             self._respond(res, keep_alive, method == "HEAD")
             return
         # a Deferred: answer when the writer resolves it
@@ -249,7 +248,7 @@ class HttpProtocol(asyncio.Protocol):
         deferred, self._deferred = self._deferred, None
         try:
             res = deferred.finish()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             log.error("internal error finishing a response", exc_info=e)
             res = (500, _router.JSON, b'{"message":"Internal server error"}')
         if not self._respond(res, self._busy_keep_alive, self._busy_head):
@@ -321,7 +320,7 @@ class HttpServer:
         self.maybe_idle()
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("shutdown: %d connection(s) still busy after %.0fs; closing them",
                         len(self.connections), timeout)
         for c in list(self.connections):
@@ -330,5 +329,5 @@ class HttpServer:
         if self._server is not None:
             try:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001
-                pass
+            except Exception as e:  # noqa: BLE001 - closing anyway
+                log.debug("wait_closed: %r", e)

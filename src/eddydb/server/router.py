@@ -28,11 +28,11 @@ from eddydb.model.errors import EddyError, SerializationException
 __all__ = [
     "AMZ_JSON",
     "JSON",
+    "MAX_BODY",
     "Deferred",
     "Response",
     "route",
     "routes",
-    "MAX_BODY",
 ]
 
 log = logging.getLogger("eddydb.server")
@@ -52,7 +52,7 @@ _HEALTH_BODY = orjson.dumps({"status": "ok", "service": "eddydb", "version": __v
 class Deferred:
     """A response still being computed on another thread (the writer)."""
 
-    __slots__ = ("future", "_finish")
+    __slots__ = ("_finish", "future")
 
     def __init__(self, future: Future, finish: Callable[[Future], Response]) -> None:
         self.future = future
@@ -73,16 +73,11 @@ _ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] | None = None
 
 
 def routes() -> list[tuple[str, re.Pattern[str], Callable[..., Any]]]:
-    """control.routes.ROUTES with compiled patterns (empty while control/ is absent)."""
+    """control.routes.ROUTES with compiled patterns."""
     global _ROUTES
     if _ROUTES is None:
-        try:
-            from eddydb.control.routes import ROUTES
-        except ModuleNotFoundError as e:
-            if e.name not in ("eddydb.control.routes",):
-                raise
-            log.warning("eddydb.control.routes is missing: Lambda REST paths answer 404")
-            ROUTES = []
+        from eddydb.control.routes import ROUTES
+
         compiled = []
         for method, pattern, handler in ROUTES:
             rx = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
@@ -198,7 +193,7 @@ def route(inst: Any, method: str, path: str, headers: Mapping[str, str], body: b
                     status, ebody = _dispatch.error_response(e)
                     return status, AMZ_JSON, ebody
             out = _dispatch.dispatch(inst, target, body)
-            if type(out) is tuple:
+            if isinstance(out, tuple):
                 return out[0], AMZ_JSON, out[1]
             return Deferred(out, _dynamo_finish)
         if method in ("GET", "HEAD"):
