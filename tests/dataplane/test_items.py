@@ -216,8 +216,8 @@ def test_put_empty_string_key(dynamodb, table):
     with pytest.raises(ClientError) as e:
         dynamodb.put_item(TableName=table, Item={"pk": {"S": ""}})
     assert _err(e) == ("ValidationException",
-                       "One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
-                       "contain an empty string value. Key: pk")
+                       ("One or more parameter values are not valid. The AttributeValue for a key attribute cannot "
+                       "contain an empty string value. Key: pk"))
 
 
 def test_empty_string_in_a_non_key_attribute_is_fine(dynamodb, table):

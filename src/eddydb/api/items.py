@@ -73,7 +73,7 @@ def _table_name(req: dict) -> str:
     resolved = validate_table_name(name)
     if len(_NAME_OK) > 10000:
         _NAME_OK.clear()
-    _NAME_OK[name] = resolved
+    _NAME_OK[name] = resolved  # type: ignore[index]  # validate_table_name accepted it: a str
     return resolved
 
 
@@ -420,18 +420,21 @@ def _limit(req: dict) -> int | None:
     if type(v) is not int:
         raise ValidationException("Limit must be an integer")
     if v < 1:
-        raise _coral([f"Value '{v}' at 'limit' failed to satisfy constraint: "
-                      "Member must have value greater than or equal to 1"])
+        raise _coral([(f"Value '{v}' at 'limit' failed to satisfy constraint: "
+                      "Member must have value greater than or equal to 1")])
     return v
 
 
-def _index(table: TableMeta, req: dict) -> IndexMeta | None:
+def _index(table: TableMeta, req: dict, inst: Any = None) -> IndexMeta | None:
     name = req.get("IndexName")
     if name is None:
         return None
     if type(name) is not str:
         raise ValidationException("IndexName must be a string")
     index = table.indexes.get(name)
+    if index is None and inst is not None and inst.engine.reload_if_changed():
+        fresh = inst.engine.find_table(table.name)   # another process may have added it
+        index = fresh.indexes.get(name) if fresh is not None else None
     if index is None:
         raise ValidationException(f"The table does not have the specified index: {name}")
     if index.kind == "GSI" and (index.status != "ACTIVE" or index.backfilling):
@@ -545,7 +548,7 @@ def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
 
 def query(inst: Any, req: dict) -> dict:
     table = get_table(inst, req)
-    index = _index(table, req)
+    index = _index(table, req, inst)
     consistent = _consistent(req)
     if consistent and index is not None and index.kind == "GSI":
         raise ValidationException("Consistent reads are not supported on global secondary indexes")
@@ -570,7 +573,7 @@ def query(inst: Any, req: dict) -> dict:
 
 def scan(inst: Any, req: dict) -> dict:
     table = get_table(inst, req)
-    index = _index(table, req)
+    index = _index(table, req, inst)
     consistent = _consistent(req)
     if consistent and index is not None and index.kind == "GSI":
         raise ValidationException("Consistent reads are not supported on global secondary indexes")

@@ -81,22 +81,19 @@ def index_write_units(table: TableMeta, old: dict | None, new: dict | None) -> l
     """Write units each secondary index spends on an item change old -> new."""
     out = []
     for index in table.indexes.values():
-        o = index_entry(index, old, table) is not None
-        n = index_entry(index, new, table) is not None
+        okey = index_entry(index, old, table)
+        nkey = index_entry(index, new, table)
         units = 0.0
-        if o and n:
-            okey = index_entry(index, old, table)
-            nkey = index_entry(index, new, table)
-            assert okey is not None and nkey is not None
+        if okey is not None and nkey is not None and old is not None and new is not None:
             if okey[:3] != nkey[:3]:
                 units = write_units(item_size(project_for_index(index, old, table))) + \
-                    write_units(item_size(project_for_index(index, new, table)))  # type: ignore[arg-type]
+                    write_units(item_size(project_for_index(index, new, table)))
             elif okey[3] != nkey[3]:
-                units = write_units(item_size(project_for_index(index, new, table)))  # type: ignore[arg-type]
-        elif o:
-            units = write_units(item_size(project_for_index(index, old, table)))  # type: ignore[arg-type]
-        elif n:
-            units = write_units(item_size(project_for_index(index, new, table)))  # type: ignore[arg-type]
+                units = write_units(item_size(project_for_index(index, new, table)))
+        elif okey is not None and old is not None:
+            units = write_units(item_size(project_for_index(index, old, table)))
+        elif nkey is not None and new is not None:
+            units = write_units(item_size(project_for_index(index, new, table)))
         if units:
             out.append((index, units))
     return out

@@ -165,6 +165,7 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
         apply_change(txn, table, item, old, item, user_identity=op.user_identity, storage_key=skey,
                      new_bytes=op.raw)
         return old, item
+    assert not isinstance(op, PutOp)
     skey = item_key(table, op.key)
     raw = txn.get_item(table.table_id, *skey)
     old = None if raw is None else _loads(raw)

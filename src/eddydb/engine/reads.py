@@ -46,7 +46,7 @@ class Page:
     """One page of a Query/Scan: the items that passed the filter (projected), counts, and the
     items evaluated (their DynamoDB size, `size`, is what capacity is charged for)."""
 
-    __slots__ = ("items", "count", "scanned", "last_key", "_evaluated", "_size")
+    __slots__ = ("_evaluated", "_size", "count", "items", "last_key", "scanned")
 
     def __init__(self) -> None:
         self.items: list[dict] = []
@@ -124,9 +124,7 @@ def _bounds(range_op: str | None, values: list[dict] | None) -> tuple[bytes | No
 def _in_range(e: bytes, lo: bytes | None, lo_incl: bool, hi: bytes | None, hi_incl: bool) -> bool:
     if lo is not None and (e < lo or (e == lo and not lo_incl)):
         return False
-    if hi is not None and (e > hi or (e == hi and not hi_incl)):
-        return False
-    return True
+    return not (hi is not None and (e > hi or e == hi and not hi_incl))
 
 
 def _collect(page: Page, rows: Any, table: TableMeta, index: IndexMeta | None, limit: int | None,

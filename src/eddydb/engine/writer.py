@@ -165,9 +165,8 @@ class Writer:
             except BaseException:
                 log.exception("rollback failed")
             for fn, fut in batch:
-                if not fut.done():
-                    if fut.running() or fut.set_running_or_notify_cancel():
-                        fut.set_exception(e)
+                if not fut.done() and (fut.running() or fut.set_running_or_notify_cancel()):
+                    fut.set_exception(e)
             return
         for lf in self._pre_listeners:
             try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Self
 
 __all__ = ["IndexRow", "ItemRow", "ReadTxn", "Store", "WriteTxn"]
 
@@ -22,7 +23,7 @@ class ReadTxn(ABC):
     """Reads. Outside a `with` block every call sees the last commit; inside `with store.read() as r:`
     all calls see one snapshot. Usable only from the thread that obtained it."""
 
-    def __enter__(self) -> ReadTxn:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -12,7 +12,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from typing import Any
+from typing import Any, Self
 
 from eddydb.storage.base import ReadTxn, Store, WriteTxn
 from eddydb.storage.sqlite import functions as _functions
@@ -38,7 +38,7 @@ class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
         self.store = store
         self._depth = 0
 
-    def __enter__(self) -> SqliteRead:
+    def __enter__(self) -> Self:
         if self._depth == 0:
             self.conn.execute("BEGIN")
         self._depth += 1
@@ -63,7 +63,7 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Sqlit
         self.table_overlay: dict[str, Any] = {}
         self._overlay_saved: dict[str, Any] = {}
 
-    def __enter__(self) -> SqliteWrite:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -8,18 +8,19 @@ sort key); rows are yielded as plain tuples (phash, pk, sk, item) / (phash, ipk,
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 
 SCHEMA: list[str] = [
     "CREATE TABLE IF NOT EXISTS tables (name TEXT PRIMARY KEY, table_id INTEGER NOT NULL, meta BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS items (table_id INTEGER NOT NULL, phash INTEGER NOT NULL, pk BLOB NOT NULL,"
-    " sk BLOB NOT NULL, item BLOB NOT NULL, expires REAL, PRIMARY KEY (table_id, phash, pk, sk)) WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS items (table_id INTEGER NOT NULL, phash INTEGER NOT NULL, pk BLOB NOT NULL,"
+    " sk BLOB NOT NULL, item BLOB NOT NULL, expires REAL, PRIMARY KEY (table_id, phash, pk, sk)) WITHOUT ROWID"),
     "CREATE INDEX IF NOT EXISTS items_expires ON items (table_id, expires) WHERE expires IS NOT NULL",
-    "CREATE TABLE IF NOT EXISTS index_entries (index_id INTEGER NOT NULL, phash INTEGER NOT NULL,"
+    ("CREATE TABLE IF NOT EXISTS index_entries (index_id INTEGER NOT NULL, phash INTEGER NOT NULL,"
     " ipk BLOB NOT NULL, isk BLOB NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, item BLOB NOT NULL,"
-    " PRIMARY KEY (index_id, phash, ipk, isk, pk, sk)) WITHOUT ROWID",
+    " PRIMARY KEY (index_id, phash, ipk, isk, pk, sk)) WITHOUT ROWID"),
 ]
 
 _GET = "SELECT item FROM items WHERE table_id=? AND phash=? AND pk=? AND sk=?"
@@ -46,7 +47,7 @@ def _range_sql(base: str, col: str, lo: bool, lo_incl: bool, hi: bool, hi_incl: 
 class ItemsRead:
     """Read queries; `self.conn` is the sqlite3 connection of the transaction."""
 
-    conn: object
+    conn: Any  # sqlite3.Connection (Any: the other concern mixins declare it loosely)
 
     # --- catalog ---------------------------------------------------------------------
     def load_tables(self) -> list[dict]:
@@ -165,7 +166,7 @@ class ItemsRead:
 class ItemsWrite:
     """Write statements; only ever mixed into the writer transaction."""
 
-    conn: object
+    conn: Any  # sqlite3.Connection (Any: the other concern mixins declare it loosely)
 
     def next_id(self, kind: str) -> int:
         return self.conn.execute(
