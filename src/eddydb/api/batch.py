@@ -59,6 +59,21 @@ def _request_items(req: dict) -> dict:
     return ri
 
 
+def _check_expression_maps(spec: dict) -> None:
+    """Wrong JSON types in the expression members answer a ValidationException (never a 500)."""
+    for k in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+        v = spec.get(k)
+        if v is not None and type(v) is not dict:
+            raise ValidationException(f"{k} must be a map")
+    atg = spec.get("AttributesToGet")
+    if atg is not None and (type(atg) is not list or any(type(a) is not str for a in atg)):
+        raise ValidationException("AttributesToGet must be a list of attribute names")
+    for k in ("ProjectionExpression", "ConditionExpression", "UpdateExpression"):
+        v = spec.get(k)
+        if v is not None and type(v) is not str:
+            raise ValidationException(f"{k} must be a string")
+
+
 def _capacity(req: dict) -> str | None:
     return I._rcc(req)
 
@@ -99,6 +114,7 @@ def batch_get_item(inst: Any, req: dict) -> dict:
     requests: list[B.GetRequest] = []
     for name, kaa in ri.items():
         table = _table(inst, name)
+        _check_expression_maps(kaa)
         paths = I.compile_expressions(kaa, operation="GetItem").projection
         consistent = kaa.get("ConsistentRead", False)
         if type(consistent) is not bool:
@@ -208,6 +224,7 @@ def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
         raise _coral(f"Value null at 'transactItems.{i}.member.update.updateExpression' failed to satisfy "
                      "constraint: Member must not be null")
     # only the expression members exist in a transaction item (no legacy Expected/AttributeUpdates)
+    _check_expression_maps(spec)
     exprs = {k: spec[k] for k in _TX_EXPR_FIELDS if k in spec}
     compiled = I.compile_expressions(exprs, operation=_TX_OPERATION[kind])
     cond = compiled.condition
@@ -290,6 +307,7 @@ def transact_get_items(inst: Any, req: dict) -> dict:
         spec = ti["Get"]
         table = _table(inst, spec.get("TableName"))
         key = I.validate_key(table, spec.get("Key"))
+        _check_expression_maps(spec)
         exprs = {k: spec[k] for k in ("ProjectionExpression", "ExpressionAttributeNames") if k in spec}
         paths = I.compile_expressions(exprs, operation="GetItem").projection
         ident = (table.table_id, *item_key(table, key))

@@ -59,6 +59,9 @@ class CoralErrors:
     def length(self, value: Any, path: str, lo: int, hi: int, render: Any = None) -> None:
         if value is None:
             return
+        if not isinstance(value, (str, list, dict)):
+            self.add(value, path, "Member must be a string")
+            return
         shown = value if render is None else render
         if len(value) < lo:
             self.add(shown, path, f"Member must have length greater than or equal to {lo}")
@@ -128,6 +131,7 @@ def _check_key_schema_fields(ks: Any, errs: CoralErrors, path: str) -> None:
     errs.length(ks, path, 1, 2, render=_key_schema_render(ks))
     for i, k in enumerate(ks, 1):
         if not isinstance(k, dict):
+            errs.add(k, f"{path}.{i}.member", "Member must be a structure")
             continue
         p = f"{path}.{i}.member"
         an = k.get("AttributeName")
@@ -238,6 +242,7 @@ def _check_tags(tags: Any, errs: CoralErrors, path: str = "tags") -> None:
         return
     for i, t in enumerate(tags, 1):
         if not isinstance(t, dict):
+            errs.add(t, f"{path}.{i}.member", "Member must be a structure")
             continue
         k, v = t.get("Key"), t.get("Value")
         p = f"{path}.{i}.member"
@@ -267,7 +272,7 @@ def _check_tag_semantics(tags: list[dict]) -> None:
 
 
 def _sse(spec: Any, settings: Any) -> dict | None:
-    if not spec or not spec.get("Enabled"):
+    if not isinstance(spec, dict) or not spec.get("Enabled"):
         return None
     import uuid
 
@@ -298,9 +303,12 @@ def create_table(inst: Any, req: dict) -> Future:
     defs_raw = req.get("AttributeDefinitions")
     if defs_raw is None:
         errs.null("attributeDefinitions")
-    elif isinstance(defs_raw, list):
+    elif not isinstance(defs_raw, list):
+        errs.add(defs_raw, "attributeDefinitions", "Member must be a list")
+    else:
         for i, a in enumerate(defs_raw, 1):
             if not isinstance(a, dict):
+                errs.add(a, f"attributeDefinitions.{i}.member", "Member must be a structure")
                 continue
             if a.get("AttributeName") is None:
                 errs.null(f"attributeDefinitions.{i}.member.attributeName")
@@ -319,10 +327,14 @@ def create_table(inst: Any, req: dict) -> Future:
     gsis_raw = req.get("GlobalSecondaryIndexes")
     lsis_raw = req.get("LocalSecondaryIndexes")
     for kind, lst, path in (("GSI", gsis_raw, "globalSecondaryIndexes"), ("LSI", lsis_raw, "localSecondaryIndexes")):
-        if lst is None or not isinstance(lst, list):
+        if lst is None:
+            continue
+        if not isinstance(lst, list):
+            errs.add(lst, path, "Member must be a list")
             continue
         for i, ix in enumerate(lst, 1):
             if not isinstance(ix, dict):
+                errs.add(ix, f"{path}.{i}.member", "Member must be a structure")
                 continue
             p = f"{path}.{i}.member"
             _index_name(ix.get("IndexName"), errs, p + ".indexName")
@@ -499,11 +511,17 @@ def update_table(inst: Any, req: dict) -> Future:
     tp = req.get("ProvisionedThroughput")
     _check_throughput_fields(tp, errs, "provisionedThroughput")
     gsi_updates_raw = req.get("GlobalSecondaryIndexUpdates")
-    if isinstance(gsi_updates_raw, list):
+    if gsi_updates_raw is not None and not isinstance(gsi_updates_raw, list):
+        errs.add(gsi_updates_raw, "globalSecondaryIndexUpdates", "Member must be a list")
+    elif isinstance(gsi_updates_raw, list):
         for i, u in enumerate(gsi_updates_raw, 1):
-            if not isinstance(u, dict):
-                continue
             p = f"globalSecondaryIndexUpdates.{i}.member"
+            if not isinstance(u, dict):
+                errs.add(u, p, "Member must be a structure")
+                continue
+            for kind in ("Create", "Update", "Delete"):
+                if u.get(kind) is not None and not isinstance(u[kind], dict):
+                    errs.add(u[kind], f"{p}.{kind.lower()}", "Member must be a structure")
             if "Create" in u and isinstance(u["Create"], dict):
                 c = u["Create"]
                 _index_name(c.get("IndexName"), errs, p + ".create.indexName")
@@ -615,9 +633,14 @@ def untag_resource(inst: Any, req: dict) -> Future:
     keys = req.get("TagKeys")
     if keys is None:
         errs.null("tagKeys")
-    elif isinstance(keys, list):
+    elif not isinstance(keys, list):
+        errs.add(keys, "tagKeys", "Member must be a list")
+    else:
         for i, k in enumerate(keys, 1):
-            errs.length(k, f"tagKeys.{i}.member", 1, 128)
+            if k is None:
+                errs.null(f"tagKeys.{i}.member")
+            else:
+                errs.length(k, f"tagKeys.{i}.member", 1, 128)
     errs.raise_if_any()
     return T.untag_resource(inst.engine, arn, list(keys or []))
 
@@ -636,9 +659,13 @@ def update_time_to_live(inst: Any, req: dict) -> Future:
     spec = req.get("TimeToLiveSpecification")
     if spec is None:
         errs.null("timeToLiveSpecification")
-    elif isinstance(spec, dict):
+    elif not isinstance(spec, dict):
+        errs.add(spec, "timeToLiveSpecification", "Member must be a structure")
+    else:
         if spec.get("Enabled") is None:
             errs.null("timeToLiveSpecification.enabled")
+        elif not isinstance(spec["Enabled"], bool):
+            errs.add(spec["Enabled"], "timeToLiveSpecification.enabled", "Member must be a boolean")
         an = spec.get("AttributeName")
         if an is None:
             errs.null("timeToLiveSpecification.attributeName")

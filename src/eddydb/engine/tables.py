@@ -554,9 +554,11 @@ def list_tags(engine: Any, arn: str, next_token: str | None, page: int = 100) ->
         meta = _table_from_arn(r, engine.settings, arn)
     items = list(meta.tags.items())
     start = 0
-    if next_token:
+    if next_token is not None:
         try:
-            start = int(next_token)
+            start = int(next_token) if isinstance(next_token, str) else -1
+            if start < 0:
+                raise ValueError
         except ValueError:
             raise ValidationException(f"Invalid NextToken: {next_token}") from None
     chunk = items[start:start + page]
