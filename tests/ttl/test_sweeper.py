@@ -114,6 +114,9 @@ def test_ttl_hide_expired_hides_items_from_reads(tmp_path):
         assert [i["pk"]["S"] for i in r["Responses"][t]] == ["here"]
         r = c.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": {"pk": {"S": "gone"}}}}])
         assert r["Responses"] == [{}]
+        assert [i["pk"]["S"] for i in c.scan(TableName=t)["Items"]] == ["here"]
+        r = c.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "gone"}})
+        assert r["Items"] == []
     finally:
         d.close()
 
