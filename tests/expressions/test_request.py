@@ -92,3 +92,8 @@ def test_check_usage_directly():
     check_usage(None, {":v": {"N": "1"}}, cond, None)
     with pytest.raises(ValidationException, match="keys: {:w}"):
         check_usage(None, {":v": {"N": "1"}, ":w": {"N": "1"}}, cond)
+
+
+def test_empty_attribute_name_value():
+    assert err({"ConditionExpression": "#a = #a", "ExpressionAttributeNames": {"#a": ""}}).startswith(
+        "ExpressionAttributeNames contains invalid value")

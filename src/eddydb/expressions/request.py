@@ -54,9 +54,12 @@ def check_attribute_maps(names: dict[str, str] | None, values: dict[str, Any] | 
             raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
         if not names:
             raise ValidationException("ExpressionAttributeNames must not be empty")
-        for k in names:
+        for k, v in names.items():
             if not _is_key(k, "#"):
                 raise ValidationException(f'ExpressionAttributeNames contains invalid key: Syntax error; key: "{k}"')
+            if not v:
+                raise ValidationException(f"ExpressionAttributeNames contains invalid value: Empty attribute name "
+                                          f"for key {k}")
     if values is not None:
         if not has_value_expressions:
             msg = "ExpressionAttributeValues can only be specified when using expressions"
