@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 
 TARGET = "DynamoDB_20120810."
+# Any signature is accepted; DynamoDB only insists that there is one.
+AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dynamodb/aws4_request, "
+        "SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + "0" * 64)
+RAW_AUTH = b"Authorization: " + AUTH.encode() + b"\r\n"
 
 
 def _conn(url: str) -> http.client.HTTPConnection:
@@ -23,7 +27,7 @@ def _conn(url: str) -> http.client.HTTPConnection:
 
 def _post(url: str, op: str | None, body: bytes | str, headers: dict | None = None):
     c = _conn(url)
-    h = {"Content-Type": "application/x-amz-json-1.0"}
+    h = {"Content-Type": "application/x-amz-json-1.0", "Authorization": AUTH}
     if op is not None:
         h["X-Amz-Target"] = op if "." in op else TARGET + op
     h.update(headers or {})
@@ -121,6 +125,7 @@ def test_chunked_request_body_is_accepted(url):
     c = _conn(url)
     c.putrequest("POST", "/")
     c.putheader("X-Amz-Target", TARGET + "ListTables")
+    c.putheader("Authorization", AUTH)
     c.putheader("Transfer-Encoding", "chunked")
     c.endheaders()
     for piece in (b'{"Li', b'mit": ', b"5}"):
@@ -151,7 +156,7 @@ def test_head_has_headers_but_no_body(url):
 def test_keep_alive_serves_many_requests_on_one_connection(url):
     c = _conn(url)
     for _ in range(50):
-        c.request("POST", "/", body="{}", headers={"X-Amz-Target": TARGET + "ListTables"})
+        c.request("POST", "/", body="{}", headers={"X-Amz-Target": TARGET + "ListTables", "Authorization": AUTH})
         r = c.getresponse()
         r.read()
         assert r.status == 200
@@ -175,8 +180,8 @@ def test_pipelined_requests_are_answered_in_order(url):
     reqs = b""
     for limit in range(1, 11):
         body = b'{"Limit": %d}' % limit
-        reqs += (b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.%s\r\nContent-Length: %d\r\n\r\n%s"
-                 % (b"ListTables" if limit % 2 else b"Nope", len(body), body))
+        reqs += (b"POST / HTTP/1.1\r\nHost: x\r\n%sX-Amz-Target: DynamoDB_20120810.%s\r\nContent-Length: %d\r\n\r\n%s"
+                 % (RAW_AUTH, b"ListTables" if limit % 2 else b"Nope", len(body), body))
     with socket.create_connection((u.hostname, u.port), timeout=10) as s:
         s.sendall(reqs)
         f = s.makefile("rb")
@@ -206,7 +211,7 @@ def test_many_concurrent_keep_alive_connections(url):
             c.connect()
             barrier.wait(10)
             for _ in range(n_reqs):
-                c.request("POST", "/", body="{}", headers={"X-Amz-Target": TARGET + "ListTables"})
+                c.request("POST", "/", body="{}", headers={"X-Amz-Target": TARGET + "ListTables", "Authorization": AUTH})
                 r = c.getresponse()
                 data = r.read()
                 assert r.status == 200 and zlib.crc32(data) == int(r.getheader("x-amz-crc32"))
@@ -234,7 +239,7 @@ def test_expect_100_continue_is_answered(url):
     u = urlsplit(url)
     body = b"{}"
     with socket.create_connection((u.hostname, u.port), timeout=10) as s:
-        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n"
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n" + RAW_AUTH +
                   b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
         first = s.recv(4096)
         assert first.startswith(b"HTTP/1.1 100 Continue")
@@ -243,3 +248,40 @@ def test_expect_100_continue_is_answered(url):
         while b"\r\n\r\n" not in rest:
             rest += s.recv(4096)
         assert rest.startswith(b"HTTP/1.1 200")
+
+
+def test_request_without_signature_is_missing_authentication_token(url):
+    c = _conn(url)
+    c.request("POST", "/", body="{}", headers={"X-Amz-Target": TARGET + "ListTables"})
+    r = c.getresponse()
+    body = json.loads(r.read())
+    assert r.status == 400
+    assert body["__type"] == "com.amazon.coral.service#MissingAuthenticationTokenException"
+    assert body["message"] == "Request is missing Authentication Token"
+
+
+def test_any_credentials_and_region_are_accepted(url):
+    from util import client_config
+
+    import boto3
+
+    for region, key in (("eu-west-3", "AKIAANYTHING"), ("ap-southeast-2", "x")):
+        client = boto3.client("dynamodb", endpoint_url=url, region_name=region, aws_access_key_id=key,
+                              aws_secret_access_key="whatever", config=client_config())
+        assert "TableNames" in client.list_tables()
+
+
+def test_request_over_16_mib_is_refused_with_413(url):
+    u = urlsplit(url)
+    size = (16 << 20) + 1024
+    with socket.create_connection((u.hostname, u.port), timeout=30) as s:
+        s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n" + RAW_AUTH +
+                  b"Content-Length: %d\r\n\r\n" % size)
+        try:
+            chunk = b"x" * 65536
+            for _ in range(size // len(chunk) + 1):
+                s.sendall(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before reading everything
+        data = s.recv(4096)
+    assert data.startswith(b"HTTP/1.1 413")

@@ -54,6 +54,7 @@ def fake_ops(monkeypatch):
 
 def _post(target, body=b"{}", headers=None, inst="INST"):
     h = {"x-amz-target": target} if target is not None else {}
+    h["authorization"] = "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/dynamodb/aws4_request"
     h.update(headers or {})
     res = router.route(inst, "POST", "/", h, body)
     if isinstance(res, router.Deferred):
@@ -95,7 +96,7 @@ def test_unexpected_exception_is_500_internal_server_error(fake_ops, caplog):
 
 
 def test_future_result_is_the_response(fake_ops):
-    res = router.route(None, "POST", "/", {"x-amz-target": "DynamoDB_20120810.Write"}, b"{}")
+    res = router.route(None, "POST", "/", {"x-amz-target": "DynamoDB_20120810.Write"}, b"{}", trusted=True)
     assert isinstance(res, router.Deferred)
     assert orjson.loads(res.finish()[2]) == {"Written": True}
     assert _post("DynamoDB_20120810.WriteRaw")[2] == {}
@@ -130,6 +131,16 @@ def test_bad_json_is_serialization_exception(fake_ops, raw):
 def test_gzip_body_is_decoded(fake_ops):
     _, _, body = _post("DynamoDB_20120810.Echo", gzip.compress(b'{"z": 1}'), {"content-encoding": "gzip"})
     assert body == {"Echo": {"z": 1}}
+
+
+def test_unsigned_request_is_refused_unless_trusted(fake_ops):
+    status, _, body = router.route(None, "POST", "/", {"x-amz-target": "DynamoDB_20120810.Echo"}, b"{}")
+    assert status == 400
+    assert orjson.loads(body)["__type"].endswith("#MissingAuthenticationTokenException")
+    status, _, body = router.route(None, "POST", "/", {"x-amz-target": "DynamoDB_20120810.Echo"}, b"{}", trusted=True)
+    assert status == 200
+    presigned = "/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc"
+    assert router.route(None, "POST", presigned, {"x-amz-target": "DynamoDB_20120810.Echo"}, b"{}")[0] == 200
 
 
 def test_health_check():

@@ -126,6 +126,7 @@ class HttpProtocol(asyncio.Protocol):
         self._closing = False
         self._paused_write = False
         self._paused_read = False
+        self._too_large = False
 
     # --- connection events -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -164,9 +165,11 @@ class HttpProtocol(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self._abort(400, "Upgrade not supported")
         except httptools.HttpParserError as e:
-            self._abort(400, f"Bad request: {e}")
-        except _TooLarge:
-            self._abort(413, "Request body too large")
+            # httptools wraps exceptions raised by callbacks (our _TooLarge) in a parser error
+            if isinstance(e.__context__, _TooLarge) or isinstance(e.__cause__, _TooLarge) or self._too_large:
+                self._abort(413, "Request must not exceed 16 MB")
+            else:
+                self._abort(400, f"Bad request: {e}")
 
     def _abort(self, status: int, message: str) -> None:
         t = self._transport
@@ -191,12 +194,17 @@ class HttpProtocol(asyncio.Protocol):
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        length = self._headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > _router.MAX_BODY:
+            self._too_large = True
+            raise _TooLarge()
         if self._headers.get("expect", "").lower() == "100-continue" and self._transport is not None:
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._body_len += len(body)
         if self._body_len > _router.MAX_BODY:
+            self._too_large = True
             raise _TooLarge()
         self._body.append(body)
 

@@ -23,7 +23,7 @@ import orjson
 
 from eddydb import __version__
 from eddydb.api import dispatch as _dispatch
-from eddydb.model.errors import EddyError, SerializationException
+from eddydb.model.errors import EddyError, MissingAuthenticationTokenException, SerializationException
 
 __all__ = [
     "AMZ_JSON",
@@ -42,10 +42,11 @@ log = logging.getLogger("eddydb.server")
 AMZ_JSON: dict[str, str] = {"Content-Type": "application/x-amz-json-1.0"}
 JSON: dict[str, str] = {"Content-Type": "application/json"}
 
-MAX_BODY = 64 << 20  # request bodies (after gzip) above this are refused
+MAX_BODY = 16 << 20  # DynamoDB's request size limit; bodies (also after gunzip) above it are refused
 
 Response = tuple[int, Mapping[str, str], bytes]
 
+_MISSING_AUTH = _dispatch.error_response(MissingAuthenticationTokenException("Request is missing Authentication Token"))
 _HEALTH_BODY = orjson.dumps({"status": "ok", "service": "eddydb", "version": __version__})
 
 
@@ -181,10 +182,17 @@ def decode_body(headers: Mapping[str, str], body: bytes) -> bytes:
 
 
 # --- the router -------------------------------------------------------------------------------
-def route(inst: Any, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Response | Deferred:
-    """Route one request. `path` may carry a query string; `headers` have lower-case names."""
+def route(inst: Any, method: str, path: str, headers: Mapping[str, str], body: bytes, *,
+          trusted: bool = False) -> Response | Deferred:
+    """Route one request. `path` may carry a query string; `headers` have lower-case names.
+
+    Like DynamoDB, a JSON 1.0 request must carry a signature (any credentials are accepted, none
+    is verified) unless `trusted` (the embedded client, which does not sign).
+    """
     if path == "/" or path.startswith("/?"):
         if method == "POST":
+            if not trusted and "authorization" not in headers and "X-Amz-Signature=" not in path:
+                return _MISSING_AUTH[0], AMZ_JSON, _MISSING_AUTH[1]
             target = headers.get("x-amz-target")
             if "content-encoding" in headers:
                 try:
