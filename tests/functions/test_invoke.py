@@ -395,3 +395,31 @@ def test_large_payload_round_trips(lam: Any, make_function: Any) -> None:
 
 def test_unused_app_constant_is_valid_python() -> None:
     compile(APP, "app.py", "exec")
+
+
+def test_response_over_6mb_is_a_function_error(lam: Any, make_function: Any) -> None:
+    name = make_function({"app.py": "def handler(e, c):\n    return 'x' * (7 * 1024 * 1024)\n"})
+    payload, resp = invoke_json(lam, name, {})
+    assert resp["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "Function.ResponseSizeTooLarge"
+
+
+def test_binary_stdout_reaches_the_log(lam: Any, make_function: Any) -> None:
+    name = make_function({"app.py": "import sys\ndef handler(e, c):\n    sys.stdout.buffer.write(b'raw bytes\\n')\n"})
+    _, resp = invoke_json(lam, name, {}, LogType="Tail")
+    assert "FunctionError" not in resp
+    assert "raw bytes" in base64.b64decode(resp["LogResult"]).decode()
+
+
+def test_removed_local_directory_is_an_import_error(lam: Any, make_function: Any, tmp_path: Any) -> None:
+    import shutil
+
+    code = tmp_path / "gone"
+    code.mkdir()
+    (code / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    name = make_function(code={"S3Bucket": "file", "S3Key": str(code)})
+    assert invoke_json(lam, name, {})[0] == 1
+    shutil.rmtree(code)
+    payload, resp = invoke_json(lam, name, {})
+    assert resp["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "Runtime.ImportModuleError"

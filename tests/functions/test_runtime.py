@@ -142,6 +142,24 @@ def test_close_kills_the_workers(tmp_path: Any) -> None:
     wait_for(lambda: not _alive(pid), timeout=5)
 
 
+def test_close_ends_running_invocations_at_once(tmp_path: Any) -> None:
+    import eddydb
+
+    db = eddydb.open(str(tmp_path / "data"), background=False)
+    lam = db.client("lambda")
+    lam.create_function(FunctionName="slow", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
+                        Handler="app.handler", Timeout=600,
+                        Code={"ZipFile": make_zip({"app.py": "import time\ndef handler(e, c):\n    time.sleep(600)\n"})})
+    runtime = db.instance.functions
+    runtime.warm("slow")
+    fut = runtime.submit("slow", b"{}")
+    wait_for(lambda: runtime._pools["slow"].busy, timeout=10)
+    db.close()
+    res = fut.result(timeout=10)
+    assert res.function_error == "Unhandled"
+    assert json.loads(res.payload)["errorType"] == "Runtime.ExitError"
+
+
 def test_in_memory_database_keeps_code_and_logs_in_a_temporary_directory() -> None:
     import eddydb
 

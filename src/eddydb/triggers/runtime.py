@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_MEMORY",
     "DEFAULT_TIMEOUT",
     "LOG_TAIL_BYTES",
+    "RESPONSE_LIMIT",
     "FunctionRuntime",
     "InvokeResult",
     "function_arn",
@@ -48,6 +49,7 @@ __all__ = [
 LOG_TAIL_BYTES = 4096
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
+RESPONSE_LIMIT = 6291556      # AWS's limit on a synchronous invocation's response
 _INIT_TIMEOUT = 10.0          # Lambda's init phase limit, not counted in the function's Timeout
 _HEADER = struct.Struct("!II")
 _WORKER_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
@@ -115,6 +117,11 @@ def _error_payload(etype: str, message: str, request_id: str = "", stack: list[s
                          "stackTrace": stack or []})
 
 
+def _too_large(size: int) -> bytes:
+    return orjson.dumps({"errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+                                         f"({RESPONSE_LIMIT} bytes).", "errorType": "Function.ResponseSizeTooLarge"})
+
+
 def _dir_signature(path: str) -> tuple[int, int]:
     """A cheap fingerprint of a code directory: changes when a file is added, removed or edited."""
     count = 0
@@ -157,6 +164,10 @@ class _Spec:
 
 class _Timeout(Exception):
     pass
+
+
+class _CodeMissing(Exception):
+    """A local code directory that no longer exists."""
 
 
 class _Proc:
@@ -248,6 +259,13 @@ class _Proc:
         self.init_error = msg[0].get("error")
         return True
 
+    def signal_kill(self) -> None:
+        """SIGKILL only (the thread waiting on this worker sees end of file and cleans up)."""
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def kill(self) -> None:
         """Kills the worker and everything it started; reaps it."""
         if not self.dead:
@@ -295,42 +313,57 @@ class _Pool:
         self.size = max(1, size)
         self.log_fd = log_fd
         self.idle: list[_Proc] = []
+        self.busy: set[_Proc] = set()
         self.total = 0
         self.retired = False
         self.cond = threading.Condition()
 
     def acquire(self) -> _Proc | None:
         """An idle or new worker; None when this pool was retired while waiting."""
-        with self.cond:
-            while True:
-                if self.retired:
-                    return None
-                while self.idle:
-                    p = self.idle.pop()
-                    if p.alive():
-                        return p
-                    self.total -= 1
-                    p.kill()
-                if self.total < self.size:
-                    self.total += 1
-                    break
-                self.cond.wait()
+        dead: list[_Proc] = []
         try:
-            return _Proc(self.spec, self.log_fd)
+            with self.cond:
+                while True:
+                    if self.retired:
+                        return None
+                    while self.idle:
+                        p = self.idle.pop()
+                        if p.alive():
+                            self.busy.add(p)
+                            return p
+                        self.total -= 1
+                        dead.append(p)
+                    if self.total < self.size:
+                        self.total += 1
+                        break
+                    self.cond.wait()
+        finally:
+            for p in dead:
+                p.kill()
+        try:
+            proc = _Proc(self.spec, self.log_fd)
         except BaseException:
             with self.cond:
                 self.total -= 1
                 self.cond.notify()
             raise
+        with self.cond:
+            self.busy.add(proc)
+            if self.retired:        # closed while this worker was starting
+                proc.signal_kill()
+        return proc
 
     def release(self, proc: _Proc, reusable: bool) -> None:
         with self.cond:
-            if reusable and not self.retired and proc.alive():
+            self.busy.discard(proc)
+            keep = reusable and not self.retired and proc.alive()
+            if keep:
                 self.idle.append(proc)
             else:
                 self.total -= 1
-                proc.kill()
             self.cond.notify()
+        if not keep:
+            proc.kill()
 
     def warm(self) -> None:
         """Starts one worker ahead of the first invocation (if none is up)."""
@@ -346,14 +379,20 @@ class _Pool:
             raise
         self.release(p, True)
 
-    def retire(self) -> None:
+    def retire(self, *, kill_busy: bool = False) -> None:
+        """No more invocations here: idle workers stop now; busy ones after their invocation, or at
+        once with `kill_busy` (shutdown: their invocations end as runtime exits)."""
         with self.cond:
             self.retired = True
             idle, self.idle = self.idle, []
             self.total -= len(idle)
+            busy = list(self.busy)
             self.cond.notify_all()
         for p in idle:
             p.kill()
+        if kill_busy:
+            for p in busy:
+                p.signal_kill()
 
 
 @dataclass
@@ -447,6 +486,8 @@ class FunctionRuntime:
         priv = config.get("_code") or {}
         if priv.get("kind") == "dir":
             task_root = priv["path"]
+            if not os.path.isdir(task_root):
+                raise _CodeMissing(task_root)
             code_key: Any = self._local_signature(name, task_root)
         else:
             sha_hex = priv.get("sha", "")
@@ -601,7 +642,13 @@ class FunctionRuntime:
         body = payload if isinstance(payload, (bytes, bytearray, memoryview)) else orjson.dumps(payload)
         rid = str(uuid.uuid4())
         while True:
-            pool = self._pool(name, config)
+            try:
+                pool = self._pool(name, config)
+            except _CodeMissing as e:
+                module = (config.get("Handler") or "").rsplit(".", 1)[0]
+                text = f"Unable to import module '{module}': the code directory {e} does not exist"
+                self._log(name, f"[ERROR] Runtime.ImportModuleError: {text}\n")
+                return InvokeResult(_error_payload("Runtime.ImportModuleError", text, rid), "Unhandled", "", 0.0, rid)
             proc = pool.acquire()
             if proc is not None:
                 break
@@ -631,9 +678,12 @@ class FunctionRuntime:
             if msg is None:
                 return self._died(spec, proc, rid, t0, log_tail, start_offset)
             reply, out = msg
+            ok = reply.get("ok", False)
+            if ok and len(out) > RESPONSE_LIMIT:
+                ok = False
+                out = _too_large(len(out))
             # Lambda runs init again for the next invocation after an init failure: drop such a worker.
             reusable = proc.init_error is None
-            ok = reply.get("ok", False)
             return InvokeResult(out, None if ok else "Unhandled", _tail(reply.get("log", "")) if log_tail else "",
                                 reply.get("dur", 0.0), rid)
         finally:
@@ -696,6 +746,10 @@ class FunctionRuntime:
             except TypeError as e:
                 error = "Unhandled"
                 out = _error_payload("Runtime.MarshalError", f"Unable to marshal response: {e}", rid)
+            else:
+                if len(out) > RESPONSE_LIMIT:
+                    error = "Unhandled"
+                    out = _too_large(len(out))
         except Exception as e:  # noqa: BLE001 - the user's exception is the function error
             error = "Unhandled"
             stack = traceback.format_list(traceback.extract_tb(e.__traceback__))[1:]
@@ -719,7 +773,7 @@ class FunctionRuntime:
             self._pools.clear()
             executor, self._executor = self._executor, None
         for p in pools:
-            p.retire()
+            p.retire(kill_busy=True)
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
         for fd in self._log_fds.values():

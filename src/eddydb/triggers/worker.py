@@ -43,11 +43,15 @@ class _Capture:
 
     encoding = "utf-8"
     errors = "replace"
+    closed = False
+    line_buffering = True
+    newlines = None
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.parts: list[str] = []
         self.size = 0
+        self.buffer = _BinaryCapture(self)
 
     def write(self, s: str) -> int:
         if not s:
@@ -94,6 +98,28 @@ class _Capture:
 
     def writable(self) -> bool:
         return True
+
+
+class _BinaryCapture:
+    """`sys.stdout.buffer`: bytes written by code that bypasses the text layer."""
+
+    closed = False
+
+    def __init__(self, text: _Capture) -> None:
+        self._text = text
+
+    def write(self, b: bytes) -> int:
+        self._text.write(bytes(b).decode("utf-8", "replace"))
+        return len(b)
+
+    def flush(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        return self._text.fd
+
+    def isatty(self) -> bool:
+        return False
 
 
 class _LambdaFormatter(logging.Formatter):
