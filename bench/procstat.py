@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["group_cpu", "machine_busy", "children_cpu"]
+__all__ = ["group_cpu", "machine_busy", "children_cpu", "wait_quiet"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -41,3 +41,20 @@ def children_cpu() -> float:
     import resource
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
+
+
+def wait_quiet(max_wait: float = 60.0, threshold_pct: float = 10.0, window: float = 0.5) -> float:
+    """Wait until the machine is idle (busy < threshold_pct of one core for two windows in a row),
+    at most max_wait seconds; returns the busy % of the last window."""
+    import time
+
+    deadline = time.monotonic() + max_wait
+    quiet = 0
+    pct = 0.0
+    while True:
+        b0 = machine_busy()
+        time.sleep(window)
+        pct = 100 * (machine_busy() - b0) / window
+        quiet = quiet + 1 if pct < threshold_pct else 0
+        if quiet >= 2 or time.monotonic() > deadline:
+            return pct

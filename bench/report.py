@@ -49,53 +49,53 @@ def print_config(results: dict) -> None:
           f"{c['warmup']:g}s warm-up + {c['duration']:g}s per op, pinning: {c['pin']}")
 
 
+_OP_ORDER = ["PutItem", "GetItem", "Query", "BatchWriteItem"]
+_TARGET_ORDER = ["eddydb", "eddydb-mem", "dynalite", "dynalite-disk", "moto"]
+
+
+def _ordered(keys, order):
+    return sorted(keys, key=lambda k: (order.index(k) if k in order else len(order), k))
+
+
 def dataplane_rows(dp: dict) -> tuple[list[str], list[list[str]], list[str]]:
-    targets = [t for t, r in dp.items() if "ops" in r]
-    ops: list[str] = []
-    for t in targets:
-        for op in dp[t]["ops"]:
-            if op not in ops:
-                ops.append(op)
-    peers = [t for t in targets if t != "eddydb"]
-    headers = ["op"]
-    for t in targets:
-        headers += [f"{t} ops/s", "p50 ms", "p99 ms"]
-    if "eddydb" in targets:
-        headers += [f"eddydb/{p}" for p in peers]
-    rows = []
-    notes = []
+    """One row per (op, target): throughput, items/s, p50, p99, and eddydb's throughput / this target's."""
+    targets = _ordered([t for t, r in dp.items() if "ops" in r], _TARGET_ORDER)
+    ops = _ordered({op for t in targets for op in dp[t]["ops"]}, _OP_ORDER)
+    headers = ["op", "target", "requests/s", "items/s", "p50 ms", "p99 ms", "errors", "eddydb / target"]
+    rows: list[list[str]] = []
+    notes: list[str] = []
     for op in ops:
-        row = [op]
+        e = dp.get("eddydb", {}).get("ops", {}).get(op)
+        first = True
         for t in targets:
             r = dp[t]["ops"].get(op)
             if r is None:
-                row += ["-", "-", "-"]
                 continue
-            tp = _fmt(r["throughput"])
+            ratio = ""
+            if e is not None and t != "eddydb":
+                if r["throughput"]:
+                    ratio = f"{e['throughput'] / r['throughput']:.1f}x"
+                elif e["throughput"]:
+                    ratio = f"> {e['throughput'] * r['elapsed_s']:.0f}x (0 done)"
             if r["errors"]:
-                tp += f" ({r['errors']} ERR)"
-                notes.append(f"{t} {op}: {r['errors']} errors, e.g. {r['error_samples'][:1]}")
-            row += [tp, _fmt(r["p50_ms"], 2), _fmt(r["p99_ms"], 2)]
-        if "eddydb" in targets:
-            e = dp["eddydb"]["ops"].get(op)
-            for p in peers:
-                pr = dp[p]["ops"].get(op)
-                if e and pr and pr["throughput"]:
-                    row.append(f"{e['throughput'] / pr['throughput']:.1f}x")
-                else:
-                    row.append("-")
-        rows.append(row)
+                notes.append(f"{t} {op}: {r['errors']} ERRORS, e.g. {r['error_samples'][:1]}")
+            tp = r["throughput"]
+            rows.append([op if first else "", t, _fmt(tp, 1 if tp < 10 else 0), _fmt(r.get("items_per_s", r["throughput"])),
+                         _fmt(r["p50_ms"], 2), _fmt(r["p99_ms"], 2), str(r["errors"]) if r["errors"] else "0", ratio])
+            first = False
     for t in targets:
-        cpu = [(op, r.get("client_cpu_pct"), r.get("server_cpu_pct"), r.get("other_cpu_pct"))
-               for op, r in dp[t]["ops"].items()]
+        cpu = [(op, dp[t]["ops"][op].get("client_cpu_pct"), dp[t]["ops"][op].get("server_cpu_pct"),
+                dp[t]["ops"][op].get("other_cpu_pct")) for op in _ordered(dp[t]["ops"], _OP_ORDER)]
         notes.append(f"{t}: CPU % of one core, client/server/other processes: "
                      + ", ".join(f"{op} {c}/{s}/{o}" for op, c, s, o in cpu))
         for op, _c, _s, o in cpu:
             if o is not None and o > 15:
-                notes.append(f"WARNING {t} {op}: other processes used {o}% CPU during the run: figures disturbed")
+                notes.append(f"WARNING {t} {op}: other processes used {o}% of a core during the run: figures disturbed")
     for t, r in dp.items():
         if "ops" not in r:
             notes.append(f"{t}: {r.get('skipped') or r.get('failed')}")
+        for op, why in (r.get("op_failures") or {}).items():
+            notes.append(f"{t} {op}: not measured: {why[:200]}")
     return headers, rows, notes
 
 
@@ -129,7 +129,12 @@ def print_results(results: dict) -> None:
     for s in ("streams", "triggers", "ttl"):
         if s not in suites:
             continue
+        only = [t for t, r in suites[s].items() if "skipped" in r and "eddydb only" in r["skipped"]]
+        if only:
+            print(f"{s}: runs on eddydb only ({', '.join(only)}: no such feature to compare)")
         for t, r in suites[s].items():
+            if t in only:
+                continue
             if "skipped" in r:
                 print(f"{s} [{t}]: skipped: {r['skipped']}")
                 continue
@@ -142,3 +147,13 @@ def print_results(results: dict) -> None:
                 rows += [[f"target: {c['what']}", f"{'PASS' if c['ok'] else 'MISS'} ({c['measured']})"] for c in checks]
                 r["checks"] = checks
             _print_table(f"{s} [{t}]", ["measure", "value"], rows)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    for path in sys.argv[1:]:
+        res = json.load(open(path))
+        print_config(res)
+        print_results(res)

@@ -76,6 +76,11 @@ def parse_args(argv=None):
     p.add_argument("--stream-records", type=int, default=100_000, help="records in the GetRecords drain test")
     p.add_argument("--ttl-items", type=int, default=100_000, help="items expired in the TTL test")
     p.add_argument("--trigger-records", type=int, default=50_000, help="records pushed through each trigger runtime")
+    p.add_argument("--retries", type=int, default=2,
+                   help="re-run an op when other processes used more than --max-other-cpu (default 2)")
+    p.add_argument("--max-other-cpu", type=float, default=15.0,
+                   help="%% of one core other processes may use during a run before it counts as disturbed")
+    p.add_argument("--quiet-wait", type=float, default=60.0, help="seconds to wait for a quiet machine before a retry")
     p.add_argument("--profile", default=None, metavar="DIR",
                    help="py-spy the eddydb server during each dataplane op: DIR/<target>-<op>.folded (folded stacks)")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -114,7 +119,7 @@ def main(argv=None) -> int:
         "git": _git_rev(),
         "machine": _machine(),
         "config": {k: getattr(cfg, k) for k in ("suites", "targets", "ops", "duration", "warmup", "connections",
-                                                 "client_procs", "pin", "stream_records", "ttl_items",
+                                                 "client_procs", "pin", "retries", "max_other_cpu", "stream_records", "ttl_items",
                                                  "trigger_records", "eddydb_arg")},
         "targets": {},
         "suites": {s: {} for s in cfg.suites},

@@ -11,7 +11,7 @@ import time
 
 from common import PAYLOAD, Skip, call, create_table, preload_items
 from loadgen import LoadSpec, run_load_procs
-from procstat import children_cpu, group_cpu, machine_busy
+from procstat import children_cpu, group_cpu, machine_busy, wait_quiet
 
 NAME = "dataplane"
 TARGETS = None          # every target
@@ -81,8 +81,31 @@ def sanity(target, op: str) -> None:
         call(target, "PutItem", orjson.loads(body))
 
 
-def measure(target, op: str, cfg, *, table_body: bytes | None = None, rate: float | None = None,
-            connections: int | None = None, duration: float | None = None, warmup: float | None = None) -> dict:
+def measure(target, op: str, cfg, **kw) -> dict:
+    """Measure `op` (see _measure_once); when other processes disturbed the run (their CPU use above
+    cfg.max_other_cpu % of one core), wait for a quiet machine and retry up to cfg.retries times,
+    keeping the least disturbed run."""
+    runs = []
+    for attempt in range(1 + max(0, getattr(cfg, "retries", 0))):
+        if not attempt:
+            wait_quiet(min(10.0, getattr(cfg, "quiet_wait", 60.0)))
+        else:
+            busy = wait_quiet(getattr(cfg, "quiet_wait", 60.0))
+            if cfg.verbose:
+                print(f"    retry {attempt} of {op} (machine busy {busy:.0f}% before it)", flush=True)
+        r = _measure_once(target, op, cfg, **kw)
+        runs.append(r)
+        if r["other_cpu_pct"] <= getattr(cfg, "max_other_cpu", 15.0):
+            break
+    best = min(runs, key=lambda r: r["other_cpu_pct"])
+    if len(runs) > 1:
+        best["attempts"] = [{"throughput": r["throughput"], "other_cpu_pct": r["other_cpu_pct"]} for r in runs]
+    return best
+
+
+def _measure_once(target, op: str, cfg, *, table_body: bytes | None = None, rate: float | None = None,
+                  connections: int | None = None, duration: float | None = None,
+                  warmup: float | None = None) -> dict:
     """One closed-loop (or paced) run of `op`; returns the LoadResult summary plus server CPU."""
     spec = LoadSpec(host=target.host, port=target.port, target=f"DynamoDB_20120810.{op}",
                     body=table_body or BODIES[op], nkeys=NKEYS.get(op, 1 << 62),
