@@ -176,3 +176,38 @@ def test_parallel_lanes_run_concurrently(db, table):
     for i in range(40):
         put(db, f"k{i}")
     wait_for(lambda: peak[0] >= 2, 10)
+
+
+def test_shard_lineage_parents_before_children(tmp_path):
+    """Shards roll over every 0.2 s into children: every change arrives once, in order per item."""
+    with eddydb.open(str(tmp_path / "data"), shard_rollover=0.2, stream_partitions=2) as d:
+        ddb = d.client("dynamodb")
+        ddb.create_table(TableName="rolling", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST",
+                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+        seen: list[tuple[str, int, str]] = []
+
+        def handler(event, context):
+            for r in event["Records"]:
+                img = r["dynamodb"]["NewImage"]
+                seen.append((img["pk"]["S"], int(img["v"]["N"]), r["dynamodb"]["SequenceNumber"]))
+
+        d.on_change("rolling", handler, batch_size=7, starting_position="TRIM_HORIZON")
+        writes = []
+        deadline = time.monotonic() + 1.2
+        v = 0
+        while time.monotonic() < deadline:
+            for k in range(4):
+                ddb.put_item(TableName="rolling", Item={"pk": {"S": f"k{k}"}, "v": {"N": str(v)}})
+                writes.append((f"k{k}", v))
+            v += 1
+            time.sleep(0.01)
+        shards = d.client("dynamodbstreams").describe_stream(
+            StreamArn=ddb.describe_table(TableName="rolling")["Table"]["LatestStreamArn"])["StreamDescription"]["Shards"]
+        assert len(shards) > 2, "the stream rolled over"
+        wait_for(lambda: len(seen) >= len(writes), 15, message=lambda: f"{len(seen)}/{len(writes)} delivered")
+        assert sorted((k, v) for k, v, _ in seen) == sorted(writes)
+        for key in {k for k, _ in writes}:
+            vals = [v for k, v, _ in seen if k == key]
+            assert vals == sorted(vals), f"{key} out of order"

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from eddydb.model.errors import TrimmedDataAccessException
 from eddydb.triggers import destinations
 from eddydb.triggers.batching import Rec, chunks, lanes, to_recs
 from eddydb.triggers.checkpoints import KEEP, Checkpoints
@@ -150,7 +151,14 @@ class ShardProcessor:
                 self._checkpoint(pos)
 
     def _read(self, after: int | None, limit: int, max_bytes: int) -> list[Rec]:
-        srs = self.inst.streams.read(self.shard_id, after, limit, max_bytes)
+        try:
+            srs = self.inst.streams.read(self.shard_id, after, limit, max_bytes)
+        except TrimmedDataAccessException:
+            if self.inst.streams.shard(self.shard_id) is None:
+                return []   # the whole shard is gone: _drained() ends this processor
+            # the position fell behind retention (a long-disabled mapping): continue at the horizon
+            log.warning("mapping %s: records of shard %s were trimmed before processing", *self.key)
+            srs = self.inst.streams.read(self.shard_id, None, limit, max_bytes)
         return to_recs(srs, self.cfg.event_source_arn)
 
     def _fill(self, recs: list[Rec], target: int, max_bytes: int) -> list[Rec]:
