@@ -292,3 +292,39 @@ def test_two_engines_on_one_file_see_each_others_tables_and_indexes(tmp_path):
         e2.close()
         s1.close()
         s2.close()
+
+
+def test_a_failed_commit_fails_every_future_of_the_batch(engine):
+    t = _create(engine)
+    store = engine.store
+    real_commit = type(store._writer).commit
+
+    def failing_commit(self):
+        type(store._writer).commit = real_commit
+        self.rollback()
+        raise RuntimeError("disk on fire")
+
+    type(store._writer).commit = failing_commit
+    try:
+        op = PutOp(t, {"pk": {"S": "lost"}})
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            engine.writer.run(lambda txn: execute(txn, op))
+    finally:
+        type(store._writer).commit = real_commit
+    assert reads.get_item(engine.read(), t, {"pk": {"S": "lost"}}) is None
+    _put(engine, t, {"pk": {"S": "after"}})                       # the writer lives on
+    assert reads.get_item(engine.read(), t, {"pk": {"S": "after"}}) is not None
+
+
+def test_closing_finishes_queued_work_and_refuses_more(tmp_path):
+    settings = Settings(data=str(tmp_path / "c"))
+    store = open_store(settings)
+    eng = Engine(store, settings)
+    t = _create(eng)
+    futs = [eng.writer.submit(lambda txn, i=i: execute(txn, PutOp(t, {"pk": {"S": f"k{i}"}}))) for i in range(50)]
+    eng.close()
+    assert all(f.done() and f.exception() is None for f in futs)
+    late = eng.writer.submit(lambda txn: None)
+    with pytest.raises(Exception, match="closed"):
+        late.result(1)
+    store.close()

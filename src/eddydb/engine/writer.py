@@ -136,8 +136,29 @@ class Writer:
             return
         done: list[tuple[Future, bool, Any]] = []
         notes: dict[str, set] = {}
+        if len(batch) == 1:
+            # A batch of one needs no savepoint: on failure the whole transaction is its own.
+            fn, fut = batch[0]
+            if not fut.set_running_or_notify_cancel():
+                txn.rollback()
+                return
+            txn.notes = {}
+            try:
+                result = fn(txn)
+            except BaseException as e:  # noqa: BLE001 - fails this future only
+                try:
+                    txn.rollback()
+                except BaseException:
+                    log.exception("rollback failed")
+                fut.set_exception(e)
+                return
+            todo: list[tuple[Callable[[WriteTxn], Any], Future]] = []
+            done.append((fut, True, result))
+            notes = txn.notes
+        else:
+            todo = batch
         try:
-            for fn, fut in batch:
+            for fn, fut in todo:
                 if not fut.set_running_or_notify_cancel():
                     continue
                 txn.notes = {}
