@@ -160,6 +160,32 @@ def test_close_ends_running_invocations_at_once(tmp_path: Any) -> None:
     assert json.loads(res.payload)["errorType"] == "Runtime.ExitError"
 
 
+def test_idle_workers_are_stopped_and_logs_rotated(tmp_path: Any) -> None:
+    import eddydb
+
+    db = eddydb.open(str(tmp_path / "data"), background=False)
+    runtime = db.instance.functions
+    runtime.idle_timeout = 0.3
+    runtime.housekeeping_interval = 0.1
+    runtime.log_max_bytes = 1000
+    lam = db.client("lambda")
+    lam.create_function(FunctionName="f", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/r",
+                        Handler="app.handler",
+                        Code={"ZipFile": make_zip({"app.py": "import os\ndef handler(e, c):\n    print('y' * 2000)\n"
+                                                             "    return os.getpid()\n"})})
+    try:
+        pid = invoke_json(lam, "f", {})[0]
+        wait_for(lambda: not _alive(pid), timeout=10)
+        log = runtime.log_path("f")
+        wait_for(lambda: os.path.getsize(log) == 0 and os.path.getsize(log + ".1") > 2000, timeout=10)
+        again = invoke_json(lam, "f", {})[0]
+        assert again != pid
+        with open(log) as f:
+            assert "REPORT RequestId:" in f.read()
+    finally:
+        db.close()
+
+
 def test_in_memory_database_keeps_code_and_logs_in_a_temporary_directory() -> None:
     import eddydb
 

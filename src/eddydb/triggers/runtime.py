@@ -49,6 +49,9 @@ __all__ = [
 LOG_TAIL_BYTES = 4096
 DEFAULT_TIMEOUT = 3
 DEFAULT_MEMORY = 128
+IDLE_TIMEOUT = 600.0          # seconds a warm worker may sit unused before it is stopped
+LOG_MAX_BYTES = 32 << 20      # a function log above this is copied to <name>.log.1 and truncated
+HOUSEKEEPING_INTERVAL = 15.0
 RESPONSE_LIMIT = 6291556      # AWS's limit on a synchronous invocation's response
 _INIT_TIMEOUT = 10.0          # Lambda's init phase limit, not counted in the function's Timeout
 _HEADER = struct.Struct("!II")
@@ -196,6 +199,7 @@ class _Proc:
         self.ready = False
         self.init_error: dict | None = None
         self.dead = False
+        self.last_used = time.monotonic()
 
     def alive(self) -> bool:
         return not self.dead and self.proc.poll() is None
@@ -358,6 +362,7 @@ class _Pool:
             self.busy.discard(proc)
             keep = reusable and not self.retired and proc.alive()
             if keep:
+                proc.last_used = time.monotonic()
                 self.idle.append(proc)
             else:
                 self.total -= 1
@@ -378,6 +383,18 @@ class _Pool:
                 self.total -= 1
             raise
         self.release(p, True)
+
+    def reap_idle(self, older_than: float) -> None:
+        """Stops workers idle since before `older_than` (monotonic), as Lambda recycles idle environments."""
+        with self.cond:
+            old = [p for p in self.idle if p.last_used < older_than]
+            if not old:
+                return
+            self.idle = [p for p in self.idle if p.last_used >= older_than]
+            self.total -= len(old)
+            self.cond.notify_all()
+        for p in old:
+            p.kill()
 
     def retire(self, *, kill_busy: bool = False) -> None:
         """No more invocations here: idle workers stop now; busy ones after their invocation, or at
@@ -417,6 +434,12 @@ class FunctionRuntime:
         self._tmp: str | None = None
         self._root: str | None = None
         self._closed = False
+        extra = getattr(self._settings, "extra", None) or {}
+        self.idle_timeout = float(extra.get("function_idle_timeout", IDLE_TIMEOUT))
+        self.log_max_bytes = int(extra.get("function_log_max_bytes", LOG_MAX_BYTES))
+        self.housekeeping_interval = HOUSEKEEPING_INTERVAL
+        self._stop = threading.Event()
+        self._housekeeper: threading.Thread | None = None
 
     # -- places -------------------------------------------------------------
     @property
@@ -567,6 +590,10 @@ class FunctionRuntime:
             old = pool
             pool = _Pool(spec, self._settings.function_workers, self._log_fd(name))
             self._pools[name] = pool
+            if self._housekeeper is None:
+                self._housekeeper = threading.Thread(target=self._housekeeping, name="eddydb-functions-housekeeping",
+                                                     daemon=True)
+                self._housekeeper.start()
         if old is not None:
             old.retire()
         return pool
@@ -762,6 +789,36 @@ class FunctionRuntime:
         self._log(name, text)
         return InvokeResult(out, error, _tail(text) if log_tail else "", dur, rid)
 
+    # -- housekeeping ------------------------------------------------------------
+    def _housekeeping(self) -> None:
+        while not self._stop.wait(self.housekeeping_interval):
+            try:
+                self.housekeep()
+            except Exception:  # noqa: BLE001 - housekeeping must never stop; the next round retries
+                traceback.print_exc()
+
+    def housekeep(self) -> None:
+        """One round: stop workers idle longer than `idle_timeout`, rotate logs over `log_max_bytes`."""
+        cutoff = time.monotonic() - self.idle_timeout
+        with self._lock:
+            pools = list(self._pools.values())
+            names = list(self._log_fds)
+        for pool in pools:
+            pool.reap_idle(cutoff)
+        for name in names:
+            self._rotate(name)
+
+    def _rotate(self, name: str) -> None:
+        path = self.log_path(name)
+        try:
+            if os.path.getsize(path) <= self.log_max_bytes:
+                return
+            # copy, then truncate in place: workers keep appending to the same (O_APPEND) file
+            shutil.copyfile(path, path + ".1")
+            os.truncate(path, 0)
+        except OSError:
+            pass
+
     # -- lifecycle -------------------------------------------------------------
     def close(self) -> None:
         """Stops every worker and the invocation threads; removes the temporary directory."""
@@ -769,6 +826,7 @@ class FunctionRuntime:
             if self._closed:
                 return
             self._closed = True
+            self._stop.set()
             pools = list(self._pools.values())
             self._pools.clear()
             executor, self._executor = self._executor, None
