@@ -351,3 +351,19 @@ def test_code_survives_restart(tmp_path: Any) -> None:
     shutil.rmtree(os.path.join(data, "functions"))
     with eddydb.open(data, background=False) as db:
         assert invoke_json(db.client("lambda"), "durable", {})[0] == "kept"
+
+
+def test_list_versions_by_function_has_only_latest(lam: Any, make_function: Any) -> None:
+    name = make_function()
+    versions = lam.list_versions_by_function(FunctionName=name)["Versions"]
+    assert [v["Version"] for v in versions] == ["$LATEST"]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.list_versions_by_function(FunctionName="no-such-function")
+
+
+def test_account_settings_count_the_functions(lam: Any, make_function: Any) -> None:
+    before = lam.get_account_settings()["AccountUsage"]
+    make_function()
+    after = lam.get_account_settings()["AccountUsage"]
+    assert after["FunctionCount"] == before["FunctionCount"] + 1
+    assert after["TotalCodeSize"] > before["TotalCodeSize"]

@@ -585,6 +585,23 @@ def invoke_async(inst: Any, params: dict, query: dict, headers: Any, body: bytes
     return _ok(202, {"Status": 202})
 
 
+def list_versions_by_function(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    """Only $LATEST exists (no PublishVersion): one version, the function itself."""
+    name = resolve_name(inst, params.get("FunctionName"))
+    return _ok(200, {"Versions": [public_config(_get_config(inst, name))]})
+
+
+def get_account_settings(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    with inst.store.read() as r:
+        configs = r.list_functions(None, 1 << 30)
+    return _ok(200, {
+        "AccountLimit": {"TotalCodeSize": 80530636800, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800,
+                         "ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000},
+        "AccountUsage": {"TotalCodeSize": sum(int(c.get("CodeSize") or 0) for c in configs),
+                         "FunctionCount": len(configs)},
+    })
+
+
 # --- tags ------------------------------------------------------------------------------------
 def _tag_target(inst: Any, params: dict) -> str:
     ref = params.get("Resource") or params.get("ARN") or ""
@@ -693,6 +710,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = [
     ("GET", re.compile(rf"{_V}/functions/{_FN}/configuration/?"), get_function_configuration),
     ("PUT", re.compile(rf"{_V}/functions/{_FN}/configuration/?"), update_function_configuration),
     ("PUT", re.compile(rf"{_V}/functions/{_FN}/code/?"), update_function_code),
+    ("GET", re.compile(rf"{_V}/functions/{_FN}/versions/?"), list_versions_by_function),
+    ("GET", re.compile(r"/2016-08-19/account-settings/?"), get_account_settings),
     ("POST", re.compile(rf"{_V}/functions/{_FN}/invocations/?"), invoke),
     ("POST", re.compile(rf"/2014-11-13/functions/{_FN}/invoke-async/?"), invoke_async),
     ("GET", re.compile(r"/2017-03-31/tags/(?P<Resource>[^/]+)/?"), list_tags),
