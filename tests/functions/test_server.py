@@ -7,6 +7,7 @@ import base64
 import json
 import subprocess
 import sys
+import threading
 import urllib.request
 from typing import Any
 
@@ -130,25 +131,16 @@ def test_logs_follow_prints_new_lines(lambda_client: Any, srv_function: Any, edd
     invoke_json(lambda_client, name, {"action": "print", "text": "before"})
     proc = subprocess.Popen([sys.executable, "-m", "eddydb", "logs", name, "-f", "--data", str(eddy_server.data_dir)],
                             stdout=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     try:
-        assert "printed before" in _read_until(proc, "printed before")
+        wait_for(lambda: any("printed before" in line for line in lines), timeout=15)
         invoke_json(lambda_client, name, {"action": "print", "text": "after"})
-        assert "printed after" in _read_until(proc, "printed after")
+        wait_for(lambda: any("printed after" in line for line in lines), timeout=15)
     finally:
         proc.kill()
         proc.wait()
-
-
-def _read_until(proc: subprocess.Popen, needle: str) -> str:
-    seen: list[str] = []
-
-    def found() -> bool:
-        line = proc.stdout.readline() if proc.stdout else ""
-        seen.append(line)
-        return needle in line
-
-    wait_for(found, timeout=15, interval=0)
-    return "".join(seen)
 
 
 def test_invoke_payload_is_passed_through_unchanged(lambda_client: Any, srv_function: Any) -> None:
