@@ -164,7 +164,9 @@ def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str =
     env.setdefault("AWS_ACCESS_KEY_ID", "bench")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     if name in ("eddydb", "eddydb-mem"):
-        env["PYTHONPATH"] = str(REPO / "src") + os.pathsep + env.get("PYTHONPATH", "")
+        # EDDYDB_BENCH_SRC: measure another source tree (e.g. a patched copy) with the same harness
+        src = os.environ.get("EDDYDB_BENCH_SRC") or str(REPO / "src")
+        env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
         cmd = [sys.executable, "-m", "eddydb", "serve", "--host", host, "--port", str(port)]
         if name == "eddydb":
             cmd += ["--data", os.path.join(tmp, "data")]
