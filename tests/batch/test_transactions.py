@@ -207,3 +207,46 @@ def test_transaction_with_stream_records_each_change(dynamodb_server, streams, m
         records += streams.get_records(ShardIterator=it)["Records"]
     assert sorted((r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in records) == [
         ("INSERT", "a"), ("INSERT", "b")]
+
+
+def test_concurrent_transfers_conserve_the_total(eddy_embedded, make_table):
+    """Transfers as transactions (conditional debit + credit) from several threads: all-or-nothing
+    means the total never changes and no balance goes negative."""
+    import random
+    import threading
+
+    from util import client_config
+
+    ddb = eddy_embedded.client("dynamodb", config=client_config())
+    t = make_table(client=ddb)
+    accounts = [f"acct{i}" for i in range(6)]
+    for a in accounts:
+        ddb.put_item(TableName=t, Item={"pk": {"S": a}, "bal": {"N": "10"}})
+    errors: list[BaseException] = []
+
+    def worker(seed: int) -> None:
+        rnd = random.Random(seed)
+        try:
+            for _ in range(40):
+                src, dst = rnd.sample(accounts, 2)
+                try:
+                    ddb.transact_write_items(TransactItems=[
+                        {"Update": {"TableName": t, "Key": _key(src), "UpdateExpression": "SET bal = bal - :one",
+                                    "ConditionExpression": "bal >= :one",
+                                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                        {"Update": {"TableName": t, "Key": _key(dst), "UpdateExpression": "SET bal = bal + :one",
+                                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                    ])
+                except ClientError as e:
+                    assert e.response["Error"]["Code"] == "TransactionCanceledException"
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    balances = [int(_get(ddb, t, a)["bal"]["N"]) for a in accounts]
+    assert sum(balances) == 60 and min(balances) >= 0
