@@ -176,11 +176,14 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
             new = dict(old) if old is not None else dict(op.key)
         else:
             new = exprs.fn("apply_update")(op.plan, dict(old) if old is not None else dict(op.key))
-        if item_size(new) > MAX_ITEM_SIZE:
+        new_bytes = orjson.dumps(new)
+        # the JSON text is never shorter than DynamoDB's item size: exact sizes only for big items
+        if len(new_bytes) > MAX_ITEM_SIZE and item_size(new) > MAX_ITEM_SIZE:
             raise ValidationException("Item size to update has exceeded the maximum allowed size")
         if table.indexes:
             check_index_keys(table, new, update=True)
-        apply_change(txn, table, op.key, old, new, user_identity=op.user_identity, storage_key=skey)
+        apply_change(txn, table, op.key, old, new, user_identity=op.user_identity, storage_key=skey,
+                     new_bytes=new_bytes)
         return old, new
     if type(op) is DeleteOp:
         if old is not None:
