@@ -25,7 +25,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from triggers_support import HANDLER, ROLE, make_zip  # noqa: E402
-from util import wait_for  # noqa: E402
+from util import make_client, wait_for  # noqa: E402
 
 _counter = itertools.count()
 
@@ -85,6 +85,21 @@ class Trigger:
 
     def wait_state(self, uuid_: str, state: str, timeout: float = 10.0) -> None:
         wait_for(lambda: self.state(uuid_) == state, timeout, message=f"mapping {uuid_} to be {state}")
+
+
+_clients: dict[tuple[str, str], Any] = {}
+
+
+@pytest.fixture
+def lambda_client(eddy_server: Any) -> Any:
+    """The session server's boto3 lambda client, made once (building a lambda client costs ~0.5 s)."""
+    if eddy_server.proc is None or eddy_server.proc.poll() is not None:
+        eddy_server.proc = None
+        eddy_server.start()
+    key = ("lambda", eddy_server.url)
+    if key not in _clients:
+        _clients[key] = make_client("lambda", eddy_server.url)
+    return _clients[key]
 
 
 @pytest.fixture

@@ -4,10 +4,29 @@ ResourceNotFoundException for bad input."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-from util import wait_for
+from triggers_support import HANDLER, ROLE, make_zip
+from util import make_client, wait_for
+
+
+@pytest.fixture(scope="module")
+def shared(eddy_server):
+    """One table with a stream and one function for the tests that only get errors back."""
+    ddb, lam = make_client("dynamodb", eddy_server.url), make_client("lambda", eddy_server.url)
+    name = f"esm-api-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST",
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": make_zip({"app.py": HANDLER})})
+    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    yield arn, name
+    lam.delete_function(FunctionName=name)
+    ddb.delete_table(TableName=name)
 
 
 def _err(e: pytest.ExceptionInfo) -> tuple[str, str]:
@@ -120,9 +139,9 @@ def test_disable_and_enable_states(trigger, lambda_client):
     ({"DestinationConfig": {"OnFailure": {"Destination": "file://relative/dir"}}}, "file:///"),
     ({"StartingPosition": "AT_TIMESTAMP"}, "starting position"),
 ])
-def test_invalid_parameters_are_rejected(trigger, lambda_client, params, needle):
-    t = trigger()
-    kw = {"EventSourceArn": t.stream_arn, "FunctionName": t.function, "StartingPosition": "LATEST", **params}
+def test_invalid_parameters_are_rejected(shared, lambda_client, params, needle):
+    arn, function = shared
+    kw = {"EventSourceArn": arn, "FunctionName": function, "StartingPosition": "LATEST", **params}
     with pytest.raises(ClientError) as e:
         lambda_client.create_event_source_mapping(**kw)
     code, message = _err(e)
@@ -143,16 +162,16 @@ def test_update_validates_too(trigger, lambda_client):
     assert _err(e)[0] == "InvalidParameterValueException"
 
 
-def test_unknown_function_and_stream_are_not_found(trigger, lambda_client):
-    t = trigger()
+def test_unknown_function_and_stream_are_not_found(shared, lambda_client):
+    arn, function = shared
     with pytest.raises(ClientError) as e:
-        lambda_client.create_event_source_mapping(EventSourceArn=t.stream_arn, FunctionName="no-such-fn",
+        lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName="no-such-fn",
                                                   StartingPosition="LATEST")
     assert _err(e)[0] == "ResourceNotFoundException"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
-    bogus = t.stream_arn.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000"
+    bogus = arn.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000"
     with pytest.raises(ClientError) as e:
-        lambda_client.create_event_source_mapping(EventSourceArn=bogus, FunctionName=t.function,
+        lambda_client.create_event_source_mapping(EventSourceArn=bogus, FunctionName=function,
                                                   StartingPosition="LATEST")
     assert _err(e)[0] == "ResourceNotFoundException"
 

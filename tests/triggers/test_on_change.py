@@ -211,3 +211,60 @@ def test_shard_lineage_parents_before_children(tmp_path):
         for key in {k for k, _ in writes}:
             vals = [v for k, v, _ in seen if k == key]
             assert vals == sorted(vals), f"{key} out of order"
+
+
+def test_final_window_invoke_is_retried_until_it_succeeds(db, table):
+    events = []
+    failures = {"final": 0}
+
+    def handler(event, context):
+        events.append(event)
+        if event["isFinalInvokeForWindow"] and failures["final"] < 2:
+            failures["final"] += 1
+            raise RuntimeError("final invoke fails twice")
+        state = dict(event["state"])
+        state["n"] = state.get("n", 0) + len(event["Records"])
+        return {"state": state}
+
+    db.on_change(table, handler, tumbling_window=1, max_retries=0)
+    put(db, "a")
+    put(db, "b")
+    wait_for(lambda: sum(1 for e in events if e["isFinalInvokeForWindow"]) >= 3, 10)
+    finals = [e for e in events if e["isFinalInvokeForWindow"]]
+    assert all(f["Records"] == [] for f in finals)
+    per_window: dict[str, int] = {}
+    for e in events:
+        if not e["isFinalInvokeForWindow"]:
+            per_window[e["window"]["start"]] = per_window.get(e["window"]["start"], 0) + len(e["Records"])
+    for f in finals:
+        assert f["state"].get("n", 0) == per_window[f["window"]["start"]], "the final invoke gets the window's state"
+    assert keys_of([e for e in events if not e["isFinalInvokeForWindow"]]) == ["a", "b"]
+
+
+def test_window_state_over_1mb_ends_the_window_early(db, table):
+    events = []
+
+    def handler(event, context):
+        events.append(event)
+        if event["isFinalInvokeForWindow"]:
+            return {"state": {}}
+        count = event["state"].get("count", 0) + 1
+        state = {"count": count}
+        if count == 2:
+            state["blob"] = "x" * (1024 * 1024 + 10)
+        return {"state": state}
+
+    # stay clear of a 60-second window boundary so the three records share one window
+    left = 60 - time.time() % 60
+    if left < 3:
+        time.sleep(left + 0.05)
+    db.on_change(table, handler, tumbling_window=60, batch_size=1)
+    for k in ("a", "b", "c"):
+        put(db, k)
+    wait_for(lambda: len([e for e in events if not e["isFinalInvokeForWindow"]]) == 3, 10)
+    early = [e for e in events if e["isFinalInvokeForWindow"]]
+    assert len(early) == 1 and early[0]["isWindowTerminatedEarly"] is True
+    assert early[0]["state"]["count"] == 2
+    third = [e for e in events if not e["isFinalInvokeForWindow"]][2]
+    assert third["state"] == {}, "a fresh state after the early end"
+    assert third["window"] == early[0]["window"]

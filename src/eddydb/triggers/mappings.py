@@ -108,8 +108,8 @@ class MappingManager:
         for doc in self._load_all():
             if doc["EventSourceArn"] == arn and doc["_function"] == fname and doc["State"] != "Deleting":
                 raise ResourceConflictException(
-                    f"An event source mapping with DynamoDB stream arn (\" {arn} \") and function (\" {fname} \") "
-                    f"already exists. Please update or delete the existing mapping with UUID {doc['UUID']}",
+                    f"The event source arn (\" {arn} \") and function (\" {fname} \") provided mapping already "
+                    f"exists. Please update or delete the existing mapping with UUID {doc['UUID']}",
                 )
         uuid = str(_uuid.uuid4())
         latest: dict[str, int | None] = {}
@@ -130,7 +130,7 @@ class MappingManager:
             "LastModified": self.clock(),
             "LastProcessingResult": _NO_RECORDS,
             "State": "Creating",
-            "StateTransitionReason": "USER_INITIATED",
+            "StateTransitionReason": "User action",
             "DestinationConfig": {"OnFailure": {}},
             "MaximumRecordAgeInSeconds": DEFAULTS["MaximumRecordAgeInSeconds"],
             "BisectBatchOnFunctionError": DEFAULTS["BisectBatchOnFunctionError"],
@@ -199,7 +199,7 @@ class MappingManager:
                 state = "Enabling" if settings["Enabled"] else "Disabling"
                 merged["_enabled"] = settings["Enabled"]
             merged["State"] = state
-            merged["StateTransitionReason"] = "USER_INITIATED"
+            merged["StateTransitionReason"] = "User action"
             merged["LastModified"] = self.clock()
             merged["_version"] = doc.get("_version", 0) + 1
             txn.save_mapping(uuid, orjson.dumps(merged))
@@ -218,7 +218,7 @@ class MappingManager:
                 raise self._not_found(uuid)
             doc = orjson.loads(raw)
             doc["State"] = "Deleting"
-            doc["StateTransitionReason"] = "USER_INITIATED"
+            doc["StateTransitionReason"] = "User action"
             doc["_version"] = doc.get("_version", 0) + 1
             txn.save_mapping(uuid, orjson.dumps(doc))
             return doc

@@ -124,10 +124,10 @@ def validate_settings(params: dict[str, Any], *, creating: bool) -> dict[str, An
         if isinstance(v, bool) or not isinstance(v, int):
             raise InvalidParameterValueException(f"{name} must be an integer.")
         if not lo <= v <= hi:
+            bound = f"greater than or equal to {lo}" if v < lo else f"less than or equal to {hi}"
             raise InvalidParameterValueException(
                 f"1 validation error detected: Value '{v}' at '{_camel(name)}' failed to satisfy constraint: "
-                f"Member must have value {'greater than or equal to ' + str(lo)} and "
-                f"{'less than or equal to ' + str(hi)}"
+                f"Member must have value {bound}"
             )
         out[name] = v
     age = out.get("MaximumRecordAgeInSeconds")
