@@ -328,3 +328,19 @@ def test_closing_finishes_queued_work_and_refuses_more(tmp_path):
     with pytest.raises(Exception, match="closed"):
         late.result(1)
     store.close()
+
+
+def test_scan_pages_through_large_partitions(engine):
+    t = _create(engine, range_key=("sk", "N"))
+    for p in range(3):
+        for i in range(30):
+            _put(engine, t, {"pk": {"S": f"p{p}"}, "sk": {"N": str(i)}})
+    r = engine.read()
+    seen, start = [], None
+    while True:
+        page = reads.scan(r, t, None, limit=7, start_key=start)
+        seen += [(i["pk"]["S"], i["sk"]["N"]) for i in page.items]
+        start = page.last_key
+        if start is None:
+            break
+    assert len(seen) == 90 and len(set(seen)) == 90

@@ -44,6 +44,12 @@ def _range_sql(base: str, col: str, lo: bool, lo_incl: bool, hi: bool, hi_incl: 
     return "".join(parts)
 
 
+def _chain(first: Iterator[tuple], then: Any) -> Iterator[tuple]:
+    """Rows of `first`, then of the cursor `then()` opens (only if the caller reads that far)."""
+    yield from first
+    yield from then()
+
+
 class ItemsRead:
     """Read queries; `self.conn` is the sqlite3 connection of the transaction."""
 
@@ -88,19 +94,20 @@ class ItemsRead:
 
     def scan_items(self, table_id: int, after: tuple | None, phash_lo: int, phash_hi: int,
                    limit: int | None) -> Iterator[tuple]:
-        args: list = [table_id]
-        if after is None:
-            sql = "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash>=? AND phash<?"
-            args += [phash_lo, phash_hi]
-        else:
-            sql = ("SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash>=? AND phash<?"
-                   " AND (phash, pk, sk) > (?, ?, ?)")
-            args += [max(phash_lo, after[0]), phash_hi, after[0], after[1], after[2]]
-        sql += " ORDER BY phash, pk, sk"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return self.conn.execute(sql, args)
+        if after is None or not phash_lo <= after[0] < phash_hi:
+            return self._scan_from(table_id, phash_lo, phash_hi, limit)
+        # The rest of the partition-hash bucket `after` is in (a seek on (pk, sk)), then the next buckets.
+        lim = " LIMIT ?" if limit is not None else ""
+        rest = self.conn.execute(
+            "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash=? AND (pk, sk) > (?, ?)"
+            " ORDER BY pk, sk" + lim, (table_id, after[0], after[1], after[2], *((limit,) if limit is not None else ())))
+        return _chain(rest, lambda: self._scan_from(table_id, after[0] + 1, phash_hi, limit))
+
+    def _scan_from(self, table_id: int, phash_lo: int, phash_hi: int, limit: int | None) -> Iterator[tuple]:
+        sql = "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash>=? AND phash<? ORDER BY phash, pk, sk"
+        if limit is None:
+            return self.conn.execute(sql, (table_id, phash_lo, phash_hi))
+        return self.conn.execute(sql + " LIMIT ?", (table_id, phash_lo, phash_hi, limit))
 
     def count_items(self, table_id: int) -> int:
         return self.conn.execute("SELECT count(*) FROM items WHERE table_id=?", (table_id,)).fetchone()[0]
@@ -141,18 +148,21 @@ class ItemsRead:
 
     def scan_index(self, index_id: int, after: tuple | None, phash_lo: int, phash_hi: int,
                    limit: int | None) -> Iterator[tuple]:
-        args: list = [index_id]
-        sql = "SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash>=? AND phash<?"
-        if after is None:
-            args += [phash_lo, phash_hi]
-        else:
-            sql += " AND (phash, ipk, isk, pk, sk) > (?, ?, ?, ?, ?)"
-            args += [max(phash_lo, after[0]), phash_hi, *after]
-        sql += " ORDER BY phash, ipk, isk, pk, sk"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return self.conn.execute(sql, args)
+        if after is None or not phash_lo <= after[0] < phash_hi:
+            return self._scan_index_from(index_id, phash_lo, phash_hi, limit)
+        lim = " LIMIT ?" if limit is not None else ""
+        rest = self.conn.execute(
+            "SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash=?"
+            " AND (ipk, isk, pk, sk) > (?, ?, ?, ?) ORDER BY ipk, isk, pk, sk" + lim,
+            (index_id, *after, *((limit,) if limit is not None else ())))
+        return _chain(rest, lambda: self._scan_index_from(index_id, after[0] + 1, phash_hi, limit))
+
+    def _scan_index_from(self, index_id: int, phash_lo: int, phash_hi: int, limit: int | None) -> Iterator[tuple]:
+        sql = ("SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash>=? AND phash<?"
+               " ORDER BY phash, ipk, isk, pk, sk")
+        if limit is None:
+            return self.conn.execute(sql, (index_id, phash_lo, phash_hi))
+        return self.conn.execute(sql + " LIMIT ?", (index_id, phash_lo, phash_hi, limit))
 
     def count_index(self, index_id: int) -> int:
         return self.conn.execute("SELECT count(*) FROM index_entries WHERE index_id=?", (index_id,)).fetchone()[0]
