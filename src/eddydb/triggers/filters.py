@@ -131,8 +131,7 @@ def _compile_object(pattern: Any, path: str) -> Predicate:
         if key == "$or":
             if not isinstance(sub, list) or len(sub) < 2:
                 raise _PatternError(f"{where} must be a list of at least two patterns")
-            alts = [_compile_object(alt, where) for alt in sub]
-            checks.append(lambda ev, alts=alts: any(a(ev) for a in alts))
+            checks.append(_any_of([_compile_object(alt, where) for alt in sub]))
             continue
         if isinstance(sub, dict):
             inner = _compile_object(sub, where)
@@ -144,6 +143,10 @@ def _compile_object(pattern: Any, path: str) -> Predicate:
     if len(checks) == 1:
         return checks[0]
     return lambda event: all(c(event) for c in checks)
+
+
+def _any_of(alternatives: list[Predicate]) -> Predicate:
+    return lambda event: any(a(event) for a in alternatives)
 
 
 def _field_object(key: str, inner: Predicate) -> Predicate:

@@ -57,8 +57,8 @@ def take_leases(txn, pairs: Iterable[tuple[str, str]], owner: str, now: float, t
             held.add((uuid, shard_id))
             continue
         current = txn.load_lease(uuid, shard_id)
-        if current is not None and owner_is_dead(current[0]):
-            # the write transaction holds the store's write lock: nobody else can take it meanwhile
-            if txn.take_lease(uuid, shard_id, owner, float("inf"), now + ttl):
-                held.add((uuid, shard_id))
+        # the write transaction holds the store's write lock: nobody else can take it meanwhile
+        if current is not None and owner_is_dead(current[0]) and \
+                txn.take_lease(uuid, shard_id, owner, float("inf"), now + ttl):
+            held.add((uuid, shard_id))
     return held

@@ -30,6 +30,8 @@ from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, val
 
 __all__ = ["ON_CHANGE_PARAMS", "MappingManager"]
 
+_List = list   # MappingManager.list (the API operation) shadows the builtin inside the class
+
 log = logging.getLogger("eddydb.triggers")
 
 _TRANSIENT = {"Creating": None, "Enabling": True, "Updating": None, "Disabling": False}
@@ -105,11 +107,12 @@ class MappingManager:
         settings = validate_settings(params, creating=True)
         shards = self._stream_shards(arn)
         fname, farn = self._resolve_function(params["FunctionName"])
-        for doc in self._load_all():
-            if doc["EventSourceArn"] == arn and doc["_function"] == fname and doc["State"] != "Deleting":
+        for existing in self._load_all():
+            if existing["EventSourceArn"] == arn and existing["_function"] == fname \
+                    and existing["State"] != "Deleting":
                 raise ResourceConflictException(
                     f"The event source arn (\" {arn} \") and function (\" {fname} \") provided mapping already "
-                    f"exists. Please update or delete the existing mapping with UUID {doc['UUID']}",
+                    f"exists. Please update or delete the existing mapping with UUID {existing['UUID']}",
                 )
         uuid = str(_uuid.uuid4())
         latest: dict[str, int | None] = {}
@@ -378,13 +381,13 @@ class MappingManager:
                     self._lease_expiry.pop(k, None)
         held_now = {k for k, exp in self._lease_expiry.items() if exp > now and k in wanted}
         with self._lock:
-            for k, p in list(self._processors.items()):
-                cfg = wanted.get(k)
-                if k not in held_now or cfg is None or cfg.version != p.cfg.version:
-                    p.stop()
+            for k, running in list(self._processors.items()):
+                want = wanted.get(k)
+                if k not in held_now or want is None or want.version != running.cfg.version:
+                    running.stop()
             for k in held_now:
-                p = self._processors.get(k)
-                if p is not None and (p.alive() or p.finished):
+                current = self._processors.get(k)
+                if current is not None and (current.alive() or current.finished):
                     continue   # running (or, when stale, finishing its batch before its successor starts)
                 if not self._running:
                     return
@@ -398,7 +401,7 @@ class MappingManager:
                 if exp > now:
                     self.inst.engine.writer.submit(lambda txn, k=k: txn.release_lease(k[0], k[1], self.owner))
 
-    def _eligible_shards(self, cfg: MappingConfig) -> list[str]:
+    def _eligible_shards(self, cfg: MappingConfig) -> _List[str]:
         """Shards to process now: not finished, and their parent (if still listed) finished."""
         try:
             shards = self.inst.streams.shards(cfg.event_source_arn)
@@ -445,8 +448,8 @@ class MappingManager:
         try:
             raw = self.inst.store.read().load_mapping(uuid)
             doc = orjson.loads(raw) if raw else None
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception:
+            log.debug("cannot read mapping %s before deleting it", uuid, exc_info=True)
         self.inst.engine.writer.run(lambda txn: txn.delete_mapping(uuid))
         self._results.pop(uuid, None)
         for k in [k for k in self._lease_expiry if k[0] == uuid]:
@@ -455,8 +458,8 @@ class MappingManager:
             self._callables.discard(doc["_function"])
             try:
                 self.inst.functions.unregister_callable(doc["_function"])
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:
+                log.debug("cannot unregister %s", doc["_function"], exc_info=True)
 
     def processor_exited(self, proc: ShardProcessor) -> None:
         """Called by a processor's thread as it ends."""
@@ -467,7 +470,7 @@ class MappingManager:
         self._wake.set()
 
     def _rebuild_index(self) -> None:
-        index: dict[str, list[ShardProcessor]] = {}
+        index: dict[str, _List[ShardProcessor]] = {}
         for (_, sid), p in self._processors.items():
             index.setdefault(sid, []).append(p)
         self._by_shard = index
@@ -503,7 +506,7 @@ class MappingManager:
         return self.inst.streams.shard(shard_id)
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _load_all(self) -> list[dict[str, Any]]:
+    def _load_all(self) -> _List[dict[str, Any]]:
         return [orjson.loads(b) for b in self.inst.store.read().load_mappings()]
 
     def _load(self, uuid: str) -> dict[str, Any]:
@@ -516,7 +519,7 @@ class MappingManager:
         return LambdaResourceNotFoundException(f"The resource you requested does not exist. (Service: Lambda, "
                                                f"Status Code: 404, Request ID: {_uuid.uuid4()})")
 
-    def _stream_shards(self, arn: str) -> list[Any]:
+    def _stream_shards(self, arn: str) -> _List[Any]:
         if not isinstance(arn, str) or STREAM_ARN_RE.fullmatch(arn) is None:
             raise InvalidParameterValueException(
                 f"Unsupported event source {arn!r}: eddydb triggers read DynamoDB streams "

@@ -51,7 +51,7 @@ class ShardProcessor:
                                         daemon=True)
         self._pool: ThreadPoolExecutor | None = None
         self._window: Window | None = None
-        self._saved = None   # last checkpointed seq
+        self._saved: int | None = None   # last checkpointed seq
         self.finished = False
 
     # --- control ------------------------------------------------------------------------------

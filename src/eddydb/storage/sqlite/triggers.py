@@ -12,13 +12,13 @@ SCHEMA: list[str] = [
     "CREATE TABLE IF NOT EXISTS esm_mappings (uuid TEXT PRIMARY KEY, doc BLOB NOT NULL)",
     # seq = last stream sequence number (internal int) whose processing is finished; NULL = none yet.
     # finished = the (closed) shard was read to its end: its children may start.
-    "CREATE TABLE IF NOT EXISTS esm_checkpoints (uuid TEXT NOT NULL, shard_id TEXT NOT NULL, seq INTEGER,"
-    " finished INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (uuid, shard_id)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS esm_leases (uuid TEXT NOT NULL, shard_id TEXT NOT NULL, owner TEXT NOT NULL,"
-    " expires REAL NOT NULL, PRIMARY KEY (uuid, shard_id)) WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS esm_checkpoints (uuid TEXT NOT NULL, shard_id TEXT NOT NULL, seq INTEGER,"
+     " finished INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (uuid, shard_id)) WITHOUT ROWID"),
+    ("CREATE TABLE IF NOT EXISTS esm_leases (uuid TEXT NOT NULL, shard_id TEXT NOT NULL, owner TEXT NOT NULL,"
+     " expires REAL NOT NULL, PRIMARY KEY (uuid, shard_id)) WITHOUT ROWID"),
     # doc = orjson bytes of {"start", "end", "state", ...}: the open tumbling window of a shard
-    "CREATE TABLE IF NOT EXISTS esm_windows (uuid TEXT NOT NULL, shard_id TEXT NOT NULL, doc BLOB NOT NULL,"
-    " PRIMARY KEY (uuid, shard_id)) WITHOUT ROWID",
+    ("CREATE TABLE IF NOT EXISTS esm_windows (uuid TEXT NOT NULL, shard_id TEXT NOT NULL, doc BLOB NOT NULL,"
+     " PRIMARY KEY (uuid, shard_id)) WITHOUT ROWID"),
 ]
 
 
