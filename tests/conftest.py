@@ -45,6 +45,32 @@ def eddy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
                 pass
 
 
+@pytest.fixture
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Start servers of your own (flags, env, a crash to simulate); all are stopped after the test.
+
+        srv = server_factory(args=["--ttl-interval", "0.1"])      # durable, temp data dir
+        srv = server_factory(in_memory=True)
+        client = make_client("dynamodb", srv.url)
+    """
+    started: list[ServerProcess] = []
+
+    def factory(args: Any = (), env: dict[str, str] | None = None, in_memory: bool = False) -> ServerProcess:
+        base = tmp_path_factory.mktemp("eddy-own-server")
+        srv = ServerProcess(None if in_memory else base / "data", args=list(args), env=env,
+                            log_path=base / "server.log")
+        started.append(srv)
+        return srv.start()
+
+    yield factory
+    for srv in started:
+        if srv.proc is not None:
+            try:
+                srv.stop()
+            except AssertionError:
+                srv.kill9()
+
+
 def _ensure_running(server: ServerProcess) -> None:
     if server.proc is None or server.proc.poll() is not None:
         server.proc = None

@@ -193,3 +193,41 @@ def test_several_workers_serve_one_store(tmp_path):
                                                                  ConsistentRead=True)
                 assert got.get("Item") == {"pk": {"S": f"k{j}"}}
         assert srv.stop() == 0
+
+
+def test_command_groups_of_other_modules_are_registered():
+    import importlib.util
+
+    for module, name in (("eddydb.cli.stream", "stream"), ("eddydb.cli.logs", "logs"), ("eddydb.cli.ttl", "ttl")):
+        if importlib.util.find_spec(module) is not None:
+            assert name in cli_main.cli.commands, name
+            assert _invoke([name, "--help"]).exit_code == 0
+
+
+def test_a_broken_command_module_does_not_take_serve_down(monkeypatch):
+    import click
+
+    class Boom(Exception):
+        pass
+
+    real_import = cli_main.importlib.import_module
+
+    def fake_import(name, *a, **k):
+        if name == "eddydb.cli.logs":
+            raise Boom("syntax error somewhere")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(cli_main.importlib, "import_module", fake_import)
+    group = click.Group("eddydb")
+    cli_main._register_optional(group)
+    result = CliRunner().invoke(group, ["logs", "fn"])
+    assert result.exit_code == 1
+    assert "unavailable" in result.output and "syntax error somewhere" in result.output
+
+
+def test_server_factory_fixture_passes_flags(server_factory):
+    srv = server_factory(args=["--region", "eu-north-1"])
+    client = make_client("dynamodb", srv.url)
+    _create(client, "regional")
+    arn = client.describe_table(TableName="regional")["Table"]["TableArn"]
+    assert arn.startswith("arn:aws:dynamodb:eu-north-1:")

@@ -261,9 +261,8 @@ def test_request_without_signature_is_missing_authentication_token(url):
 
 
 def test_any_credentials_and_region_are_accepted(url):
-    from util import client_config
-
     import boto3
+    from util import client_config
 
     for region, key in (("eu-west-3", "AKIAANYTHING"), ("ap-southeast-2", "x")):
         client = boto3.client("dynamodb", endpoint_url=url, region_name=region, aws_access_key_id=key,
