@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import weakref
 from typing import Any, Self
 
 from eddydb.storage.base import ReadTxn, Store, WriteTxn
@@ -117,7 +118,8 @@ class SqliteStore(Store):
         self.path = path
         self.sync = sync
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        # weak: a thread's reader (and its connection) goes away with the thread's locals
+        self._readers: weakref.WeakSet[SqliteRead] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
         self._wconn = self._connect()
@@ -142,10 +144,9 @@ class SqliteStore(Store):
         if r is None:
             if self._closed:
                 raise RuntimeError("store is closed")
-            conn = self._connect()
+            r = self._local.r = SqliteRead(self._connect(), self)
             with self._lock:
-                self._readers.append(conn)
-            r = self._local.r = SqliteRead(conn, self)
+                self._readers.add(r)
         return r
 
     def begin_write(self) -> SqliteWrite:
@@ -165,10 +166,11 @@ class SqliteStore(Store):
             return
         self._closed = True
         with self._lock:
-            readers, self._readers = self._readers, []
-        for conn in readers:
+            readers = list(self._readers)
+            self._readers = weakref.WeakSet()
+        for r in readers:
             try:
-                conn.close()
+                r.conn.close()
             except sqlite3.Error:
                 pass
         try:
