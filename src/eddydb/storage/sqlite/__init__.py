@@ -122,19 +122,20 @@ class SqliteStore(Store):
         self._readers: weakref.WeakSet[SqliteRead] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
-        self._wconn = self._connect()
+        self._wconn = self._connect(cache_kb=65536)
         self._wconn.execute("PRAGMA journal_mode=WAL")
         for mod in _MODULES:
             for ddl in mod.SCHEMA:
                 self._wconn.execute(ddl)
         self._writer = SqliteWrite(self._wconn, self)
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, cache_kb: int = 16384) -> sqlite3.Connection:
+        # readers also share the OS page cache through mmap, so their private caches stay smaller
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                cached_statements=512, timeout=30.0)
         conn.execute(f"PRAGMA synchronous={self.sync.upper()}")
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute(f"PRAGMA cache_size=-{cache_kb}")
         conn.execute("PRAGMA temp_store=MEMORY")
         conn.execute("PRAGMA mmap_size=268435456")
         return conn
