@@ -239,3 +239,43 @@ def test_bad_segments_are_rejected(dynamodb_server, eddy_server, make_table, kw)
     with pytest.raises(ClientError) as e:
         raw.scan(TableName=t, **kw)
     assert _err(e)[0] == "ValidationException"
+
+
+def test_gsi_follows_updates_of_its_key(dynamodb, make_table):
+    t = make_table(("pk", "S"), gsi={"byg": ("g:S",)})
+    dynamodb.put_item(TableName=t, Item={"pk": {"S": "a"}, "g": {"S": "one"}})
+    dynamodb.update_item(TableName=t, Key={"pk": {"S": "a"}}, UpdateExpression="SET g = :g",
+                         ExpressionAttributeValues={":g": {"S": "two"}})
+
+    def count(g):
+        return dynamodb.query(TableName=t, IndexName="byg", KeyConditionExpression="g = :g",
+                              ExpressionAttributeValues={":g": {"S": g}})["Count"]
+    assert (count("one"), count("two")) == (0, 1)
+    dynamodb.update_item(TableName=t, Key={"pk": {"S": "a"}}, UpdateExpression="REMOVE g")
+    assert count("two") == 0
+    assert dynamodb.scan(TableName=t, IndexName="byg")["Count"] == 0
+
+
+def test_exclusive_start_key_outside_the_queried_partition(dynamodb, sorted_table):
+    with pytest.raises(ClientError) as e:
+        _q(dynamodb, sorted_table, ExclusiveStartKey={"pk": {"S": "q"}, "sk": {"N": "0"}})
+    assert _err(e)[0] == "ValidationException"
+
+
+def test_select_all_attributes_on_a_keys_only_gsi_is_rejected(dynamodb, sorted_table):
+    with pytest.raises(ClientError) as e:
+        dynamodb.query(TableName=sorted_table, IndexName="keys", KeyConditionExpression="g = :g",
+                       ExpressionAttributeValues={":g": {"S": "G"}}, Select="ALL_ATTRIBUTES")
+    assert _err(e)[0] == "ValidationException"
+
+
+def test_index_query_capacity_is_charged_to_the_index(dynamodb, sorted_table):
+    r = dynamodb.query(TableName=sorted_table, IndexName="byg", KeyConditionExpression="g = :g",
+                       ExpressionAttributeValues={":g": {"S": "G"}}, ReturnConsumedCapacity="INDEXES")
+    cc = r["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 0.5 and cc["GlobalSecondaryIndexes"]["byg"]["CapacityUnits"] == 0.5
+
+
+def test_scan_with_limit_and_count(dynamodb, sorted_table):
+    r = dynamodb.scan(TableName=sorted_table, Select="COUNT", Limit=4)
+    assert r["Count"] == 4 and r["ScannedCount"] == 4 and "LastEvaluatedKey" in r
