@@ -43,14 +43,32 @@ def url(eddy_server):
     return eddy_server.url
 
 
-def test_health_check_answers_json_with_status_and_version(url):
+def test_health_check_answers_like_dynamodb(url):
     c = _conn(url)
     c.request("GET", "/")
     r = c.getresponse()
+    assert r.status == 200
+    assert r.read().decode() == "healthy: " + urlsplit(url).netloc
+
+
+def test_health_check_in_json_has_status_and_version(url):
+    c = _conn(url)
+    c.request("GET", "/", headers={"Accept": "application/json"})
+    r = c.getresponse()
     body = json.loads(r.read())
     assert r.status == 200
+    assert r.getheader("Content-Type") == "application/json"
     assert body["status"] == "ok"
     assert body["version"]
+
+
+@pytest.mark.parametrize("path", ["/abc", "/-", "/index.htm", "/health"])
+def test_health_check_is_only_on_the_root_path(url, path):
+    c = _conn(url)
+    c.request("GET", path)
+    r = c.getresponse()
+    r.read()
+    assert 400 <= r.status <= 404
 
 
 def test_every_response_has_crc32_of_its_body(url):

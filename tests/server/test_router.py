@@ -144,7 +144,9 @@ def test_unsigned_request_is_refused_unless_trusted(fake_ops):
 
 
 def test_health_check():
-    status, _, body = router.route(None, "GET", "/", {}, b"")
+    status, _, body = router.route(None, "GET", "/", {"host": "db.local:8000"}, b"")
+    assert (status, body) == (200, b"healthy: db.local:8000")
+    status, _, body = router.route(None, "GET", "/", {"accept": "application/json"}, b"")
     assert status == 200 and orjson.loads(body)["status"] == "ok"
 
 

@@ -53,12 +53,13 @@ _PREFIX: dict[tuple[int, int], bytes] = {}
 
 def _prefix(status: int, headers: Mapping[str, str]) -> bytes:
     key = (status, id(headers))
-    p = _PREFIX.get(key) if headers is _router.AMZ_JSON or headers is _router.JSON else None
+    shared = headers is _router.AMZ_JSON or headers is _router.JSON or headers is _router.TEXT
+    p = _PREFIX.get(key) if shared else None
     if p is None:
         p = _status_line(status) + b"".join(
             b"%s: %s\r\n" % (k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
         ) + b"x-amzn-RequestId: "
-        if headers is _router.AMZ_JSON or headers is _router.JSON:
+        if shared:
             _PREFIX[key] = p
     return p
 

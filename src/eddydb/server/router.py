@@ -28,6 +28,7 @@ from eddydb.model.errors import EddyError, MissingAuthenticationTokenException, 
 __all__ = [
     "AMZ_JSON",
     "JSON",
+    "TEXT",
     "MAX_BODY",
     "Deferred",
     "Response",
@@ -41,6 +42,7 @@ log = logging.getLogger("eddydb.server")
 # writes precomputed bytes for them.
 AMZ_JSON: dict[str, str] = {"Content-Type": "application/x-amz-json-1.0"}
 JSON: dict[str, str] = {"Content-Type": "application/json"}
+TEXT: dict[str, str] = {"Content-Type": "text/plain; charset=utf-8"}
 
 MAX_BODY = 16 << 20  # DynamoDB's request size limit; bodies (also after gunzip) above it are refused
 
@@ -182,6 +184,13 @@ def decode_body(headers: Mapping[str, str], body: bytes) -> bytes:
 
 
 # --- the router -------------------------------------------------------------------------------
+def _health(headers: Mapping[str, str]) -> Response:
+    """DynamoDB answers GET / with `healthy: <host>`; ask for JSON to get status and version."""
+    if "application/json" in headers.get("accept", ""):
+        return 200, JSON, _HEALTH_BODY
+    return 200, TEXT, b"healthy: " + headers.get("host", "localhost").encode("latin-1")
+
+
 def route(inst: Any, method: str, path: str, headers: Mapping[str, str], body: bytes, *,
           trusted: bool = False) -> Response | Deferred:
     """Route one request. `path` may carry a query string; `headers` have lower-case names.
@@ -205,11 +214,9 @@ def route(inst: Any, method: str, path: str, headers: Mapping[str, str], body: b
                 return out[0], AMZ_JSON, out[1]
             return Deferred(out, _dynamo_finish)
         if method in ("GET", "HEAD"):
-            return 200, JSON, _HEALTH_BODY
+            return _health(headers)
         return _not_found(method, path)
     path, _, query = path.partition("?")
-    if method == "GET" and path in ("/health", "/healthz"):
-        return 200, JSON, _HEALTH_BODY
     if "content-encoding" in headers:
         try:
             body = decode_body(headers, body)
