@@ -22,6 +22,7 @@ import orjson
 
 from common import PAYLOAD, Skip, call, create_table, preload
 from loadgen import AsyncClient, new_loop, percentile
+from procstat import Others, wait_quiet
 
 NAME = "streams"
 TARGETS = ["eddydb", "eddydb-mem"]
@@ -133,14 +134,16 @@ def drain_rate(target, cfg) -> dict:
     arn = setup_stream_table(target, "s_drain")
     t_load = preload(target, _batch_body("s_drain"), n // 25)
     shards = shard_ids(target, arn)
+    wait_quiet(10.0)
     loop = new_loop()
     try:
-        got, secs, calls = loop.run_until_complete(_drain(target, arn, shards, n, timeout=120))
+        with Others(target.pid) as o:
+            got, secs, calls = loop.run_until_complete(_drain(target, arn, shards, n, timeout=120))
     finally:
         loop.close()
     return {"records": n, "read": got, "shards": len(shards), "getrecords_calls": calls,
             "seconds": round(secs, 3), "records_per_s": round(got / secs, 1) if secs else 0,
-            "load_items_per_s": round(n / t_load, 1)}
+            "load_items_per_s": round(n / t_load, 1), "other_cpu_pct": o.pct}
 
 
 # -- 3. ack-to-readable latency
@@ -218,11 +221,15 @@ def readable_latency(target, cfg) -> dict:
     arn = setup_stream_table(target, "s_lat", view="NEW_IMAGE")
     shards = shard_ids(target, arn)
     writes = int(max(500, cfg.duration * 250))
+    wait_quiet(10.0)
     loop = new_loop()
     try:
-        return loop.run_until_complete(_latency(target, arn, shards, writes, 0.002))
+        with Others(target.pid) as o:
+            out = loop.run_until_complete(_latency(target, arn, shards, writes, 0.002))
     finally:
         loop.close()
+    out["other_cpu_pct"] = o.pct
+    return out
 
 
 def run(target, cfg) -> dict:

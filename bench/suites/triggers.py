@@ -28,6 +28,7 @@ from pathlib import Path
 
 from common import PAYLOAD, Skip, call, client, create_table, preload
 from loadgen import AsyncClient, new_loop, percentile
+from procstat import Others, wait_quiet
 
 NAME = "triggers"
 TARGETS = ["eddydb", "eddydb-mem"]
@@ -94,6 +95,8 @@ def subprocess_throughput(target, cfg, lam, tmp: str) -> dict:
     preload(target, _batch_body("tr_tp"), n // 25)
     out = os.path.join(tmp, "tp.out")
     _create_function(lam, "bench_tp", out, keys=False)
+    wait_quiet(10.0)
+    others = Others(target.pid).__enter__()
     t0 = time.time()
     m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="bench_tp", BatchSize=100,
                                         StartingPosition="TRIM_HORIZON")
@@ -104,6 +107,7 @@ def subprocess_throughput(target, cfg, lam, tmp: str) -> dict:
         if seen >= n:
             break
         time.sleep(0.05)
+    others.__exit__(None, None, None)
     lines = _read_lines(out)
     last = max((float(p[0]) for p in lines), default=t0)
     first = min((float(p[0]) for p in lines), default=t0)
@@ -115,7 +119,7 @@ def subprocess_throughput(target, cfg, lam, tmp: str) -> dict:
     return {"records": n, "delivered": seen, "batches": len(lines),
             "avg_batch": round(seen / len(lines), 1) if lines else 0,
             "seconds": round(secs, 3), "records_per_s": round(seen / secs, 1) if secs > 0 else 0,
-            "first_batch_after_s": round(first - t0, 3),
+            "first_batch_after_s": round(first - t0, 3), "other_cpu_pct": others.pct,
             "steady_records_per_s": round((seen - int(lines[0][1])) / (last - first), 1) if last > first else None}
 
 
@@ -166,9 +170,11 @@ def subprocess_latency(target, cfg, lam, tmp: str) -> dict:
         i += 1
         time.sleep(0.02)
     writes = int(max(200, cfg.duration * 50))
+    wait_quiet(10.0)
     loop = new_loop()
     try:
-        sent, acked, errors = loop.run_until_complete(_light_writes(target, "tr_lat", writes, 0.02))
+        with Others(target.pid) as o:
+            sent, acked, errors = loop.run_until_complete(_light_writes(target, "tr_lat", writes, 0.02))
     finally:
         loop.close()
     deadline = time.monotonic() + 10
@@ -194,7 +200,7 @@ def subprocess_latency(target, cfg, lam, tmp: str) -> dict:
             "ack_to_handler_p99_ms": round(percentile(lat, 99) / 1e6, 3),
             "ack_to_handler_max_ms": round(percentile(lat, 100) / 1e6, 3),
             "send_to_handler_p50_ms": round(percentile(lat_send, 50) / 1e6, 3),
-            "send_to_handler_p99_ms": round(percentile(lat_send, 99) / 1e6, 3)}
+            "send_to_handler_p99_ms": round(percentile(lat_send, 99) / 1e6, 3), "other_cpu_pct": o.pct}
 
 
 def inprocess_throughput(target, cfg, tmp: str) -> dict:

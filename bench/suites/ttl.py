@@ -9,8 +9,8 @@ Target: 100,000 items within 10 s.
 
 Phase B, foreground impact (a second table, same N, no polling): a paced foreground PutItem load
 (default 1,000 req/s over 8 connections, latency measured from each request's intended start, so
-stalls are not hidden) runs for a few seconds before T (baseline), then again from T for as long as
-phase A's sweep took (during the sweep). Target: p99 during the sweep <= 2x baseline p99. The
+stalls are not hidden) runs from T for as long as phase A's sweep took (during the sweep), then
+again for a few seconds once the sweep is over (baseline: same database, no sweep). Target: p99 during the sweep <= 2x baseline p99. The
 closed-loop PutItem throughput during a sweep is also reported, as information.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 
 from common import PAYLOAD, Skip, call, create_table, preload
 from loadgen import LoadSpec, run_load_procs
+from procstat import Others, wait_quiet
 
 NAME = "ttl"
 TARGETS = ["eddydb", "eddydb-mem"]
@@ -75,7 +76,10 @@ def _fg(target, cfg, table_body: bytes, duration: float, rate: float | None, war
     spec = LoadSpec(host=target.host, port=target.port, target="DynamoDB_20120810.PutItem", body=table_body,
                     connections=cfg.connections, warmup=warmup, duration=duration, rate=rate,
                     pin_cpus=cfg.client_cpus)
-    return run_load_procs(spec, cfg.client_procs).summary()
+    with Others(target.pid) as o:
+        out = run_load_procs(spec, cfg.client_procs).summary()
+    out["other_cpu_pct"] = o.pct
+    return out
 
 
 def run(target, cfg) -> dict:
@@ -87,15 +91,17 @@ def run(target, cfg) -> dict:
     # probe the load rate to choose how far in the future the items expire
     t_probe = preload(target, _batch_body("ttl_probe", int(time.time()) + 3600), max(1, n // 25 // 20))
     est_load = t_probe * 20
+    wait_quiet(10.0)
     res: dict = {"items": n}
 
     # -- phase A: sweep time
     if cfg.verbose:
         print(f"  {target.name} ttl.sweep ...", flush=True)
     _ttl_table(target, "ttl_a")
-    exp_a, load_a = _load_expiring(target, "ttl_a", n, lead=est_load * 2 + 3)
+    exp_a, load_a = _load_expiring(target, "ttl_a", n, lead=est_load * 3 + 5)
     res["load_items_per_s"] = round(n / load_a, 1)
     _sleep_until(exp_a)
+    others_a = Others(target.pid).__enter__()
     t_exp = time.time()
     deadline = t_exp + 120
     remaining = n
@@ -107,9 +113,10 @@ def run(target, cfg) -> dict:
             break
         time.sleep(0.5)
     sweep_s = time.time() - t_exp
+    others_a.__exit__(None, None, None)
     res["sweep"] = {"seconds": round(sweep_s, 2), "remaining": remaining,
                     "items_per_s": round(n / sweep_s, 1) if remaining == 0 else None,
-                    "polls": polls[:40]}
+                    "polls": polls[:40], "other_cpu_pct": others_a.pct}
 
     # -- phase B: foreground PutItem p99 with and without the sweep
     if cfg.verbose:
@@ -117,28 +124,36 @@ def run(target, cfg) -> dict:
     create_table(target, "ttl_fg")
     fg_body = ('{"TableName":"ttl_fg","Item":{"pk":{"S":"f%(c)d-%(i)d"},"s":{"S":"' + PAYLOAD + '"}}}').encode()
     _ttl_table(target, "ttl_b")
-    base_dur = max(3.0, min(cfg.duration, 5.0))
     sweep_dur = max(3.0, min(sweep_s + 1.0, 30.0))
-    exp_b, _ = _load_expiring(target, "ttl_b", n, lead=est_load * 2 + base_dur + 4)
-    baseline = _fg(target, cfg, fg_body, base_dur, FG_RATE)
-    if time.time() > exp_b:
-        raise RuntimeError("baseline overlapped the expiry; rerun with a smaller --ttl-items")
+    base_dur = max(3.0, min(cfg.duration, 5.0))
+    # load (expiring at T, with room for phase A's load time again), wait for T, measure during the
+    # sweep; the baseline runs right after the sweep finished (same database size, no race with T)
+    exp_b, _ = _load_expiring(target, "ttl_b", n, lead=load_a * 1.5 + 3)
     _sleep_until(exp_b - 1.0)        # spawn + 0.5 s warm-up: measurement starts ~T
     during = _fg(target, cfg, fg_body, sweep_dur, FG_RATE)
     left_b = _count(target, "ttl_b")
-    res["foreground"] = {"rate": FG_RATE, "baseline": baseline, "during_sweep": during,
+    deadline = time.time() + 60
+    while _count(target, "ttl_b") and time.time() < deadline:   # the baseline must not overlap the sweep
+        time.sleep(0.5)
+    wait_quiet(10.0)
+    baseline = _fg(target, cfg, fg_body, base_dur, FG_RATE)
+    res["foreground"] = {"rate": FG_RATE, "baseline_after_sweep": baseline, "during_sweep": during,
                          "p99_ratio": round(during["p99_ms"] / baseline["p99_ms"], 2) if baseline["p99_ms"] else None,
-                         "items_left_after": left_b}
+                         "items_left_after_window": left_b}
 
     # -- information: closed-loop PutItem throughput during a sweep vs not
     if cfg.verbose:
         print(f"  {target.name} ttl.closed_loop ...", flush=True)
     _ttl_table(target, "ttl_c")
-    exp_c, _ = _load_expiring(target, "ttl_c", n, lead=est_load * 2 + base_dur + 4)
-    cl_base = _fg(target, cfg, fg_body, base_dur, None)
+    exp_c, _ = _load_expiring(target, "ttl_c", n, lead=load_a * 1.5 + 3)
     _sleep_until(exp_c - 1.0)
     cl_during = _fg(target, cfg, fg_body, sweep_dur, None)
-    res["closed_loop_put"] = {"baseline": cl_base, "during_sweep": cl_during,
+    deadline = time.time() + 60
+    while _count(target, "ttl_c") and time.time() < deadline:
+        time.sleep(0.5)
+    wait_quiet(10.0)
+    cl_base = _fg(target, cfg, fg_body, base_dur, None)
+    res["closed_loop_put"] = {"baseline_after_sweep": cl_base, "during_sweep": cl_during,
                               "throughput_ratio": round(cl_during["throughput"] / cl_base["throughput"], 2)
                               if cl_base["throughput"] else None}
     sw, fg = res["sweep"], res["foreground"]
