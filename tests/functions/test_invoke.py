@@ -426,3 +426,11 @@ def test_removed_local_directory_is_an_import_error(lam: Any, make_function: Any
     payload, resp = invoke_json(lam, name, {})
     assert resp["FunctionError"] == "Unhandled"
     assert payload["errorType"] == "Runtime.ImportModuleError"
+
+
+@pytest.mark.parametrize("raw", [b'"just a string"', b"[1, 2, 3]", b"123", b"null", b'{"f": 1.5, "t": true}'])
+def test_any_json_value_is_an_event(lam: Any, make_function: Any, raw: bytes) -> None:
+    name = make_function({"app.py": "def handler(e, c):\n    return e\n"})
+    resp = lam.invoke(FunctionName=name, Payload=raw)
+    assert "FunctionError" not in resp
+    assert json.loads(resp["Payload"].read()) == json.loads(raw)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from fn_support import invoke_json, make_zip
+from hypothesis import given
+from hypothesis import strategies as st
 from util import ServerProcess, make_client, wait_for
 
 
@@ -277,3 +279,18 @@ def test_unpack_zip_ignores_paths_outside_the_directory(tmp_path: Any) -> None:
     assert (tmp_path / "code" / "ok.py").exists()
     assert (tmp_path / "code" / "sub" / "inner.py").exists()
     assert not (tmp_path / "evil.py").exists()
+
+
+_names = st.from_regex(r"[a-zA-Z0-9_-]{1,64}", fullmatch=True)
+_qualifiers = st.one_of(st.none(), st.just("$LATEST"), st.from_regex(r"[a-zA-Z0-9_-]{1,20}", fullmatch=True))
+
+
+@given(name=_names, qualifier=_qualifiers, form=st.sampled_from(["name", "arn", "partial"]))
+def test_parse_function_ref_round_trips(name: str, qualifier: str | None, form: str) -> None:
+    from eddydb.triggers.runtime import parse_function_ref
+
+    ref = {"name": name, "arn": f"arn:aws:lambda:eu-west-1:123456789012:function:{name}",
+           "partial": f"123456789012:function:{name}"}[form]
+    if qualifier is not None:
+        ref += f":{qualifier}"
+    assert parse_function_ref(ref) == (name, qualifier)

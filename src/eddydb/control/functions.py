@@ -15,6 +15,7 @@ import binascii
 import datetime as _dt
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -517,6 +518,22 @@ def _header(headers: Any, name: str) -> str | None:
     return v
 
 
+def _check_payload(body: bytes) -> None:
+    """InvalidRequestContentException unless the payload is JSON (any JSON value)."""
+    try:
+        orjson.loads(body)
+        return
+    except orjson.JSONDecodeError as e:
+        err = e
+    try:
+        json.loads(body)        # orjson refuses numbers beyond a double (1e400), which are valid JSON
+        return
+    except ValueError:
+        pass
+    raise InvalidRequestContentException(
+        f"Could not parse request body into json: Could not parse payload into json: {err}") from None
+
+
 def invoke(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
     name = resolve_name(inst, params.get("FunctionName"), query)
     itype = _header(headers, "x-amz-invocation-type") or "RequestResponse"
@@ -529,11 +546,7 @@ def invoke(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
     if len(body) > limit:
         raise RequestTooLargeException(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     if body:
-        try:
-            orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            raise InvalidRequestContentException(
-                f"Could not parse request body into json: Could not parse payload into json: {e}") from None
+        _check_payload(body)
     client_context = None
     cc = _header(headers, "x-amz-client-context")
     if cc:
@@ -576,11 +589,7 @@ def invoke_async(inst: Any, params: dict, query: dict, headers: Any, body: bytes
         raise RequestTooLargeException(
             f"Request must be smaller than {ASYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation")
     if body:
-        try:
-            orjson.loads(body)
-        except orjson.JSONDecodeError as e:
-            raise InvalidRequestContentException(
-                f"Could not parse request body into json: Could not parse payload into json: {e}") from None
+        _check_payload(body)
     inst.functions.invoke(name, body, invocation_type="Event")
     return _ok(202, {"Status": 202})
 
