@@ -31,7 +31,7 @@ log = logging.getLogger("eddydb.triggers")
 
 OK = "OK"
 PROBLEM = "PROBLEM: Function call failed"
-_IDLE_CHECK = 1.0
+_IDLE_CHECK = 0.25   # without a push (a write by another process on the same store) poll like Lambda: 4/s
 
 
 class ShardProcessor:
@@ -109,6 +109,7 @@ class ShardProcessor:
         self._saved = pos
         if self.finished:
             return
+        self.manager.warm(self.cfg)
         if self.cfg.tumbling_window:
             doc = self.checkpoints.load_window(self.shard_id)
             self._window = Window.from_doc(doc) if doc else None
