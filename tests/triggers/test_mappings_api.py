@@ -206,3 +206,18 @@ def test_filter_criteria_round_trips(trigger, lambda_client):
     assert got["DestinationConfig"] == {"OnFailure": {"Destination": "file:///tmp/eddydb-dlq"}}
     assert got["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert got["TumblingWindowInSeconds"] == 60
+
+
+def test_update_removes_filters_and_destination(trigger, lambda_client):
+    t = trigger()
+    u = t.map(FilterCriteria={"Filters": [{"Pattern": '{"eventName": ["REMOVE"]}'}]},
+              DestinationConfig={"OnFailure": {"Destination": "file:///tmp/eddydb-dlq"}})
+    t.wait_state(u, "Enabled")
+    lambda_client.update_event_source_mapping(UUID=u, FilterCriteria={"Filters": []},
+                                              DestinationConfig={"OnFailure": {}})
+    got = lambda_client.get_event_source_mapping(UUID=u)
+    assert "FilterCriteria" not in got
+    assert got["DestinationConfig"] == {"OnFailure": {}}
+    t.wait_state(u, "Enabled")
+    t.put("b")
+    t.wait_delivered(["b"])

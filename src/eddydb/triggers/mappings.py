@@ -238,7 +238,7 @@ class MappingManager:
         out = {k: v for k, v in doc.items() if not k.startswith("_")}
         if doc["UUID"] in self._results and out.get("State") not in ("Creating",):
             out["LastProcessingResult"] = self._results[doc["UUID"]]
-        if not out.get("FilterCriteria"):
+        if not (out.get("FilterCriteria") or {}).get("Filters"):
             out.pop("FilterCriteria", None)
         return out
 
