@@ -434,3 +434,14 @@ def test_any_json_value_is_an_event(lam: Any, make_function: Any, raw: bytes) ->
     resp = lam.invoke(FunctionName=name, Payload=raw)
     assert "FunctionError" not in resp
     assert json.loads(resp["Payload"].read()) == json.loads(raw)
+
+
+def test_worker_death_is_seen_even_if_a_forked_child_holds_the_pipe(lam: Any, make_function: Any) -> None:
+    code = ("import os, time\ndef handler(e, c):\n    if os.fork() == 0:\n        time.sleep(30)\n        os._exit(0)\n"
+            "    os._exit(5)\n")
+    name = make_function({"app.py": code}, Timeout=20)
+    t0 = time.monotonic()
+    payload, _ = invoke_json(lam, name, {})
+    assert time.monotonic() - t0 < 15     # not the 20 s timeout
+    assert payload["errorType"] == "Runtime.ExitError"
+    assert payload["errorMessage"].endswith("exit status 5")

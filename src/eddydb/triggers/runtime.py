@@ -211,7 +211,9 @@ class _Proc:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _Timeout()
-            if self.poller.poll(left * 1000.0):
+            # wake up now and then: a child the handler forked may hold the reply pipe open after the
+            # worker itself died, so end of file alone would not tell
+            if self.poller.poll(min(left, 0.25) * 1000.0):
                 try:
                     chunk = os.read(self.rfd, 1 << 16)
                 except InterruptedError:
@@ -220,6 +222,8 @@ class _Proc:
                     return False
                 self.buf += chunk
                 return True
+            if self.proc.poll() is not None:
+                return False
 
     def recv(self, deadline: float) -> tuple[dict, bytes] | None:
         """One frame from the worker; None when it died."""

@@ -371,6 +371,8 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     rfd, wfd = int(args[0]), int(args[1])
+    os.set_inheritable(rfd, False)   # programs the handler starts must not hold the runtime's pipes
+    os.set_inheritable(wfd, False)
     faulthandler.enable()       # a segfault in user code leaves its traceback in the log
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
     sys.path[:] = [p for p in sys.path if p not in ("", ".", os.getcwd())]
