@@ -29,7 +29,7 @@ log = logging.getLogger("eddydb.ttl")
 
 SERVICE_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 FIVE_YEARS = 5 * 365 * 24 * 3600.0
-_CHUNK = 256            # deletes per writer function: keeps foreground writes' latency low
+_CHUNK = 128            # deletes per writer function: keeps foreground writes' latency low
 _SCAN = 4096            # candidates read per index probe
 _loads = orjson.loads
 
