@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -148,3 +149,38 @@ def test_invoke_payload_is_passed_through_unchanged(lambda_client: Any, srv_func
     event = {"action": "echo", "unicode": "héllo ✓", "nested": {"a": [None, True, 1.5]}}
     resp = lambda_client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
     assert json.loads(resp["Payload"].read())["event"] == event
+
+
+def _raw(url: str, method: str, body: bytes = b"", headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, data=body or None, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_raw_http_error_shapes(eddy_server: Any, srv_function: Any) -> None:
+    base = f"{eddy_server.url}/2015-03-31/functions"
+    status, headers, body = _raw(base, "POST", b"{not json", {"Content-Type": "application/json"})
+    assert status == 400
+    assert headers["x-amzn-ErrorType"] == "InvalidRequestContentException"
+    assert json.loads(body)["Type"] == "User"
+    name = srv_function()
+    status, headers, _ = _raw(f"{base}/{name}/invocations", "POST", b"{}", {"X-Amz-Invocation-Type": "Sometimes"})
+    assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidParameterValueException")
+    status, headers, _ = _raw(f"{base}/{name}/invocations", "POST", b"{}", {"X-Amz-Log-Type": "Everything"})
+    assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidParameterValueException")
+    status, headers, body = _raw(f"{base}/no-such-function-raw", "GET")
+    assert status == 404
+    assert headers["x-amzn-ErrorType"] == "ResourceNotFoundException"
+    assert json.loads(body)["Message"].startswith("Function not found: arn:aws:lambda:")
+    status, _, body = _raw(f"{base}/{name}/invocations", "POST", b'{"action": "echo"}')
+    assert status == 200 and json.loads(body)["event"] == {"action": "echo"}
+
+
+def test_invoke_by_arn_over_http(lambda_client: Any, srv_function: Any) -> None:
+    name = srv_function()
+    arn = lambda_client.get_function_configuration(FunctionName=name)["FunctionArn"]
+    assert invoke_json(lambda_client, arn, {"action": "echo"})[0]["event"] == {"action": "echo"}
+    assert invoke_json(lambda_client, name, {"action": "echo"}, Qualifier="$LATEST")[0]["event"] == {"action": "echo"}
