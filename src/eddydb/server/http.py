@@ -81,6 +81,13 @@ def _error(status: int, message: str) -> bytes:
     return _render(status, _router.JSON, body, keep_alive=False)
 
 
+# Headers every SDK request carries that no operation reads (as the SDKs spell them).
+_UNUSED_HEADERS = frozenset({
+    b"User-Agent", b"X-Amz-Date", b"amz-sdk-invocation-id", b"amz-sdk-request", b"Accept-Encoding",
+    b"X-Amz-Content-SHA256", b"x-amz-user-agent", b"user-agent", b"x-amz-date", b"X-Amz-Security-Token",
+})
+
+
 class _Waker:
     """Completes Deferred responses on the loop thread; one thread-safe wake-up per batch of
     futures resolved together (the writer resolves a whole group commit at once)."""
@@ -192,6 +199,8 @@ class HttpProtocol(asyncio.Protocol):
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if name in _UNUSED_HEADERS:  # SDK bookkeeping nothing below reads: skip the decoding
+            return
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
