@@ -181,7 +181,9 @@ class _Proc:
         r2, w2 = os.pipe()   # replies: worker -> runtime
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, _WORKER_PY, str(r1), str(w2)], pass_fds=(r1, w2),
+                # the last argument only names the process in `ps`
+                [sys.executable, "-c", _BOOT, _WORKER_PY, str(r1), str(w2), f"eddydb-function:{spec.name}"],
+                pass_fds=(r1, w2),
                 stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, env=spec.env, cwd=spec.task_root,
                 start_new_session=True, close_fds=True)
         except BaseException:

@@ -371,6 +371,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     rfd, wfd = int(args[0]), int(args[1])
+    sys.argv[:] = [os.path.abspath(__file__)]
     os.set_inheritable(rfd, False)   # programs the handler starts must not hold the runtime's pipes
     os.set_inheritable(wfd, False)
     faulthandler.enable()       # a segfault in user code leaves its traceback in the log
