@@ -357,10 +357,8 @@ def _code_location(inst: Any, config: dict[str, Any]) -> dict[str, Any]:
     priv = config.get("_code") or {}
     if priv.get("kind") == "dir":
         return {"RepositoryType": "S3", "Location": "file://" + priv["path"]}
-    s = inst.settings
-    host = "127.0.0.1" if s.host in ("0.0.0.0", "", "::") else s.host
     return {"RepositoryType": "S3",
-            "Location": f"http://{host}:{s.port}/eddydb/functions/{config['FunctionName']}/code"}
+            "Location": f"{inst.functions.endpoint_url()}/eddydb/functions/{config['FunctionName']}/code"}
 
 
 # --- operations ----------------------------------------------------------------------------

@@ -504,6 +504,10 @@ class FunctionRuntime:
         return function_arn(self._settings.region, self._settings.account, name)
 
     def endpoint_url(self) -> str:
+        """This server's URL as functions should call it (AWS_ENDPOINT_URL of the workers)."""
+        public = (getattr(self._settings, "extra", None) or {}).get("public_url")
+        if public:
+            return str(public).rstrip("/")
         host = self._settings.host
         if host in ("0.0.0.0", "", "::", "[::]"):
             host = "127.0.0.1"
