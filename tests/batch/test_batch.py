@@ -171,3 +171,22 @@ def test_batch_write_updates_indexes(ddb, make_table):
     r = ddb.query(TableName=a, IndexName="byg", KeyConditionExpression="g = :g",
                   ExpressionAttributeValues={":g": {"S": "G"}})
     assert r["Count"] == 1
+
+
+def test_batch_get_beyond_16_mb_returns_unprocessed_keys(eddy_embedded, make_table):
+    from util import client_config
+
+    ddb = eddy_embedded.client("dynamodb", config=client_config())
+    t = make_table(client=ddb)
+    blob = "x" * (390 * 1024)
+    keys = [_key(f"k{i:02d}") for i in range(45)]
+    for i in range(0, 45, 5):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {**k, "b": {"S": blob}}}} for k in keys[i:i + 5]]})
+    r = ddb.batch_get_item(RequestItems={t: {"Keys": keys, "ProjectionExpression": "pk, b"}})
+    got = [i["pk"]["S"] for i in r["Responses"][t]]
+    rest = r["UnprocessedKeys"][t]
+    assert 0 < len(rest["Keys"]) < 45 and len(got) + len(rest["Keys"]) == 45
+    assert rest["ProjectionExpression"] == "pk, b"
+    r2 = ddb.batch_get_item(RequestItems={t: rest})
+    assert r2["UnprocessedKeys"] == {}
+    assert sorted(got + [i["pk"]["S"] for i in r2["Responses"][t]]) == [k["pk"]["S"] for k in keys]
