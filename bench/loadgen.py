@@ -18,6 +18,7 @@ Called by bench/run.py and the suites; nothing here knows about DynamoDB semanti
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
 import resource
@@ -110,7 +111,7 @@ def percentile(values, p: float) -> float:
     s = sorted(values)
     if p >= 100:
         return float(s[-1])
-    idx = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    idx = max(0, min(len(s) - 1, math.ceil(p / 100.0 * len(s)) - 1))
     return float(s[idx])
 
 

@@ -60,6 +60,8 @@ def wait_quiet(max_wait: float = 60.0, threshold_pct: float = 10.0, window: floa
     at most max_wait seconds; returns the busy % of the last window."""
     import time
 
+    if max_wait <= 0:
+        return 0.0
     deadline = time.monotonic() + max_wait
     quiet = 0
     pct = 0.0

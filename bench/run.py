@@ -70,7 +70,8 @@ def parse_args(argv=None):
     p.add_argument("--client-procs", type=int, default=1, help="load generator processes (default 1)")
     p.add_argument("--pin", choices=["none", "split"], default="none",
                    help="split: client on the last CPU, servers on the others (default none: OS schedules)")
-    p.add_argument("--quick", action="store_true", help="--duration 3 --warmup 1 and smaller stream/TTL sizes")
+    p.add_argument("--quick", action="store_true",
+                   help="--duration 3 --warmup 1 --retries 0, smaller stream/trigger/TTL sizes (a smoke run)")
     p.add_argument("--eddydb-arg", action="append", default=[], help="extra argument to `eddydb serve` (repeatable)")
     p.add_argument("--output", default=None, help="results JSON path (default bench/results/<utc time>.json)")
     p.add_argument("--stream-records", type=int, default=100_000, help="records in the GetRecords drain test")
@@ -86,7 +87,7 @@ def parse_args(argv=None):
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     if a.quick:
-        a.duration, a.warmup = 3.0, 1.0
+        a.duration, a.warmup, a.retries = 3.0, 1.0, 0
         a.stream_records = min(a.stream_records, 20_000)
         a.ttl_items = min(a.ttl_items, 20_000)
         a.trigger_records = min(a.trigger_records, 10_000)
@@ -111,7 +112,13 @@ def _suite(name):
     return importlib.import_module(f"suites.{name}")
 
 
+def _sigterm(signum, frame):  # noqa: ARG001
+    raise SystemExit(128 + signum)      # unwinds through `finally: target.stop()`
+
+
 def main(argv=None) -> int:
+    import signal
+    signal.signal(signal.SIGTERM, _sigterm)
     cfg = parse_args(argv)
     started = _dt.datetime.now(_dt.timezone.utc)
     results: dict = {

@@ -155,6 +155,16 @@ def _wait_ready(t: Target, timeout: float = 30.0) -> None:
     raise TargetUnavailable(f"{t.name} did not answer on {t.url} within {timeout}s ({last}):\n{t.log_tail()}")
 
 
+def _die_with_parent() -> None:
+    """preexec: the target gets SIGTERM when the bench process dies (even by SIGKILL), so a killed or
+    timed-out bench never leaves servers behind (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except Exception:  # noqa: BLE001 - best effort (non-Linux)
+        pass
+
+
 def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str = "127.0.0.1") -> Target:
     """Start `name` on a free port and wait until it answers HTTP. Raises TargetUnavailable."""
     port = free_port()
@@ -187,7 +197,7 @@ def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str =
     logf = open(log_path, "wb")
     try:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=tmp,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=_die_with_parent)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise TargetUnavailable(f"cannot start {name}: {e}") from e

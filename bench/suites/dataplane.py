@@ -88,7 +88,8 @@ def measure(target, op: str, cfg, **kw) -> dict:
     runs = []
     for attempt in range(1 + max(0, getattr(cfg, "retries", 0))):
         if not attempt:
-            wait_quiet(min(10.0, getattr(cfg, "quiet_wait", 60.0)))
+            if getattr(cfg, "retries", 0):
+                wait_quiet(min(10.0, getattr(cfg, "quiet_wait", 60.0)))
         else:
             busy = wait_quiet(getattr(cfg, "quiet_wait", 60.0))
             if cfg.verbose:

@@ -134,7 +134,7 @@ def drain_rate(target, cfg) -> dict:
     arn = setup_stream_table(target, "s_drain")
     t_load = preload(target, _batch_body("s_drain"), n // 25)
     shards = shard_ids(target, arn)
-    wait_quiet(10.0)
+    wait_quiet(10.0 if cfg.retries else 0)
     loop = new_loop()
     try:
         with Others(target.pid) as o:
@@ -221,7 +221,7 @@ def readable_latency(target, cfg) -> dict:
     arn = setup_stream_table(target, "s_lat", view="NEW_IMAGE")
     shards = shard_ids(target, arn)
     writes = int(max(500, cfg.duration * 250))
-    wait_quiet(10.0)
+    wait_quiet(10.0 if cfg.retries else 0)
     loop = new_loop()
     try:
         with Others(target.pid) as o:

@@ -95,7 +95,7 @@ def subprocess_throughput(target, cfg, lam, tmp: str) -> dict:
     preload(target, _batch_body("tr_tp"), n // 25)
     out = os.path.join(tmp, "tp.out")
     _create_function(lam, "bench_tp", out, keys=False)
-    wait_quiet(10.0)
+    wait_quiet(10.0 if cfg.retries else 0)
     others = Others(target.pid).__enter__()
     t0 = time.time()
     m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="bench_tp", BatchSize=100,
@@ -170,7 +170,7 @@ def subprocess_latency(target, cfg, lam, tmp: str) -> dict:
         i += 1
         time.sleep(0.02)
     writes = int(max(200, cfg.duration * 50))
-    wait_quiet(10.0)
+    wait_quiet(10.0 if cfg.retries else 0)
     loop = new_loop()
     try:
         with Others(target.pid) as o:

@@ -91,7 +91,7 @@ def run(target, cfg) -> dict:
     # probe the load rate to choose how far in the future the items expire
     t_probe = preload(target, _batch_body("ttl_probe", int(time.time()) + 3600), max(1, n // 25 // 20))
     est_load = t_probe * 20
-    wait_quiet(10.0)
+    wait_quiet(10.0 if cfg.retries else 0)
     res: dict = {"items": n}
 
     # -- phase A: sweep time
@@ -135,7 +135,7 @@ def run(target, cfg) -> dict:
     deadline = time.time() + 60
     while _count(target, "ttl_b") and time.time() < deadline:   # the baseline must not overlap the sweep
         time.sleep(0.5)
-    wait_quiet(10.0)
+    wait_quiet(10.0 if cfg.retries else 0)
     baseline = _fg(target, cfg, fg_body, base_dur, FG_RATE)
     res["foreground"] = {"rate": FG_RATE, "baseline_after_sweep": baseline, "during_sweep": during,
                          "p99_ratio": round(during["p99_ms"] / baseline["p99_ms"], 2) if baseline["p99_ms"] else None,
@@ -151,7 +151,7 @@ def run(target, cfg) -> dict:
     deadline = time.time() + 60
     while _count(target, "ttl_c") and time.time() < deadline:
         time.sleep(0.5)
-    wait_quiet(10.0)
+    wait_quiet(10.0 if cfg.retries else 0)
     cl_base = _fg(target, cfg, fg_body, base_dur, None)
     res["closed_loop_put"] = {"baseline_after_sweep": cl_base, "during_sweep": cl_during,
                               "throughput_ratio": round(cl_during["throughput"] / cl_base["throughput"], 2)
