@@ -580,3 +580,17 @@ def test_deleted_table_keeps_its_stream_readable(dynamodb_server, streams):
         records += streams.get_records(ShardIterator=it)["Records"]
     assert [r["eventName"] for r in records] == ["INSERT"]
     assert all("EndingSequenceNumber" in s["SequenceNumberRange"] for s in desc["Shards"])
+
+
+def test_create_gsi_on_an_existing_number_attribute_without_definitions(ddb, cleanup):
+    name = _name()
+    cleanup.append(name)
+    _create(ddb, name, KeySchema=_HASH_RANGE, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                                                    {"AttributeName": "sk", "AttributeType": "N"}])
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "sk": {"N": "7"}})
+    ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[
+        {"Create": {"IndexName": "bysk", "KeySchema": [{"AttributeName": "sk", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"}}}])
+    r = ddb.query(TableName=name, IndexName="bysk", KeyConditionExpression="sk = :v",
+                  ExpressionAttributeValues={":v": {"N": "7"}})
+    assert r["Items"] == [{"pk": {"S": "a"}, "sk": {"N": "7"}}]

@@ -276,6 +276,13 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
         _check_gsi_updates_semantics(meta, changes)
         if "attribute_definitions" in changes:
             _merge_attribute_definitions(meta, changes["attribute_definitions"], changes.get("gsi_updates", []))
+        types = {a["AttributeName"]: a["AttributeType"] for a in meta.attribute_definitions}
+        for upd in changes.get("gsi_updates", []):
+            if upd[0] == "Create":  # key types come from the table's (merged) definitions
+                k = upd[1].key
+                k.hash_type = types.get(k.hash_name, k.hash_type)
+                if k.range_name is not None:
+                    k.range_type = types.get(k.range_name, k.range_type)
         bm = changes.get("billing_mode")
         tp = changes.get("throughput")
         if bm is not None and bm != meta.billing_mode:
