@@ -137,6 +137,8 @@ def test_disable_and_enable_states(trigger, lambda_client):
     ({"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q"}}}, "destination"),
     ({"DestinationConfig": {"OnSuccess": {"Destination": "file:///tmp/x"}}}, "OnSuccess"),
     ({"DestinationConfig": {"OnFailure": {"Destination": "file://relative/dir"}}}, "file:///"),
+    ({"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:dynamodb:us-east-1:000000000000:table/nope"}}},
+     "does not exist"),
     ({"StartingPosition": "AT_TIMESTAMP"}, "starting position"),
 ])
 def test_invalid_parameters_are_rejected(shared, lambda_client, params, needle):

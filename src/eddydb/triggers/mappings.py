@@ -26,7 +26,7 @@ from eddydb.model.errors import (
 )
 from eddydb.triggers.leases import new_owner_id, owner_is_dead, take_leases
 from eddydb.triggers.processor import ShardProcessor
-from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, validate_settings
+from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, parse_destination, validate_settings
 
 __all__ = ["ON_CHANGE_PARAMS", "MappingManager"]
 
@@ -105,6 +105,7 @@ class MappingManager:
         if not params.get("FunctionName"):
             raise InvalidParameterValueException("FunctionName is required.")
         settings = validate_settings(params, creating=True)
+        self._check_destination(settings)
         shards = self._stream_shards(arn)
         fname, farn = self._resolve_function(params["FunctionName"])
         for existing in self._load_all():
@@ -182,6 +183,7 @@ class MappingManager:
         if params.get("StartingPosition") is not None or params.get("EventSourceArn") is not None:
             raise InvalidParameterValueException("StartingPosition and EventSourceArn cannot be updated.")
         settings = validate_settings(params, creating=False)
+        self._check_destination(settings)
         fn = None
         if params.get("FunctionName"):
             fn = self._resolve_function(params["FunctionName"])
@@ -492,7 +494,7 @@ class MappingManager:
             return
         try:
             warm(cfg.function_name)
-        except Exception:  # noqa: BLE001 - the first invocation will report what is wrong
+        except Exception:
             log.debug("cannot warm %s", cfg.function_name, exc_info=True)
 
     def note_result(self, uuid: str, result: str) -> None:
@@ -539,6 +541,16 @@ class MappingManager:
             return self.inst.streams.shards(arn)
         except EddyError:
             raise LambdaResourceNotFoundException(f"Stream not found: {arn}") from None
+
+    def _check_destination(self, settings: dict[str, Any]) -> None:
+        dest = ((settings.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if not dest:
+            return
+        kind, where = parse_destination(dest)
+        if kind == "table" and self.inst.engine.find_table(where) is None:
+            raise InvalidParameterValueException(
+                f"The OnFailure destination table {where} does not exist: create it first "
+                "(its partition key must be a string).")
 
     def _function_name(self, ref: str) -> str:
         from eddydb.triggers.runtime import parse_function_ref
