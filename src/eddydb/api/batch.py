@@ -294,10 +294,7 @@ def transact_get_items(inst: Any, req: dict) -> dict:
     if len(items) > _MAX_TRANSACT:
         raise _coral(f"Value '[{', '.join('TransactGetItem' for _ in items)}]' at 'transactItems' failed to "
                      f"satisfy constraint: Member must have length less than or equal to {_MAX_TRANSACT}")
-    rcc = req.get("ReturnConsumedCapacity")
-    if rcc is not None and rcc not in ("TOTAL", "NONE"):
-        raise _coral(f"Value '{rcc}' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy "
-                     "enum value set: [TOTAL, NONE]")
+    rcc = _capacity(req)
     gets = []
     seen: set[tuple] = set()
     for i, ti in enumerate(items, 1):
@@ -315,7 +312,7 @@ def transact_get_items(inst: Any, req: dict) -> dict:
             raise ValidationException(_DUP_TXN)
         seen.add(ident)
         gets.append((table, key, _projector(paths) if paths is not None else None, _hider(inst, table)))
-    return TX.transact_get(inst.engine, gets, None if rcc == "NONE" else rcc)
+    return TX.transact_get(inst.engine, gets, rcc)
 
 
 OPERATIONS = {
