@@ -287,8 +287,9 @@ def test_environment_variables(lam: Any, make_function: Any, fdb: Any) -> None:
              "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_TASK_ROOT", "_HANDLER", "MINE"]
     name = make_function(Environment={"Variables": {"MINE": "value"}}, MemorySize=512)
     env, _ = invoke_json(lam, name, {"action": "env", "names": names})
-    s = fdb.settings
-    assert env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{s.port}"
+    # an embedded database gets a loopback listener so that handlers' boto3 calls reach it
+    assert env["AWS_ENDPOINT_URL"] == fdb.settings.extra["public_url"]
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert env["AWS_ACCESS_KEY_ID"] and env["AWS_SECRET_ACCESS_KEY"]
     assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
@@ -445,3 +446,19 @@ def test_worker_death_is_seen_even_if_a_forked_child_holds_the_pipe(lam: Any, ma
     assert time.monotonic() - t0 < 15     # not the 20 s timeout
     assert payload["errorType"] == "Runtime.ExitError"
     assert payload["errorMessage"].endswith("exit status 5")
+
+
+def test_embedded_handler_reaches_the_same_database_with_boto3(lam: Any, make_function: Any, fdb: Any) -> None:
+    ddb = fdb.client("dynamodb")
+    table = f"embedded-callback-{os.getpid()}"
+    ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    code = ("import boto3\ndef handler(e, c):\n    d = boto3.client('dynamodb')\n"
+            "    d.put_item(TableName=e['t'], Item={'pk': {'S': 'from-worker'}})\n    return 'ok'\n")
+    try:
+        name = make_function({"app.py": code}, Timeout=30)
+        payload, resp = invoke_json(lam, name, {"t": table})
+        assert "FunctionError" not in resp, payload
+        assert ddb.get_item(TableName=table, Key={"pk": {"S": "from-worker"}})["Item"] == {"pk": {"S": "from-worker"}}
+    finally:
+        ddb.delete_table(TableName=table)

@@ -446,6 +446,7 @@ class FunctionRuntime:
         self.housekeeping_interval = HOUSEKEEPING_INTERVAL
         self._stop = threading.Event()
         self._housekeeper: threading.Thread | None = None
+        self._loopback: Callable[[], None] | None = None
 
     # -- places -------------------------------------------------------------
     @property
@@ -503,17 +504,40 @@ class FunctionRuntime:
     def arn(self, name: str) -> str:
         return function_arn(self._settings.region, self._settings.account, name)
 
-    def endpoint_url(self) -> str:
-        """This server's URL as functions should call it (AWS_ENDPOINT_URL of the workers)."""
-        public = (getattr(self._settings, "extra", None) or {}).get("public_url")
+    def endpoint_url(self, *, serve: bool = False) -> str:
+        """This server's URL as functions should call it (AWS_ENDPOINT_URL of the workers).
+
+        An embedded database (`eddydb.open`) has no server: with `serve`, a loopback HTTP
+        listener for this instance is started on a free port the first time, so handlers'
+        boto3 calls reach the same database rather than whatever listens on the default port."""
+        extra = getattr(self._settings, "extra", None)
+        public = (extra or {}).get("public_url")
         if public:
             return str(public).rstrip("/")
+        if serve and extra is not None and self._loopback is None:
+            url = self._start_loopback()
+            if url is not None:
+                return url
         host = self._settings.host
         if host in ("0.0.0.0", "", "::", "[::]"):
             host = "127.0.0.1"
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
         return f"http://{host}:{self._settings.port}"
+
+    def _start_loopback(self) -> str | None:
+        with self._lock:
+            if self._loopback is not None or self._closed:
+                return self._settings.extra.get("public_url")
+            try:
+                url, stop = _serve_loopback(self._inst)
+            except Exception:  # noqa: BLE001 - without a listener functions still run; only callbacks fail
+                traceback.print_exc()
+                self._loopback = lambda: None
+                return None
+            self._loopback = stop
+            self._settings.extra["public_url"] = url
+            return url
 
     def _spec(self, name: str, config: dict[str, Any]) -> _Spec:
         priv = config.get("_code") or {}
@@ -539,7 +563,7 @@ class FunctionRuntime:
             if k.startswith("LC_"):
                 env[k] = v
         env.update({
-            "AWS_ENDPOINT_URL": self.endpoint_url(),
+            "AWS_ENDPOINT_URL": self.endpoint_url(serve=True),
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
             "AWS_ACCESS_KEY_ID": "eddydb",
@@ -842,6 +866,8 @@ class FunctionRuntime:
             executor, self._executor = self._executor, None
         for p in pools:
             p.retire(kill_busy=True)
+        if self._loopback is not None:
+            self._loopback()
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
         for fd in self._log_fds.values():
@@ -852,6 +878,54 @@ class FunctionRuntime:
         self._log_fds.clear()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def _serve_loopback(inst: Any) -> tuple[str, Callable[[], None]]:
+    """Serves `inst` over HTTP on 127.0.0.1:<free port> from a daemon thread (embedded databases);
+    returns (url, stop)."""
+    import asyncio
+    import socket
+
+    from eddydb.server.http import HttpServer
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.setblocking(False)
+    port = sock.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    server = HttpServer(inst, loop)
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.start(sock))
+        except BaseException as e:  # noqa: BLE001 - reported to the starting thread
+            failure.append(e)
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+        loop.close()
+
+    thread = threading.Thread(target=run, name="eddydb-functions-loopback", daemon=True)
+    thread.start()
+    started.wait(10)
+    if failure:
+        raise failure[0]
+
+    def stop() -> None:
+        async def _shutdown() -> None:
+            await server.shutdown(timeout=2.0)
+            loop.stop()
+
+        if loop.is_running():
+            asyncio.run_coroutine_threadsafe(_shutdown(), loop)
+            thread.join(5)
+
+    return f"http://127.0.0.1:{port}", stop
 
 
 def unpack_zip(code: bytes, target: str) -> None:
