@@ -28,6 +28,9 @@ from eddydb.storage.sqlite.triggers import TriggersRead, TriggersWrite
 __all__ = ["SqliteRead", "SqliteStore", "SqliteWrite"]
 
 _MODULES = (_items, _streams, _triggers, _functions)
+_CHECKPOINT_EVERY = 0.25           # seconds between background WAL checkpoints (when something committed)
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024
+_WAL_RESTART_PAGES = 4096          # WAL pages (~16 MB) beyond which a checkpoint restarts the WAL  # bytes the WAL file is truncated back to after a checkpoint reset
 
 
 class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
@@ -92,6 +95,7 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Sqlit
     def commit(self) -> None:
         self.active = False
         self.conn.execute("COMMIT")
+        self.store._commits += 1
 
     def rollback(self) -> None:
         self.active = False
@@ -124,10 +128,40 @@ class SqliteStore(Store):
         self._closed = False
         self._wconn = self._connect(cache_kb=65536)
         self._wconn.execute("PRAGMA journal_mode=WAL")
+        # Checkpoints run on their own thread (below): inside COMMIT their fsync would stall the writer
+        # and every write queued behind it.
+        self._wconn.execute("PRAGMA wal_autocheckpoint=0")
+        self._wconn.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
         for mod in _MODULES:
             for ddl in mod.SCHEMA:
                 self._wconn.execute(ddl)
         self._writer = SqliteWrite(self._wconn, self)
+        self._commits = 0
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="eddydb-checkpoint", daemon=True)
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL into the database (PASSIVE: never blocks the writer or readers) when commits happened."""
+        conn = self._connect(cache_kb=2048)
+        done = 0
+        try:
+            while not self._stop.wait(_CHECKPOINT_EVERY):
+                commits = self._commits
+                if commits == done:
+                    continue
+                try:
+                    _busy, log_pages, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if log_pages > _WAL_RESTART_PAGES:
+                        # Under sustained writes the WAL never drains by itself: after the PASSIVE pass
+                        # copied almost everything, a RESTART briefly holds new writers to copy the rest
+                        # so the next write starts the WAL over (and journal_size_limit shrinks it).
+                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                    done = commits
+                except sqlite3.Error:  # busy with another process's checkpoint: next round
+                    pass
+        finally:
+            conn.close()
 
     def _connect(self, cache_kb: int = 16384) -> sqlite3.Connection:
         # readers also share the OS page cache through mmap, so their private caches stay smaller
@@ -166,6 +200,9 @@ class SqliteStore(Store):
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
+        if self._checkpointer is not threading.current_thread():
+            self._checkpointer.join(10)
         with self._lock:
             readers = list(self._readers)
             self._readers = weakref.WeakSet()
@@ -177,6 +214,8 @@ class SqliteStore(Store):
         try:
             if self._wconn.in_transaction:
                 self._wconn.execute("ROLLBACK")
+            if self._tmpdir is None:
+                self._wconn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._wconn.close()
         except sqlite3.Error:
             pass
