@@ -380,7 +380,7 @@ def create_table(inst: Any, req: dict) -> Future:
     if len(lsis) > 5:
         raise ValidationException(_INVALID + "Number of LocalSecondaryIndexes exceeds per-table limit of 5")
     if len(gsis) > 20:
-        raise LimitExceededException(_INVALID + "GlobalSecondaryIndex count exceeds the per-table limit of 20")
+        raise ValidationException(_INVALID + "GlobalSecondaryIndex count exceeds the per-table limit of 20")
     for kind, ix in index_specs:
         iname = ix["IndexName"]
         if iname in indexes:
