@@ -279,3 +279,15 @@ def test_index_query_capacity_is_charged_to_the_index(dynamodb, sorted_table):
 def test_scan_with_limit_and_count(dynamodb, sorted_table):
     r = dynamodb.scan(TableName=sorted_table, Select="COUNT", Limit=4)
     assert r["Count"] == 4 and r["ScannedCount"] == 4 and "LastEvaluatedKey" in r
+
+
+def test_query_filter_on_a_key_attribute_is_rejected(dynamodb, sorted_table):
+    with pytest.raises(ClientError) as e:
+        _q(dynamodb, sorted_table, FilterExpression="sk > :z", values={":z": {"N": "1"}})
+    assert _err(e) == ("ValidationException",
+                       "Filter Expression can only contain non-primary key attributes: Primary key attribute: sk")
+
+
+def test_scan_filter_on_a_key_attribute_is_fine(dynamodb, sorted_table):
+    r = dynamodb.scan(TableName=sorted_table, FilterExpression="sk > :z", ExpressionAttributeValues={":z": {"N": "7"}})
+    assert r["Count"] == 2

@@ -562,6 +562,15 @@ def query(inst: Any, req: dict) -> dict:
     if kc is None:
         raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
                                   "in the request.")
+    if flt is not None:
+        used = getattr(flt, "attributes", frozenset())
+        for name in (index.key if index is not None else table.key).names():
+            if name in used:
+                if req.get("QueryFilter") is not None:
+                    raise ValidationException(
+                        f"QueryFilter can only contain non-key attributes: Primary key attribute: {name}")
+                raise ValidationException(
+                    f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}")
     select = _select(req, table, index, paths, "Querying")
     start = _start_key(req, table, index)
     _check_start_in_query(kc, index.key if index is not None else table.key, start)
