@@ -305,12 +305,14 @@ def put_item(inst: Any, req: dict) -> Future:
     rcc = _rcc(req)
     ricm = _ricm(req)
     cond = compile_expressions(req, operation="PutItem").condition
-    op = PutOp(table, item, cond, rvccf, raw=raw)
     if rv == "NONE" and rcc is None and not ricm:
+        op = PutOp(table, item, cond, rvccf, raw=raw, want_old=False)
+
         def fast(txn: Any) -> bytes:
             execute(txn, op)
             return _EMPTY
         return inst.engine.writer.submit(fast)
+    op = PutOp(table, item, cond, rvccf, raw=raw)
 
     def fn(txn: Any) -> dict | bytes:
         old, new = execute(txn, op)

@@ -14,7 +14,7 @@ import orjson
 
 from eddydb.engine import exprs
 from eddydb.engine.catalog import TableMeta
-from eddydb.engine.writes import apply_change, item_key
+from eddydb.engine.writes import apply_change, expires_of, item_key
 from eddydb.model.errors import ConditionalCheckFailedException, ResourceNotFoundException, ValidationException
 from eddydb.model.size import item_size
 from eddydb.storage.base import WriteTxn
@@ -53,6 +53,8 @@ class PutOp:
     return_old_on_fail: bool = False   # ReturnValuesOnConditionCheckFailure=ALL_OLD
     user_identity: dict | None = None
     raw: bytes | None = None           # orjson bytes of `item` when the caller already has them
+    want_old: bool = True              # False: the caller ignores `old` (no ReturnValues/capacity), so a
+                                       # table without indexes/stream skips reading it
 
 
 @dataclass(slots=True)
@@ -156,6 +158,12 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
     if type(op) is PutOp:
         item = op.item
         skey = item_key(table, item)
+        if (not op.want_old and op.condition is None and not table.indexes
+                and (table.stream is None or not table.stream.enabled)):
+            # Nothing needs the old image: a blind replace (the hot path of plain PutItem).
+            txn.put_item(table.table_id, skey[0], skey[1], skey[2],
+                         op.raw if op.raw is not None else orjson.dumps(item), expires_of(table, item))
+            return None, item
         raw = txn.get_item(table.table_id, *skey)
         old = None if raw is None else _loads(raw)
         if op.condition is not None and not _evaluate(op.condition, old):
