@@ -615,7 +615,7 @@ def _backfill_expires(txn: Any, meta: TableMeta, attribute: str | None) -> None:
 
     after = None
     while True:
-        rows = list(txn.scan_items(meta.table_id, after, 0, 1 << 62, 1000))
+        rows = list(txn.scan_items(meta.table_id, after, 0, 1 << 32, 1000))
         if not rows:
             return
         for phash, pk, sk, raw in rows:
