@@ -345,3 +345,13 @@ def test_concurrent_add_increments_are_all_applied(dynamodb, table):
     for th in threads:
         th.join()
     assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "adds"}})["Item"]["n"] == {"N": "150"}
+
+
+def test_binary_key_limits_count_decoded_bytes(dynamodb, make_table):
+    t = make_table(("pk", "B"))
+    dynamodb.put_item(TableName=t, Item={"pk": {"B": b"x" * 2048}})
+    with pytest.raises(ClientError) as e:
+        dynamodb.put_item(TableName=t, Item={"pk": {"B": b"x" * 2049}})
+    assert _err(e)[0] == "ValidationException"
+    got = dynamodb.get_item(TableName=t, Key={"pk": {"B": b"x" * 2048}})
+    assert got["Item"]["pk"]["B"] == b"x" * 2048

@@ -105,8 +105,13 @@ def _key_value(name: str, typ: str, av: Any, *, in_item: bool) -> dict:
         av = validate_value(av)
         v = av[typ]
         if typ == "B" and v == "":
-            raise ValidationException(_EMPTY_KEY.format(name))
+            raise ValidationException(_EMPTY_KEY.replace("string", "binary").format(name))
     return av
+
+
+def _b64_len(b: str) -> int:
+    """Decoded length of canonical base64 text."""
+    return len(b) * 3 // 4 - b.count("=", len(b) - 2)
 
 
 def _key_sizes(ks: KeySchema, item: dict) -> None:
@@ -115,7 +120,7 @@ def _key_sizes(ks: KeySchema, item: dict) -> None:
         s = hv["S"]
         if len(s) > _MAX_HASH // 4 and len(s.encode("utf-8", "surrogatepass")) > _MAX_HASH:
             raise ValidationException(f"{_INVALID}Size of hashkey has exceeded the maximum size limit of{_MAX_HASH} bytes")
-    elif "B" in hv and len(hv["B"]) * 3 // 4 > _MAX_HASH:
+    elif "B" in hv and _b64_len(hv["B"]) > _MAX_HASH:
         raise ValidationException(f"{_INVALID}Size of hashkey has exceeded the maximum size limit of{_MAX_HASH} bytes")
     if ks.range_name is not None:
         rv = item[ks.range_name]
@@ -124,7 +129,7 @@ def _key_sizes(ks: KeySchema, item: dict) -> None:
             if len(s) > _MAX_RANGE // 4 and len(s.encode("utf-8", "surrogatepass")) > _MAX_RANGE:
                 raise ValidationException(
                     f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of {_MAX_RANGE} bytes")
-        elif "B" in rv and len(rv["B"]) * 3 // 4 > _MAX_RANGE:
+        elif "B" in rv and _b64_len(rv["B"]) > _MAX_RANGE:
             raise ValidationException(
                 f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of {_MAX_RANGE} bytes")
 
