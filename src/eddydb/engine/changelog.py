@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from eddydb.engine.catalog import StreamMeta
+from eddydb.model.size import _number_size, value_size
 
 __all__ = [
     "SEQ_BASE",
@@ -87,22 +88,20 @@ def _partition_of(key_value: dict, partitions: int) -> int:
     return partition_hash(encode_key(key_value)) % partitions
 
 
-def _approx_size(item: dict) -> int:
-    return len(orjson.dumps(item))
-
-
-def _resolve_item_size() -> Any:
-    global _item_size
-    try:
-        from eddydb.model.size import item_size
-    except ImportError:  # model/size.py not there yet: a close approximation
-        return _approx_size
-    _item_size = item_size
-    return item_size
-
-
 def _item_size(item: dict) -> int:
-    return _resolve_item_size()(item)
+    """DynamoDB item size (model.size rules) with an inline fast path for flat S/N attributes:
+    this runs up to three times per change on the write path."""
+    n = 0
+    for name, av in item.items():
+        n += len(name) if name.isascii() else len(name.encode("utf-8", "surrogatepass"))
+        for t, v in av.items():
+            if t == "S":
+                n += len(v) if v.isascii() else len(v.encode("utf-8", "surrogatepass"))
+            elif t == "N":
+                n += _number_size(v)
+            else:
+                n += value_size(av)
+    return n
 
 
 def record_change(txn: Any, table: Any, old: dict | None, new: dict | None, *,

@@ -54,6 +54,13 @@ class StreamService:
             except AttributeError:
                 pass
         changelog.configure(settings)
+        self._shard_cache = None
+        if hasattr(store, "__dict__") and hasattr(engine, "writer"):
+            from eddydb.storage.sqlite.streams import shard_cache
+
+            # The open-shard cache may serve lookups only between commits that changed no shards.
+            self._shard_cache = shard_cache(store)
+            engine.writer.add_commit_listener(self._shard_cache.committed, before_resolve=True)
         self.notifier = Notifier()
         engine.add_commit_listener(self.notifier.on_commit)
         self._stop = threading.Event()
@@ -123,8 +130,10 @@ class StreamService:
                 if sequence_number is None:
                     raise ValidationException(f"SequenceNumber is required for ShardIteratorType {iterator_type}")
                 n = _parse_seq(sequence_number)
-                if n < shard.start_seq or (shard.end_seq is not None and n > shard.end_seq) \
-                        or (shard.end_seq is None and n > r.sequence_value()):
+                top = shard.end_seq
+                if top is None:
+                    top = max(r.last_stream_seq(shard_id) or 0, shard.start_seq, shard.trim_seq or 0)
+                if n < shard.start_seq or n > top:
                     raise ValidationException(
                         f"Invalid SequenceNumber {sequence_number} for shard {shard_id}: it is outside the "
                         "shard's sequence number range")
@@ -290,6 +299,8 @@ class StreamService:
         remove = getattr(self.engine, "remove_commit_listener", None)
         if remove is not None:
             remove(self.notifier.on_commit)
+        if self._shard_cache is not None:
+            self.engine.writer.remove_commit_listener(self._shard_cache.committed)
 
 
 def _is_orphan(txn: Any, arn: str, table_name: str) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["SCHEMA", "ShardRow", "StreamRow", "StreamsRead", "StreamsWrite"]
+__all__ = ["SCHEMA", "ShardCache", "ShardRow", "StreamRow", "StreamsRead", "StreamsWrite", "shard_cache"]
 
 SCHEMA: list[str] = [
     # One row per stream ever enabled (a re-enable is a new row: new ARN and label).
@@ -44,8 +44,8 @@ SCHEMA: list[str] = [
         record BLOB NOT NULL,
         PRIMARY KEY (shard_id, seq)
     ) WITHOUT ROWID""",
-    # The global sequence counter: always >= every committed sequence number (updated in the
-    # same transaction as the records that use it, so a crash can never make it go back).
+    # The global sequence counter's persisted floor: raised (in the same transaction) before trims or
+    # shard deletions remove numbers, and on every allocation when several processes share the file.
     "CREATE TABLE IF NOT EXISTS stream_sequence (id INTEGER PRIMARY KEY CHECK (id = 1), value INTEGER NOT NULL)",
     "INSERT OR IGNORE INTO stream_sequence (id, value) VALUES (1, 0)",
 ]
@@ -151,27 +151,114 @@ class StreamsRead:
         return self.conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]
 
 
+class ShardCache:
+    """The writer's cache of open shards, {(stream arn, partition): (shard_id, created)}.
+
+    Only committed state is cached: a shard-structure change (open, close, delete) empties it and
+    marks it `dirty`, and while dirty every lookup goes to SQL (the transaction's own view). The
+    store's commit listener (`committed`, registered by StreamService) clears `dirty` after each
+    commit, so a rolled-back change can never leave a stale entry behind."""
+
+    __slots__ = ("dirty", "enabled", "open")
+
+    def __init__(self) -> None:
+        self.open: dict[tuple[str, int], tuple[str, float]] = {}
+        self.dirty = True       # until the first commit listener call proves the listener exists
+        self.enabled = True
+
+    def changed(self) -> None:
+        self.open.clear()
+        self.dirty = True
+
+    def committed(self, _notes: Any = None) -> None:
+        self.dirty = False
+
+
+def shard_cache(store: Any) -> ShardCache:
+    """The store's ShardCache (created on first use)."""
+    cache = store.__dict__.get("_stream_shard_cache")
+    if cache is None:
+        cache = store.__dict__["_stream_shard_cache"] = ShardCache()
+    return cache
+
+
 class StreamsWrite:
     """Write statements; only ever mixed into the writer transaction."""
 
     conn: Any
     notes: dict[str, set]
 
+    def open_shard(self, stream_arn: str, partition: int) -> tuple[str, float] | None:
+        """(shard_id, created) of the open shard of one partition (hot path: cached, see ShardCache)."""
+        cache = self.__dict__.get("_shard_cache")
+        if cache is None:
+            store = getattr(self, "store", None)
+            cache = self.__dict__["_shard_cache"] = shard_cache(store) if store is not None else ShardCache()
+            settings = getattr(store, "settings", None)
+            if settings is not None and getattr(settings, "workers", 1) > 1:
+                cache.enabled = False  # other processes change shards too: always ask SQL
+        if cache.dirty or not cache.enabled:
+            return StreamsRead.open_shard(self, stream_arn, partition)  # type: ignore[arg-type]
+        key = (stream_arn, partition)
+        hit = cache.open.get(key)
+        if hit is None:
+            hit = StreamsRead.open_shard(self, stream_arn, partition)  # type: ignore[arg-type]
+            if hit is not None:
+                cache.open[key] = hit
+        return hit
+
+    def _shards_changed(self) -> None:
+        cache = self.__dict__.get("_shard_cache")
+        if cache is None:
+            store = getattr(self, "store", None)
+            if store is None:
+                return
+            cache = self.__dict__["_shard_cache"] = shard_cache(store)
+        cache.changed()
+
     def next_sequence(self) -> int:
-        """The next global sequence number: strictly increasing, persisted with the transaction that
-        uses it, never reused (a rolled-back number may be skipped, never handed out twice)."""
+        """The next global sequence number: strictly increasing, never reused, across restarts too
+        (a number of a rolled-back write may be skipped, never handed out twice).
+
+        One process (the default): the counter lives in memory; on first use it is recovered from
+        what is committed (records, shard ranges, and the persisted floor that trims and shard
+        deletions raise before they remove numbers), so the hot path writes nothing extra.
+        Several processes on one file (`--workers N`): each write function re-reads and persists
+        the counter inside its transaction (the SQLite write lock orders them)."""
         d = self.__dict__
         cur = d.get("_seq_last")
-        if cur is None or d.get("_seq_notes") is not self.notes:
-            # First number of this write function (the writer gives each its own `notes`): re-read, so
-            # another process writing the same file between our transactions cannot make us reuse one.
-            cur = self.conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]
-            d["_seq_notes"] = self.notes
+        if d.get("_seq_shared") is None:
+            settings = getattr(getattr(self, "store", None), "settings", None)
+            d["_seq_shared"] = bool(settings is not None and getattr(settings, "workers", 1) > 1)
+        if d["_seq_shared"]:
+            if cur is None or d.get("_seq_notes") is not self.notes:
+                cur = max(self._recover_sequence(), cur or 0)
+                d["_seq_notes"] = self.notes
+            cur += 1
+            d["_seq_last"] = cur
+            self.conn.execute("UPDATE stream_sequence SET value = ? WHERE id = 1 AND value < ?", (cur, cur))
+            return cur
+        if cur is None:
+            cur = self._recover_sequence()
         cur += 1
         d["_seq_last"] = cur
-        # One cheap single-row UPDATE keeps the persisted value >= every committed number.
-        self.conn.execute("UPDATE stream_sequence SET value = ? WHERE id = 1 AND value < ?", (cur, cur))
         return cur
+
+    def _recover_sequence(self) -> int:
+        """The highest sequence number any commit may have used."""
+        c = self.conn
+        floor = c.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]
+        lo, hi = c.execute("SELECT max(start_seq), max(end_seq) FROM shards").fetchone()
+        best = max(floor, lo or 0, hi or 0)
+        for (sid,) in c.execute("SELECT shard_id FROM shards WHERE end_seq IS NULL").fetchall():
+            last = c.execute("SELECT max(seq) FROM stream_records WHERE shard_id = ?", (sid,)).fetchone()[0]
+            if last is not None and last > best:
+                best = last
+        return best
+
+    def _raise_sequence_floor(self, value: int | None) -> None:
+        if value is not None:
+            self.conn.execute("UPDATE stream_sequence SET value = ? WHERE id = 1 AND value < ?", (value, value))
 
     def insert_stream(self, arn: str, table_name: str, label: str, view_type: str, key_schema_json: str,
                       created: float, partitions: int) -> None:
@@ -181,9 +268,15 @@ class StreamsWrite:
         )
 
     def set_stream_disabled(self, arn: str, when: float) -> None:
+        self._shards_changed()
         self.conn.execute("UPDATE streams SET status = 'DISABLED', disabled = ? WHERE arn = ?", (when, arn))
 
     def delete_stream(self, arn: str) -> None:
+        self._shards_changed()
+        row = self.conn.execute("SELECT max(start_seq), max(end_seq) FROM shards WHERE stream_arn = ?", (arn,)).fetchone()
+        self._raise_sequence_floor(max(row[0] or 0, row[1] or 0) or None)
+        for (sid,) in self.conn.execute("SELECT shard_id FROM shards WHERE stream_arn = ?", (arn,)).fetchall():
+            self._raise_sequence_floor(self.last_stream_seq(sid))
         self.conn.execute("DELETE FROM stream_records WHERE shard_id IN (SELECT shard_id FROM shards WHERE stream_arn = ?)",
                           (arn,))
         self.conn.execute("DELETE FROM shards WHERE stream_arn = ?", (arn,))
@@ -191,6 +284,7 @@ class StreamsWrite:
 
     def insert_shard(self, shard_id: str, stream_arn: str, partition: int, parent_shard_id: str | None,
                      start_seq: int, created: float) -> None:
+        self._shards_changed()
         self.conn.execute(
             "INSERT INTO shards (shard_id, stream_arn, partition, parent_shard_id, start_seq, end_seq, created,"
             " closed, trim_seq) VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, NULL)",
@@ -198,10 +292,16 @@ class StreamsWrite:
         )
 
     def close_shard(self, shard_id: str, end_seq: int, when: float) -> None:
+        self._shards_changed()
         self.conn.execute("UPDATE shards SET end_seq = ?, closed = ? WHERE shard_id = ? AND end_seq IS NULL",
                           (end_seq, when, shard_id))
 
     def delete_shard(self, shard_id: str) -> None:
+        self._shards_changed()
+        row = self.conn.execute("SELECT start_seq, end_seq FROM shards WHERE shard_id = ?", (shard_id,)).fetchone()
+        if row is not None:
+            self._raise_sequence_floor(max(row[0], row[1] or 0))
+        self._raise_sequence_floor(self.last_stream_seq(shard_id))
         self.conn.execute("DELETE FROM stream_records WHERE shard_id = ?", (shard_id,))
         self.conn.execute("DELETE FROM shards WHERE shard_id = ?", (shard_id,))
 
@@ -211,6 +311,7 @@ class StreamsWrite:
 
     def trim_stream_records(self, shard_id: str, upto_seq: int) -> int:
         """Delete a shard's records with seq <= upto_seq and move its trim horizon; returns rows deleted."""
+        self._raise_sequence_floor(upto_seq)
         n = self.conn.execute("DELETE FROM stream_records WHERE shard_id = ? AND seq <= ?",
                               (shard_id, upto_seq)).rowcount
         self.conn.execute("UPDATE shards SET trim_seq = max(coalesce(trim_seq, 0), ?) WHERE shard_id = ?",
