@@ -66,6 +66,7 @@ class LoadSpec:
     conn_stride: int | None = None   # counter stride (total connections over all processes)
     i_start: int = 0                 # count mode: first counter value of this process (counters are contiguous)
     pin_cpus: list[int] | None = None
+    nice: int = 0                    # nice value of the load process (negative needs root)
     keep_errors: int = 5
 
 
@@ -403,6 +404,11 @@ def run_load(spec: LoadSpec) -> LoadResult:
     """Run one load in this process (its own event loop) and return the merged result."""
     if spec.pin_cpus:
         os.sched_setaffinity(0, spec.pin_cpus)
+    if spec.nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, spec.nice)
+        except OSError:
+            pass
     loop = _new_loop()
     try:
         return loop.run_until_complete(_run(spec))

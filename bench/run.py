@@ -70,6 +70,9 @@ def parse_args(argv=None):
     p.add_argument("--client-procs", type=int, default=1, help="load generator processes (default 1)")
     p.add_argument("--pin", choices=["none", "split"], default="none",
                    help="split: client on the last CPU, servers on the others (default none: OS schedules)")
+    p.add_argument("--nice", type=int, default=0,
+                   help="run targets and load generator at this nice value (e.g. -5 on a shared machine; "
+                        "negative needs root)")
     p.add_argument("--quick", action="store_true",
                    help="--duration 3 --warmup 1 --retries 0, smaller stream/trigger/TTL sizes (a smoke run)")
     p.add_argument("--eddydb-arg", action="append", default=[], help="extra argument to `eddydb serve` (repeatable)")
@@ -126,11 +129,14 @@ def main(argv=None) -> int:
         "git": _git_rev(),
         "machine": _machine(),
         "config": {k: getattr(cfg, k) for k in ("suites", "targets", "ops", "duration", "warmup", "connections",
-                                                 "client_procs", "pin", "retries", "max_other_cpu", "stream_records", "ttl_items",
+                                                 "client_procs", "pin", "nice", "retries", "max_other_cpu", "stream_records", "ttl_items",
                                                  "trigger_records", "eddydb_arg")},
         "targets": {},
         "suites": {s: {} for s in cfg.suites},
     }
+    import targets as _targets
+    _targets.NICE = cfg.nice
+    _targets.set_priority(cfg.nice)   # the orchestrator (latency probes) and its load processes
     from report import print_config, print_results
     print_config(results)
     out_path = Path(cfg.output) if cfg.output else HERE / "results" / (started.strftime("%Y%m%dT%H%M%SZ") + ".json")

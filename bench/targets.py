@@ -155,9 +155,30 @@ def _wait_ready(t: Target, timeout: float = 30.0) -> None:
     raise TargetUnavailable(f"{t.name} did not answer on {t.url} within {timeout}s ({last}):\n{t.log_tail()}")
 
 
+NICE = 0   # set by run.py --nice: priority of the targets (and the load generator) vs other processes
+
+
+def set_priority(nice: int) -> None:
+    """Nice value of this process and of its session's autogroup: with kernel.sched_autogroup_enabled
+    the scheduler shares CPU between sessions first, so a plain nice would not count against other
+    sessions' processes (each target runs in its own session)."""
+    if not nice:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except OSError:
+        pass
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(str(nice))
+    except OSError:
+        pass
+
+
 def _die_with_parent() -> None:
     """preexec: the target gets SIGTERM when the bench process dies (even by SIGKILL), so a killed or
-    timed-out bench never leaves servers behind (Linux prctl PR_SET_PDEATHSIG)."""
+    timed-out bench never leaves servers behind (Linux prctl PR_SET_PDEATHSIG); applies --nice."""
+    set_priority(NICE)
     try:
         import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)

@@ -106,16 +106,16 @@ def measure(target, op: str, cfg, **kw) -> dict:
 
 def _measure_once(target, op: str, cfg, *, table_body: bytes | None = None, rate: float | None = None,
                   connections: int | None = None, duration: float | None = None,
-                  warmup: float | None = None) -> dict:
+                  warmup: float | None = None, tag: str | None = None) -> dict:
     """One closed-loop (or paced) run of `op`; returns the LoadResult summary plus server CPU."""
     spec = LoadSpec(host=target.host, port=target.port, target=f"DynamoDB_20120810.{op}",
                     body=table_body or BODIES[op], nkeys=NKEYS.get(op, 1 << 62),
                     connections=connections or cfg.connections,
                     warmup=cfg.warmup if warmup is None else warmup,
                     duration=cfg.duration if duration is None else duration,
-                    rate=rate, pin_cpus=cfg.client_cpus)
+                    rate=rate, pin_cpus=cfg.client_cpus, nice=cfg.nice)
     pgid = target.pid
-    prof = _start_profile(target, cfg, op, spec)
+    prof = _start_profile(target, cfg, tag or op, spec)
     cpu0, m0, c0, t0 = group_cpu(pgid), machine_busy(), children_cpu(), time.perf_counter()
     r = run_load_procs(spec, cfg.client_procs)
     cpu1, m1, c1, t1 = group_cpu(pgid), machine_busy(), children_cpu(), time.perf_counter()

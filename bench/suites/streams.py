@@ -87,8 +87,8 @@ def put_overhead(target, cfg) -> dict:
     setup_stream_table(target, "s_stream")
     runs: dict[str, list] = {"no_stream": [], "stream": []}
     for _ in range(2):
-        runs["no_stream"].append(measure(target, "PutItem", cfg, table_body=_put_body("s_plain")))
-        runs["stream"].append(measure(target, "PutItem", cfg, table_body=_put_body("s_stream")))
+        runs["no_stream"].append(measure(target, "PutItem", cfg, table_body=_put_body("s_plain"), tag="PutItem-nostream"))
+        runs["stream"].append(measure(target, "PutItem", cfg, table_body=_put_body("s_stream"), tag="PutItem-stream"))
     best = {k: max(v, key=lambda r: r["throughput"]) for k, v in runs.items()}
     ratio = best["stream"]["throughput"] / best["no_stream"]["throughput"] if best["no_stream"]["throughput"] else 0
     return {

@@ -75,7 +75,7 @@ def _sleep_until(t: float) -> None:
 def _fg(target, cfg, table_body: bytes, duration: float, rate: float | None, warmup: float = 0.5) -> dict:
     spec = LoadSpec(host=target.host, port=target.port, target="DynamoDB_20120810.PutItem", body=table_body,
                     connections=cfg.connections, warmup=warmup, duration=duration, rate=rate,
-                    pin_cpus=cfg.client_cpus)
+                    pin_cpus=cfg.client_cpus, nice=cfg.nice)
     with Others(target.pid) as o:
         out = run_load_procs(spec, cfg.client_procs).summary()
     out["other_cpu_pct"] = o.pct
