@@ -180,6 +180,7 @@ def test_idle_workers_are_stopped_and_logs_rotated(tmp_path: Any) -> None:
         wait_for(lambda: not _alive(pid), timeout=10)
         log = runtime.log_path("f")
         wait_for(lambda: os.path.getsize(log) == 0 and os.path.getsize(log + ".1") > 2000, timeout=10)
+        runtime.log_max_bytes = 1 << 30       # no second rotation while we read
         again = invoke_json(lam, "f", {})[0]
         assert again != pid
         with open(log) as f:
