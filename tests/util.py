@@ -171,7 +171,7 @@ class ServerProcess:
         self.proc = None
         self._log.close()
 
-    def stop(self, timeout: float = 20.0) -> int | None:
+    def stop(self, timeout: float = 60.0) -> int | None:
         """SIGTERM (graceful shutdown) and wait; returns the exit code."""
         if self.proc is None:
             return None

@@ -203,9 +203,10 @@ def test_sigterm_under_load_finishes_in_flight_requests_and_keeps_them(tmp_path)
         load = _Load(srv.url, "graceful", prefix="g")
         load.start()
         wait_for(lambda: load.unexpected or len(load.acked) >= 200, timeout=60, message="200 acknowledged writes")
-        assert srv.stop() == 0  # SIGTERM: clean exit while writers are still sending
+        code = srv.stop(timeout=60)  # SIGTERM: clean exit while writers are still sending
+        assert code == 0, f"exit code {code}:\n{srv.log_tail()}"
         load.join()
-        assert not load.unexpected, load.unexpected[:3]
+        assert not load.unexpected, (load.unexpected[:3], srv.log_tail())
         srv.start()
         items = _scan_all(make_client("dynamodb", srv.url), "graceful")
         assert not load.acked - items.keys()
