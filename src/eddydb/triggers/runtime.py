@@ -486,6 +486,8 @@ class FunctionRuntime:
         return fd
 
     def _log(self, name: str, text: str) -> None:
+        if self._closed:
+            return
         try:
             os.write(self._log_fd(name), text.encode("utf-8", "replace"))
         except OSError:
@@ -870,12 +872,13 @@ class FunctionRuntime:
             self._loopback()
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)
-        for fd in self._log_fds.values():
+        with self._lock:
+            fds, self._log_fds = self._log_fds, {}
+        for fd in fds.values():
             try:
                 os.close(fd)
             except OSError:
                 pass
-        self._log_fds.clear()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
