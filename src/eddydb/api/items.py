@@ -570,7 +570,7 @@ def query(inst: Any, req: dict) -> dict:
         raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
                                   "in the request.")
     if flt is not None:
-        used = getattr(flt, "attributes", frozenset())
+        used: frozenset[str] = getattr(flt, "attributes", frozenset())
         for name in (index.key if index is not None else table.key).names():
             if name in used:
                 if req.get("QueryFilter") is not None:
