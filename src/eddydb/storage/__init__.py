@@ -15,7 +15,7 @@ def open_store(settings: Settings) -> Store:
     """Open (creating if needed) the store the settings describe."""
     if settings.store and settings.store.startswith(("postgresql://", "postgres://")):
         try:
-            from eddydb.storage.postgres import open_postgres  # type: ignore[import-not-found]
+            from eddydb.storage.postgres import open_postgres
         except ImportError as e:  # pragma: no cover - backend not built yet
             raise RuntimeError("the PostgreSQL backend is not available in this build") from e
         return open_postgres(settings)
