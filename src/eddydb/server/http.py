@@ -269,7 +269,7 @@ class HttpProtocol(asyncio.Protocol):
         except Exception as e:
             log.error("internal error finishing a response", exc_info=e)
             res = (500, _router.JSON, b'{"message":"Internal server error"}')
-        if not self._respond(res, self._busy_keep_alive, self._busy_head):
+        if not self._respond(res, self._busy_keep_alive and not self._server.stopping, self._busy_head):
             return
         waiting = self._waiting
         while waiting and not self._busy and self._transport is not None:
