@@ -462,3 +462,63 @@ def test_embedded_handler_reaches_the_same_database_with_boto3(lam: Any, make_fu
         assert ddb.get_item(TableName=table, Key={"pk": {"S": "from-worker"}})["Item"] == {"pk": {"S": "from-worker"}}
     finally:
         ddb.delete_table(TableName=table)
+
+
+# --- asynchronous retries --------------------------------------------------------------------------
+FAILING = "def handler(e, c):\n    open(e['path'], 'a').write('x')\n    raise RuntimeError('always')\n"
+
+
+@pytest.fixture
+def quick_retries(runtime: Any) -> Any:
+    saved = runtime.async_retry_delays
+    runtime.async_retry_delays = (0.05, 0.1)
+    yield runtime
+    runtime.async_retry_delays = saved
+
+
+def _wait_dropped(runtime: Any, name: str) -> None:
+    wait_for(lambda: "event dropped" in _read(runtime.log_path(name)), timeout=20)
+
+
+def test_failed_event_invocation_is_retried_twice(lam: Any, make_function: Any, quick_retries: Any,
+                                                  tmp_path: Any) -> None:
+    name = make_function({"app.py": FAILING})
+    attempts = tmp_path / "attempts"
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"path": str(attempts)}).encode())
+    _wait_dropped(quick_retries, name)
+    assert attempts.read_text() == "xxx"
+
+
+def test_event_invoke_config_limits_the_retries(lam: Any, make_function: Any, quick_retries: Any,
+                                                tmp_path: Any) -> None:
+    name = make_function({"app.py": FAILING})
+    out = lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    assert out["MaximumRetryAttempts"] == 0 and out["MaximumEventAgeInSeconds"] == 21600
+    assert out["FunctionArn"].endswith(f"function:{name}:$LATEST")
+    attempts = tmp_path / "attempts"
+    lam.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps({"path": str(attempts)}).encode())
+    _wait_dropped(quick_retries, name)
+    assert attempts.read_text() == "x"
+
+
+def test_event_invoke_config_api(lam: Any, make_function: Any) -> None:
+    name = make_function()
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as e:
+        lam.get_function_event_invoke_config(FunctionName=name)
+    assert "doesn't have an EventInvokeConfig" in e.value.response["Error"]["Message"]
+    lam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=1, MaximumEventAgeInSeconds=120)
+    lam.update_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    got = lam.get_function_event_invoke_config(FunctionName=name)
+    assert (got["MaximumRetryAttempts"], got["MaximumEventAgeInSeconds"]) == (0, 120)
+    lam.update_function_configuration(FunctionName=name, Timeout=9)     # other updates keep it
+    assert lam.get_function_event_invoke_config(FunctionName=name)["MaximumRetryAttempts"] == 0
+    lam.delete_function_event_invoke_config(FunctionName=name)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_event_invoke_config(FunctionName=name)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.delete_function_event_invoke_config(FunctionName=name)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.put_function_event_invoke_config(FunctionName="no-such-function", MaximumRetryAttempts=1)
+    with pytest.raises(lam.exceptions.InvalidParameterValueException):
+        lam.put_function_event_invoke_config(
+            FunctionName=name, DestinationConfig={"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q"}})

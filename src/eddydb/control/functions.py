@@ -609,6 +609,84 @@ def get_account_settings(inst: Any, params: dict, query: dict, headers: Any, bod
     })
 
 
+# --- asynchronous invocation configuration ----------------------------------------------------
+def _event_invoke_out(inst: Any, name: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    return {"LastModified": cfg["LastModified"], "FunctionArn": f"{_arn(inst, name)}:$LATEST",
+            "MaximumRetryAttempts": cfg["MaximumRetryAttempts"],
+            "MaximumEventAgeInSeconds": cfg["MaximumEventAgeInSeconds"], "DestinationConfig": {}}
+
+
+def _put_event_invoke(inst: Any, params: dict, query: dict, body: bytes, *, replace: bool):
+    name = resolve_name(inst, params.get("FunctionName"), query)
+    req = _json_body(body)
+    if req.get("DestinationConfig") and any(req["DestinationConfig"].get(k) for k in ("OnSuccess", "OnFailure")):
+        raise InvalidParameterValueException("eddydb does not deliver asynchronous invocation records to "
+                                             "destinations (event source mappings do: see DestinationConfig there)")
+    retries = req.get("MaximumRetryAttempts")
+    age = req.get("MaximumEventAgeInSeconds")
+    if retries is not None:
+        _validate_int(retries, "maximumRetryAttempts", 0, 2)
+    if age is not None:
+        _validate_int(age, "maximumEventAgeInSeconds", 60, 21600)
+
+    def write(txn: Any) -> dict[str, Any] | None:
+        config = txn.get_function(name)
+        if config is None:
+            return None
+        old = {} if replace else dict(config.get("_event_invoke") or {})
+        cfg = {"MaximumRetryAttempts": retries if retries is not None else old.get("MaximumRetryAttempts", 2),
+               "MaximumEventAgeInSeconds": age if age is not None else old.get("MaximumEventAgeInSeconds", 21600),
+               "LastModified": time.time()}
+        config["_event_invoke"] = cfg
+        txn.update_function(name, config)
+        return cfg
+
+    cfg = inst.engine.writer.run(write)
+    if cfg is None:
+        raise _not_found(inst, name)
+    return _ok(200, _event_invoke_out(inst, name, cfg))
+
+
+def put_function_event_invoke_config(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    return _put_event_invoke(inst, params, query, body, replace=True)
+
+
+def update_function_event_invoke_config(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    return _put_event_invoke(inst, params, query, body, replace=False)
+
+
+def _no_event_invoke_config(inst: Any, name: str) -> LambdaResourceNotFoundException:
+    return LambdaResourceNotFoundException(f"The function {_arn(inst, name)}:$LATEST doesn't have an EventInvokeConfig")
+
+
+def get_function_event_invoke_config(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"), query)
+    cfg = _get_config(inst, name).get("_event_invoke")
+    if not cfg:
+        raise _no_event_invoke_config(inst, name)
+    return _ok(200, _event_invoke_out(inst, name, cfg))
+
+
+def delete_function_event_invoke_config(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"), query)
+
+    def write(txn: Any) -> str:
+        config = txn.get_function(name)
+        if config is None:
+            return "function"
+        if not config.pop("_event_invoke", None):
+            return "config"
+        txn.update_function(name, config)
+        return ""
+
+    missing = inst.engine.writer.run(write)
+    if missing == "function":
+        raise _not_found(inst, name)
+    if missing == "config":
+        raise _no_event_invoke_config(inst, name)
+    return 204, _JSON, b""
+
+
 # --- tags ------------------------------------------------------------------------------------
 def _tag_target(inst: Any, params: dict) -> str:
     ref = params.get("Resource") or params.get("ARN") or ""
@@ -719,6 +797,10 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = [
     ("PUT", re.compile(rf"{_V}/functions/{_FN}/code/?"), update_function_code),
     ("GET", re.compile(rf"{_V}/functions/{_FN}/versions/?"), list_versions_by_function),
     ("GET", re.compile(r"/2016-08-19/account-settings/?"), get_account_settings),
+    ("PUT", re.compile(rf"/2019-09-25/functions/{_FN}/event-invoke-config/?"), put_function_event_invoke_config),
+    ("POST", re.compile(rf"/2019-09-25/functions/{_FN}/event-invoke-config/?"), update_function_event_invoke_config),
+    ("GET", re.compile(rf"/2019-09-25/functions/{_FN}/event-invoke-config/?"), get_function_event_invoke_config),
+    ("DELETE", re.compile(rf"/2019-09-25/functions/{_FN}/event-invoke-config/?"), delete_function_event_invoke_config),
     ("POST", re.compile(rf"{_V}/functions/{_FN}/invocations/?"), invoke),
     ("POST", re.compile(rf"/2014-11-13/functions/{_FN}/invoke-async/?"), invoke_async),
     ("GET", re.compile(r"/2017-03-31/tags/(?P<Resource>[^/]+)/?"), list_tags),

@@ -52,6 +52,7 @@ DEFAULT_MEMORY = 128
 IDLE_TIMEOUT = 600.0          # seconds a warm worker may sit unused before it is stopped
 LOG_MAX_BYTES = 32 << 20      # a function log above this is copied to <name>.log.1 and truncated
 HOUSEKEEPING_INTERVAL = 15.0
+ASYNC_RETRY_DELAYS = (60.0, 120.0)   # AWS retries a failed asynchronous invocation twice, 1 then 2 minutes later
 RESPONSE_LIMIT = 6291556      # AWS's limit on a synchronous invocation's response
 _INIT_TIMEOUT = 10.0          # Lambda's init phase limit, not counted in the function's Timeout
 _HEADER = struct.Struct("!II")
@@ -447,6 +448,9 @@ class FunctionRuntime:
         self._stop = threading.Event()
         self._housekeeper: threading.Thread | None = None
         self._loopback: Callable[[], None] | None = None
+        self._timers: set[threading.Timer] = set()
+        self.async_retry_delays: tuple[float, ...] = tuple(
+            float(d) for d in extra.get("function_async_retry_delays", ASYNC_RETRY_DELAYS))
 
     # -- places -------------------------------------------------------------
     @property
@@ -676,7 +680,7 @@ class FunctionRuntime:
         if invocation_type == "DryRun":
             return InvokeResult(b"", status=204)
         if invocation_type == "Event":
-            self._pool_executor().submit(self._invoke_logged, name, payload, client_context)
+            self._pool_executor().submit(self._invoke_async, name, payload, client_context, 0, time.time())
             return InvokeResult(b"", status=202)
         if fn is not None:
             return self._invoke_callable(name, fn, payload, log_tail, client_context)
@@ -690,15 +694,53 @@ class FunctionRuntime:
     def _pool_executor(self) -> ThreadPoolExecutor:
         if self._executor is None:
             with self._lock:
+                if self._closed:
+                    raise RuntimeError("the function runtime is closed")
                 if self._executor is None:
                     self._executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="eddydb-invoke")
         return self._executor
 
-    def _invoke_logged(self, name: str, payload: Any, client_context: dict | None) -> None:
+    def _invoke_async(self, name: str, payload: Any, client_context: dict | None, attempt: int,
+                      queued_at: float) -> None:
+        """One attempt of an Event invocation; a function error is retried as AWS does (by default
+        twice, one then two minutes later), within the function's EventInvokeConfig."""
         try:
-            self.invoke(name, payload, client_context=client_context)
+            res = self.invoke(name, payload, client_context=client_context)
         except Exception:  # noqa: BLE001 - an async invocation has no caller to tell
             self._log(name, f"{_now_iso()}\tasynchronous invocation failed\n{traceback.format_exc()}")
+            return
+        if not res.function_error or self._closed:
+            return
+        config = (self.describe(name) or {}).get("_event_invoke") or {}
+        retries = int(config.get("MaximumRetryAttempts", 2))
+        max_age = float(config.get("MaximumEventAgeInSeconds", 21600))
+        if attempt >= retries or attempt >= len(self.async_retry_delays):
+            self._log(name, f"{_now_iso()}\t{res.request_id}\tasynchronous invocation failed after "
+                            f"{attempt + 1} attempt(s); event dropped\n")
+            return
+        delay = self.async_retry_delays[attempt]
+        if time.time() + delay - queued_at > max_age:
+            self._log(name, f"{_now_iso()}\t{res.request_id}\tevent older than MaximumEventAgeInSeconds "
+                            f"({max_age:.0f}); dropped\n")
+            return
+        timer = threading.Timer(delay, self._retry_async, args=(name, payload, client_context, attempt + 1, queued_at))
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    def _retry_async(self, name: str, payload: Any, client_context: dict | None, attempt: int,
+                     queued_at: float) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
+            if self._closed:
+                return
+        try:
+            self._pool_executor().submit(self._invoke_async, name, payload, client_context, attempt, queued_at)
+        except RuntimeError:    # the executor is shut down
+            pass
 
     def _invoke_worker(self, name: str, config: dict[str, Any], payload: Any, log_tail: bool,
                        client_context: dict | None) -> InvokeResult:
@@ -863,6 +905,9 @@ class FunctionRuntime:
                 return
             self._closed = True
             self._stop.set()
+            timers, self._timers = self._timers, set()
+            for t in timers:
+                t.cancel()
             pools = list(self._pools.values())
             self._pools.clear()
             executor, self._executor = self._executor, None
