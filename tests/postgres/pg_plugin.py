@@ -1,0 +1,63 @@
+"""pytest plugin: with EDDYDB_TEST_STORE=postgresql://... every durable server and embedded database
+the suite opens lives in PostgreSQL instead of SQLite (a no-op without the variable).
+
+Loaded by tests/conftest.py (`pytest_plugins`). A data directory maps to one schema of this test
+process's database (see harness.py), so a test that restarts a server or reopens an embedded
+database on the same directory finds its data again, and different directories never share
+data. In-memory databases and servers (`--in-memory`, `eddydb.open(None)`) stay on SQLite: that
+mode is SQLite's by definition.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import harness  # noqa: E402
+
+__all__ = ["store_for_dir"]
+
+_by_dir: dict[str, str] = {}
+
+
+def store_for_dir(path: str | os.PathLike) -> str:
+    """The store URL standing in for SQLite data directory `path` (one schema per directory)."""
+    key = os.path.abspath(os.fspath(path))
+    url = _by_dir.get(key)
+    if url is None:
+        label = "d" + hashlib.sha1(key.encode()).hexdigest()[:8] + "_"
+        url = _by_dir[key] = harness.fresh_store_url(label)
+    return url
+
+
+def _patch() -> None:
+    import util
+
+    import eddydb.embedded as embedded
+
+    server_init = util.ServerProcess.__init__
+
+    def init(self: Any, data_dir: Any, *args: Any, env: dict[str, str] | None = None, **kw: Any) -> None:
+        if data_dir is not None and not (env and "EDDYDB_STORE" in env):
+            env = {**(env or {}), "EDDYDB_STORE": store_for_dir(data_dir)}
+        server_init(self, data_dir, *args, env=env, **kw)
+
+    util.ServerProcess.__init__ = init  # type: ignore[method-assign]
+
+    db_init = embedded.Database.__init__
+
+    def open_db(self: Any, path: Any = None, **kw: Any) -> None:
+        if path is not None and not kw.get("store"):
+            kw["store"] = store_for_dir(path)
+        db_init(self, path, **kw)
+
+    embedded.Database.__init__ = open_db  # type: ignore[method-assign]
+
+
+def pytest_configure(config: Any) -> None:
+    if harness.enabled():
+        harness.ensure_running()      # fail loudly at once when PostgreSQL is unreachable
+        _patch()
