@@ -75,7 +75,7 @@ class Trigger:
                 out.extend(c["keys"])
         return out
 
-    def wait_delivered(self, keys: list[str], timeout: float = 20.0, path: str | None = None) -> list[str]:
+    def wait_delivered(self, keys: list[str], timeout: float = 30.0, path: str | None = None) -> list[str]:
         want = set(keys)
         return wait_for(lambda: want <= set(self.delivered(path)) and self.delivered(path), timeout,
                         message=lambda: f"keys {sorted(want)} delivered; calls: {self.calls(path)[-10:]}")
@@ -83,7 +83,7 @@ class Trigger:
     def state(self, uuid_: str) -> str:
         return self.lam.get_event_source_mapping(UUID=uuid_)["State"]
 
-    def wait_state(self, uuid_: str, state: str, timeout: float = 10.0) -> None:
+    def wait_state(self, uuid_: str, state: str, timeout: float = 20.0) -> None:
         wait_for(lambda: self.state(uuid_) == state, timeout, message=f"mapping {uuid_} to be {state}")
 
 

@@ -88,7 +88,7 @@ def test_get_list_update_delete(trigger, lambda_client):
             return e.response["Error"]["Code"] == "ResourceNotFoundException"
         return False
 
-    wait_for(gone, 10)
+    wait_for(gone, 20)
     t.mappings.remove(u)
 
 

@@ -8,9 +8,9 @@ import threading
 import time
 
 import pytest
+from util import wait_for
 
 import eddydb
-from util import wait_for
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_on_change_delivers_batches_in_order_with_context(db, table):
     uuid = db.on_change(table, handler, batch_size=4)
     for i in range(10):
         put(db, f"k{i}")
-    wait_for(lambda: len(keys_of(batches)) == 10, 10)
+    wait_for(lambda: len(keys_of(batches)) == 10, 20)
     assert keys_of(batches) == [f"k{i}" for i in range(10)]
     assert all(len(b["Records"]) <= 4 for b in batches)
     assert all(r["eventSourceARN"].endswith(")") is False and ":table/orders/stream/" in r["eventSourceARN"]
@@ -64,7 +64,7 @@ def test_on_change_accepts_a_one_argument_function(db, table):
     seen = []
     db.on_change(table, lambda event: seen.extend(event["Records"]))
     put(db, "a")
-    wait_for(lambda: seen, 10)
+    wait_for(lambda: seen, 20)
 
 
 def test_on_change_as_a_decorator(db, table):
@@ -76,7 +76,7 @@ def test_on_change_as_a_decorator(db, table):
 
     put(db, "a")
     put(db, "b")
-    wait_for(lambda: len(seen) == 2, 10)
+    wait_for(lambda: len(seen) == 2, 20)
 
 
 def test_on_change_filters(db, table):
@@ -86,21 +86,21 @@ def test_on_change_filters(db, table):
     put(db, "small", amount=5)
     put(db, "big", amount=500)
     put(db, "last", amount=101)
-    wait_for(lambda: len(seen) == 2, 10)
+    wait_for(lambda: len(seen) == 2, 20)
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in seen] == ["big", "last"]
 
 
 def test_batching_window_waits_to_fill_the_batch(db, table):
     batches = []
-    db.on_change(table, lambda e, c: batches.append(e), batch_size=3, batching_window=3)
+    db.on_change(table, lambda e, c: batches.append(e), batch_size=3, batching_window=4)
     t0 = time.monotonic()
     for k in ("a", "b", "c"):
         put(db, k)
-    wait_for(lambda: batches, 10)
+    wait_for(lambda: batches, 20)
     assert keys_of(batches) == ["a", "b", "c"] and len(batches) == 1, "a full batch goes at once"
-    assert time.monotonic() - t0 < 2.9
+    assert time.monotonic() - t0 < 3.8, "before the batching window ended"
     put(db, "d")
-    wait_for(lambda: len(batches) == 2, 10)
+    wait_for(lambda: len(batches) == 2, 20)
     assert keys_of(batches[1:]) == ["d"]
 
 
@@ -114,11 +114,11 @@ def test_handler_exceptions_are_retried_in_order(db, table):
 
     uuid = db.on_change(table, flaky, batch_size=10)
     put(db, "a")
-    wait_for(lambda: len(calls) >= 3, 10)
+    wait_for(lambda: len(calls) >= 3, 20)
     put(db, "b")
-    wait_for(lambda: ["b"] in calls, 10)
+    wait_for(lambda: ["b"] in calls, 20)
     assert calls[:3] == [["a"]] * 3
-    wait_for(lambda: db.instance.mappings.get(uuid)["LastProcessingResult"] == "OK", 5)
+    wait_for(lambda: db.instance.mappings.get(uuid)["LastProcessingResult"] == "OK", 20)
 
 
 def test_record_age_exceeded_goes_to_the_destination(db, table, tmp_path):
@@ -131,7 +131,7 @@ def test_record_age_exceeded_goes_to_the_destination(db, table, tmp_path):
 
     db.on_change(table, always_fails, max_record_age=60, on_failure=f"file://{dlq}")
     put(db, "old")
-    files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 10)
+    files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 20)
     rec = json.load(open(dlq / files[0]))
     assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
     assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
@@ -175,7 +175,7 @@ def test_parallel_lanes_run_concurrently(db, table):
     db.on_change(table, slow, batch_size=1, parallelization_factor=4, starting_position="TRIM_HORIZON")
     for i in range(40):
         put(db, f"k{i}")
-    wait_for(lambda: peak[0] >= 2, 10)
+    wait_for(lambda: peak[0] >= 2, 20)
 
 
 def test_shard_lineage_parents_before_children(tmp_path):
@@ -206,7 +206,7 @@ def test_shard_lineage_parents_before_children(tmp_path):
         shards = d.client("dynamodbstreams").describe_stream(
             StreamArn=ddb.describe_table(TableName="rolling")["Table"]["LatestStreamArn"])["StreamDescription"]["Shards"]
         assert len(shards) > 2, "the stream rolled over"
-        wait_for(lambda: len(seen) >= len(writes), 15, message=lambda: f"{len(seen)}/{len(writes)} delivered")
+        wait_for(lambda: len(seen) >= len(writes), 30, message=lambda: f"{len(seen)}/{len(writes)} delivered")
         assert sorted((k, v) for k, v, _ in seen) == sorted(writes)
         for key in {k for k, _ in writes}:
             vals = [v for k, v, _ in seen if k == key]
@@ -229,7 +229,7 @@ def test_final_window_invoke_is_retried_until_it_succeeds(db, table):
     db.on_change(table, handler, tumbling_window=1, max_retries=0)
     put(db, "a")
     put(db, "b")
-    wait_for(lambda: sum(1 for e in events if e["isFinalInvokeForWindow"]) >= 3, 10)
+    wait_for(lambda: sum(1 for e in events if e["isFinalInvokeForWindow"]) >= 3, 20)
     finals = [e for e in events if e["isFinalInvokeForWindow"]]
     assert all(f["Records"] == [] for f in finals)
     per_window: dict[str, int] = {}
@@ -261,7 +261,7 @@ def test_window_state_over_1mb_ends_the_window_early(db, table):
     db.on_change(table, handler, tumbling_window=60, batch_size=1)
     for k in ("a", "b", "c"):
         put(db, k)
-    wait_for(lambda: len([e for e in events if not e["isFinalInvokeForWindow"]]) == 3, 10)
+    wait_for(lambda: len([e for e in events if not e["isFinalInvokeForWindow"]]) == 3, 20)
     early = [e for e in events if e["isFinalInvokeForWindow"]]
     assert len(early) == 1 and early[0]["isWindowTerminatedEarly"] is True
     assert early[0]["state"]["count"] == 2

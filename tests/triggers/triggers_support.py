@@ -22,7 +22,8 @@ OUT = os.environ["OUT"]
 
 def _log(entry):
     with open(OUT, "a") as f:
-        f.write(json.dumps(entry) + "\n")
+        # a leading newline too: a line cut by kill -9 never swallows the next entry
+        f.write("\n" + json.dumps(entry) + "\n")
 
 
 def _bump(key):

@@ -147,6 +147,10 @@ class ShardProcessor:
                     self._deliver_parallel(passing)
                 else:
                     self._deliver(passing, checkpoint=True)
+            if self._window is not None and recs[-1].created >= self._window.end:
+                # only filtered-out records arrived after the window: it is over all the same
+                self._final_invoke(terminated_early=False)
+                self._window = None
             pos = recs[-1].seq
             if self._saved != pos or self.cfg.tumbling_window:
                 self._checkpoint(pos)
