@@ -344,3 +344,18 @@ def test_scan_pages_through_large_partitions(engine):
         if start is None:
             break
     assert len(seen) == 90 and len(set(seen)) == 90
+
+
+def test_index_scan_pages_through_shared_index_keys(engine):
+    t = _create(engine, range_key=("sk", "N"), indexes={"g": ("GSI", KeySchema("g", "S"), "ALL")})
+    for i in range(40):
+        _put(engine, t, {"pk": {"S": f"p{i % 4}"}, "sk": {"N": str(i)}, "g": {"S": f"G{i % 3}"}})
+    r = engine.read()
+    seen, start = [], None
+    while True:
+        page = reads.scan(r, t, t.indexes["g"], limit=6, start_key=start)
+        seen += [i["sk"]["N"] for i in page.items]
+        start = page.last_key
+        if start is None:
+            break
+    assert sorted(seen, key=int) == [str(i) for i in range(40)]
