@@ -10,10 +10,9 @@ import time
 from typing import Any
 
 import orjson
-
 from loadgen import LoadSpec, http_call, run_load
 
-__all__ = ["Skip", "client", "create_table", "preload", "preload_items", "call", "PAYLOAD", "wait_for"]
+__all__ = ["PAYLOAD", "Skip", "call", "client", "create_table", "preload", "preload_items", "wait_for"]
 
 # 64 bytes of payload in every benchmark item, so items are ~120 bytes like a small real record
 PAYLOAD = "x" * 64

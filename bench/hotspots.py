@@ -28,7 +28,9 @@ def summarise(path: str, n: int = 25) -> str:
     incl: Counter = Counter()
     threads: Counter = Counter()
     total = 0
-    for line in open(path):
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for line in lines:
         line = line.rstrip("\n")
         if not line:
             continue

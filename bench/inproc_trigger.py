@@ -47,9 +47,9 @@ def main() -> int:
             if seen[0] >= n:
                 done.set()
 
-        attempts = [dict(batch_size=100, starting_position="TRIM_HORIZON"),
-                    dict(BatchSize=100, StartingPosition="TRIM_HORIZON"),
-                    dict(batch_size=100)]
+        attempts = [{"batch_size": 100, "starting_position": "TRIM_HORIZON"},
+                    {"BatchSize": 100, "StartingPosition": "TRIM_HORIZON"},
+                    {"batch_size": 100}]
         t0 = time.perf_counter()
         err = None
         for kw in attempts:

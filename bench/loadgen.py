@@ -27,8 +27,17 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LoadSpec", "LoadResult", "AsyncClient", "request_head", "run_load", "run_load_procs", "percentile",
-           "http_call", "new_loop"]
+__all__ = [
+    "AsyncClient",
+    "LoadResult",
+    "LoadSpec",
+    "http_call",
+    "new_loop",
+    "percentile",
+    "request_head",
+    "run_load",
+    "run_load_procs",
+]
 
 _SIG = "0" * 64
 _DATE = "20260101T000000Z"
@@ -374,7 +383,7 @@ async def _run(spec: LoadSpec) -> LoadResult:
         sh.running = False
         try:
             await asyncio.wait_for(asyncio.shield(sh.done), timeout=10)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         elapsed = spec.duration
     else:
@@ -516,7 +525,7 @@ class AsyncClient:
         self.writer: asyncio.StreamWriter | None = None
         self._heads: dict[str, bytes] = {}
 
-    async def connect(self) -> "AsyncClient":
+    async def connect(self) -> AsyncClient:
         import socket
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 26)
         sock = self.writer.get_extra_info("socket")

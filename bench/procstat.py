@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["group_cpu", "machine_busy", "children_cpu", "wait_quiet", "Others"]
+__all__ = ["Others", "children_cpu", "group_cpu", "machine_busy", "wait_quiet"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -82,7 +82,7 @@ class Others:
         self.pgid = pgid
         self.pct = 0.0
 
-    def __enter__(self) -> "Others":
+    def __enter__(self) -> Others:  # noqa: PYI034
         import resource
         import time
         ru = resource.getrusage(resource.RUSAGE_SELF)

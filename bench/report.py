@@ -1,12 +1,13 @@
 """Tables for bench/run.py's results (rich if installed, plain text otherwise)."""
 from __future__ import annotations
 
-__all__ = ["print_config", "print_results", "dataplane_rows"]
+__all__ = ["dataplane_rows", "print_config", "print_results"]
 
 try:
+    import shutil as _sh
+
     from rich.console import Console
     from rich.table import Table
-    import shutil as _sh
     _console = Console(width=max(_sh.get_terminal_size((160, 40)).columns, 160))
 except ImportError:  # pragma: no cover
     _console = None
@@ -118,7 +119,7 @@ def _kv_rows(d: dict, prefix: str = "") -> list[list[str]]:
 
 def print_results(results: dict) -> None:
     suites = results["suites"]
-    if "dataplane" in suites and suites["dataplane"]:
+    if suites.get("dataplane"):
         h, rows, notes = dataplane_rows(suites["dataplane"])
         if rows:
             _print_table("Data plane (throughput = requests/s; BatchWriteItem = 25 items, Query = 20 items)", h, rows,
@@ -154,6 +155,7 @@ if __name__ == "__main__":
     import sys
 
     for path in sys.argv[1:]:
-        res = json.load(open(path))
+        with open(path) as f:
+            res = json.load(f)
         print_config(res)
         print_results(res)

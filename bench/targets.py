@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Target", "TARGETS", "start_target", "free_port", "BENCH_DIR", "REPO"]
+__all__ = ["BENCH_DIR", "REPO", "TARGETS", "Target", "free_port", "start_target"]
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -107,13 +107,14 @@ def _venv_bin(name: str) -> str:
 
 def _ensure_moto() -> None:
     try:
-        import moto.server  # noqa: F401
         import flask  # noqa: F401
+        import moto.server  # noqa: F401
         return
     except ImportError:
         pass
     print("bench: installing moto[server] into", sys.prefix, flush=True)
-    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "moto[server]>=5"], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "moto[server]>=5"], capture_output=True, text=True,
+                       check=False)
     if r.returncode != 0:
         raise TargetUnavailable("pip install moto[server] failed: " + r.stderr[-500:])
 
@@ -126,7 +127,7 @@ def _ensure_dynalite() -> str:
     if not npm:
         raise TargetUnavailable("npm not found: install Node.js to benchmark dynalite")
     print("bench: npm install (dynalite) into", BENCH_DIR / "node_modules", flush=True)
-    r = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=BENCH_DIR,
+    r = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error"], cwd=BENCH_DIR, check=False,
                        capture_output=True, text=True)
     if r.returncode != 0 or not exe.exists():
         raise TargetUnavailable("npm install dynalite failed: " + (r.stderr or r.stdout)[-500:])
@@ -182,7 +183,7 @@ def _die_with_parent() -> None:
     try:
         import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
-    except Exception:  # noqa: BLE001 - best effort (non-Linux)
+    except Exception:  # noqa: BLE001, S110 - best effort (non-Linux)
         pass
 
 
@@ -215,10 +216,10 @@ def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str =
             cmd += ["--path", os.path.join(tmp, "leveldb")]
     else:
         raise TargetUnavailable(f"unknown target {name!r} (known: {', '.join(DESCRIPTIONS)})")
-    logf = open(log_path, "wb")
+    logf = open(log_path, "wb")  # noqa: SIM115 - handed to the child, closed below
     try:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env, cwd=tmp,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+                                start_new_session=True, preexec_fn=_die_with_parent)  # noqa: PLW1509
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise TargetUnavailable(f"cannot start {name}: {e}") from e

@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import AsyncClient, LoadSpec, http_call, new_loop, percentile, run_load  # noqa: E402
+from loadgen import AsyncClient, LoadSpec, http_call, new_loop, percentile, run_load
 
 
 class _Server:

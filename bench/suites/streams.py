@@ -19,7 +19,6 @@ import asyncio
 import time
 
 import orjson
-
 from common import PAYLOAD, Skip, call, create_table, preload
 from loadgen import AsyncClient, new_loop, percentile
 from procstat import Others, wait_quiet
