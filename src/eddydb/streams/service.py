@@ -63,6 +63,10 @@ class StreamService:
             engine.writer.add_commit_listener(self._shard_cache.committed, before_resolve=True)
         self.notifier = Notifier()
         engine.add_commit_listener(self.notifier.on_commit)
+        self._upkeep_lock = threading.Lock()
+        self._next_trim = 0.0          # when retention may next have something to remove
+        self._tables_changed = True    # look for streams of dropped tables at the next upkeep
+        engine.add_commit_listener(self._on_commit_upkeep)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -226,15 +230,20 @@ class StreamService:
         return self.notifier.wait(generation, timeout)
 
     # --- upkeep ---------------------------------------------------------------------------------
-    def maintain(self, now: float | None = None) -> None:
+    def maintain(self, now: float | None = None, *, full: bool = False) -> None:
         """One round of upkeep: rollover of due shards, closing streams of dropped tables, retention.
-        Reads first so an idle database costs no write transaction."""
+        Cheap when idle: reads first (no write transaction unless something is due), looks for
+        orphaned streams only after a table changed, and scans for trimmable data only when the
+        oldest data it knows of has reached the horizon (`full` forces every check)."""
         now = time.time() if now is None else now
         rollover = self.settings.shard_rollover
         retention = self.settings.stream_retention
         reader = self.store.read()
         due_rollover = bool(rollover) and any(now - s[6] >= rollover for s in reader.open_shards())
-        orphans = self._orphan_streams(reader)
+        orphans: list[tuple[str, str]] = []
+        if self._tables_changed or full:
+            self._tables_changed = False
+            orphans = self._orphan_streams(reader)
         if due_rollover or orphans:
             def upkeep(txn: Any) -> None:
                 if due_rollover:
@@ -244,28 +253,45 @@ class StreamService:
                         changelog.close_stream_shards(txn, arn, now)
 
             self.engine.writer.run(upkeep)
-        if retention is not None and self._trim_due(reader, now - retention):
-            budget = 20_000
-            while self.engine.writer.run(lambda txn: trim(txn, retention, now, budget)) >= budget:
-                if self._stop.is_set():
-                    break
+        if retention is None or (now < self._next_trim and not full):
+            return
+        with self._upkeep_lock:
+            self._next_trim = float("inf")
+        budget = 20_000
+        while self.engine.writer.run(lambda txn: trim(txn, retention, now, budget)) >= budget:
+            if self._stop.is_set():
+                break
+        oldest = self._oldest_data(reader)
+        with self._upkeep_lock:
+            self._next_trim = min(self._next_trim, oldest + retention)
+
+    def _on_commit_upkeep(self, notes: dict[str, set]) -> None:
+        if "tables" in notes:
+            self._tables_changed = True
+        retention = self.settings.stream_retention
+        if retention is not None and "shards" in notes:
+            due = time.time() + retention
+            if due < self._next_trim:
+                with self._upkeep_lock:
+                    self._next_trim = min(self._next_trim, due)
 
     def _orphan_streams(self, reader: Any) -> list[tuple[str, str]]:
         return [(s[0], s[1]) for s in reader.list_streams() if s[5] == "ENABLED" and _is_orphan(reader, s[0], s[1])]
 
     @staticmethod
-    def _trim_due(reader: Any, cutoff: float) -> bool:
+    def _oldest_data(reader: Any) -> float:
+        """The time of the oldest thing retention will remove: a record, a closed shard, a disabled stream."""
+        oldest = float("inf")
         for s in reader.all_shards():
             rec = reader.read_stream_records(s[0], -1, 1)
             if rec:
-                if rec[0][1] < cutoff:
-                    return True
-            elif s[5] is not None and s[7] is not None and s[7] < cutoff:
-                return True
+                oldest = min(oldest, rec[0][1])
+            elif s[5] is not None and s[7] is not None:
+                oldest = min(oldest, s[7])
         for st in reader.list_streams():
-            if st[5] == "DISABLED" and st[8] is not None and st[8] < cutoff:
-                return True
-        return False
+            if st[5] == "DISABLED" and st[8] is not None:
+                oldest = min(oldest, st[8])
+        return oldest
 
     def start_background(self, interval: float | None = None) -> None:
         """Start the upkeep thread (rollover, retention, orphaned streams)."""
@@ -299,6 +325,7 @@ class StreamService:
         remove = getattr(self.engine, "remove_commit_listener", None)
         if remove is not None:
             remove(self.notifier.on_commit)
+            remove(self._on_commit_upkeep)
         if self._shard_cache is not None:
             self.engine.writer.remove_commit_listener(self._shard_cache.committed)
 
