@@ -5,6 +5,9 @@ shapes. Thin: parse the request, call `inst.mappings` (triggers.mappings.Mapping
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -15,6 +18,20 @@ __all__ = ["ROUTES"]
 
 _JSON = {"Content-Type": "application/json"}
 _BASE = r"/2015-03-31/event-source-mappings"
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _off_loop(fn: Callable[[], tuple]) -> Future[tuple]:
+    """Run a handler's work (it waits for a commit) off the server's event loop; the router awaits the future."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="eddydb-esm-api")
+    return _executor.submit(fn)
 
 
 def _body(body: bytes) -> dict[str, Any]:
@@ -38,8 +55,9 @@ def _uuid(params: dict[str, str]) -> str:
     return uuid
 
 
-def create_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> tuple:
-    return 202, _JSON, orjson.dumps(inst.mappings.create(_body(body)))
+def create_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> Future:
+    request = _body(body)
+    return _off_loop(lambda: (202, _JSON, orjson.dumps(inst.mappings.create(request))))
 
 
 def get_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> tuple:
@@ -59,12 +77,14 @@ def list_event_source_mappings(inst: Any, params: dict, query: dict, headers: di
     return 200, _JSON, orjson.dumps(out)
 
 
-def update_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> tuple:
-    return 202, _JSON, orjson.dumps(inst.mappings.update(_uuid(params), _body(body)))
+def update_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> Future:
+    uuid, request = _uuid(params), _body(body)
+    return _off_loop(lambda: (202, _JSON, orjson.dumps(inst.mappings.update(uuid, request))))
 
 
-def delete_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> tuple:
-    return 202, _JSON, orjson.dumps(inst.mappings.delete(_uuid(params)))
+def delete_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> Future:
+    uuid = _uuid(params)
+    return _off_loop(lambda: (202, _JSON, orjson.dumps(inst.mappings.delete(uuid))))
 
 
 ROUTES: list[tuple[str, str, Any]] = [
