@@ -594,3 +594,16 @@ def test_create_gsi_on_an_existing_number_attribute_without_definitions(ddb, cle
     r = ddb.query(TableName=name, IndexName="bysk", KeyConditionExpression="sk = :v",
                   ExpressionAttributeValues={":v": {"N": "7"}})
     assert r["Items"] == [{"pk": {"S": "a"}, "sk": {"N": "7"}}]
+
+
+def test_reenabling_a_stream_creates_a_new_one(ddb, cleanup):
+    name = _name()
+    cleanup.append(name)
+    _create(ddb, name)
+    spec = {"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"}
+    first = ddb.update_table(TableName=name, StreamSpecification=spec)["TableDescription"]["LatestStreamArn"]
+    off = ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})["TableDescription"]
+    assert off["LatestStreamArn"] == first
+    second = ddb.update_table(TableName=name, StreamSpecification=spec)["TableDescription"]["LatestStreamArn"]
+    assert second != first
+    assert ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"] == second
