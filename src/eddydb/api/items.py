@@ -509,8 +509,26 @@ def _index_base_fetch(index: IndexMeta | None, select: str) -> bool:
             and select in ("ALL_ATTRIBUTES", "SPECIFIC_ATTRIBUTES"))
 
 
+def _raw_ok(inst: Any, table: TableMeta, index: IndexMeta | None, select: str, paths: Any, flt: Any,
+            rcc: str | None) -> bool:
+    """Can the page's items go out as the stored bytes (nothing to filter, project, fetch or hide)?"""
+    return (flt is None and paths is None and rcc is None and select in ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES")
+            and not _index_base_fetch(index, select)
+            and not (table.ttl_attribute is not None and getattr(inst.engine.settings, "ttl_hide_expired", False)))
+
+
+def _raw_response(page: reads.Page) -> bytes:
+    raws = page.raw_items or []
+    out = b'{"Items":[' + b",".join(raws) + b'],"Count":%d,"ScannedCount":%d' % (page.count, page.scanned)
+    if page.last_key is not None:
+        out += b',"LastEvaluatedKey":' + _dumps(page.last_key)
+    return out + b"}"
+
+
 def _page_response(inst: Any, table: TableMeta, index: IndexMeta | None, page: reads.Page, select: str,
-                   paths: Any, consistent: bool, rcc: str | None) -> dict:
+                   paths: Any, consistent: bool, rcc: str | None) -> dict | bytes:
+    if page.raw_items is not None:
+        return _raw_response(page)
     items = page.items
     if _index_base_fetch(index, select) and items:
         r = inst.engine.read()
@@ -553,7 +571,7 @@ def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
             raise ValidationException("The provided starting key does not match the range key predicate")
 
 
-def query(inst: Any, req: dict) -> dict:
+def query(inst: Any, req: dict) -> dict | bytes:
     table = get_table(inst, req)
     index = _index(table, req, inst)
     consistent = _consistent(req)
@@ -583,11 +601,11 @@ def query(inst: Any, req: dict) -> dict:
     _check_start_in_query(kc, index.key if index is not None else table.key, start)
     page = reads.query(inst.engine.read(), table, index, kc.hash_value, kc.range_op, list(kc.range_values),
                        forward=forward, limit=limit, start_key=start, filter=flt, projection=None,
-                       count_only=select == "COUNT")
+                       count_only=select == "COUNT", raw=_raw_ok(inst, table, index, select, paths, flt, rcc))
     return _page_response(inst, table, index, page, select, paths, consistent, rcc)
 
 
-def scan(inst: Any, req: dict) -> dict:
+def scan(inst: Any, req: dict) -> dict | bytes:
     table = get_table(inst, req)
     index = _index(table, req, inst)
     consistent = _consistent(req)
@@ -623,7 +641,8 @@ def scan(inst: Any, req: dict) -> dict:
     select = _select(req, table, index, paths, "Scanning")
     start = _start_key(req, table, index)
     page = reads.scan(inst.engine.read(), table, index, segment=segment, total_segments=total, limit=limit,
-                      start_key=start, filter=flt, projection=None, count_only=select == "COUNT")
+                      start_key=start, filter=flt, projection=None, count_only=select == "COUNT",
+                      raw=_raw_ok(inst, table, index, select, paths, flt, rcc))
     return _page_response(inst, table, index, page, select, paths, consistent, rcc)
 
 

@@ -46,7 +46,7 @@ class Page:
     """One page of a Query/Scan: the items that passed the filter (projected), counts, and the
     items evaluated (their DynamoDB size, `size`, is what capacity is charged for)."""
 
-    __slots__ = ("_evaluated", "_size", "count", "items", "last_key", "scanned")
+    __slots__ = ("_evaluated", "_size", "count", "items", "last_key", "raw_items", "scanned")
 
     def __init__(self) -> None:
         self.items: list[dict] = []
@@ -55,12 +55,16 @@ class Page:
         self.last_key: dict | None = None
         self._evaluated: list[dict] = []
         self._size: int | None = None
+        self.raw_items: list[bytes] | None = None   # raw mode: the stored bytes of every item, in order
 
     @property
     def size(self) -> int:
         """Sum of the DynamoDB sizes of the items evaluated (computed on first use)."""
         if self._size is None:
-            self._size = sum(item_size(i) for i in self._evaluated)
+            if self.raw_items is not None:
+                self._size = sum(item_size(_loads(r)) for r in self.raw_items)
+            else:
+                self._size = sum(item_size(i) for i in self._evaluated)
         return self._size
 
 
@@ -163,6 +167,34 @@ def _collect(page: Page, rows: Any, table: TableMeta, index: IndexMeta | None, l
     return page
 
 
+def _collect_raw(page: Page, rows: Any, table: TableMeta, index: IndexMeta | None, limit: int | None,
+                 item_col: int) -> Page:
+    """`_collect` without filter or projection: keeps the stored bytes (decoding only the last item
+    for LastEvaluatedKey, or every item once the page nears 1 MB)."""
+    raws: list[bytes] = []
+    page.raw_items = raws
+    approx = 0
+    exact: int | None = None
+    n = 0
+    for row in rows:
+        raw = row[item_col]
+        n += 1
+        raws.append(raw)
+        if exact is None:
+            approx += len(raw)
+            if approx >= PAGE_BYTES:
+                exact = sum(item_size(_loads(x)) for x in raws)
+        else:
+            exact += item_size(_loads(raw))
+        if (limit is not None and n >= limit) or (exact is not None and exact >= PAGE_BYTES):
+            page.last_key = last_key_of(table, index, _loads(raw))
+            break
+    page.scanned = page.count = n
+    if exact is not None:
+        page._size = exact
+    return page
+
+
 def _filter_fn(node: Any) -> Callable[[dict], bool] | None:
     if node is None:
         return None
@@ -180,8 +212,9 @@ def _project_fn(paths: Any) -> Callable[[dict], dict] | None:
 def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dict, range_op: str | None = None,
           range_values: list[dict] | None = None, *, forward: bool = True, limit: int | None = None,
           start_key: dict | None = None, filter: Any = None, projection: Any = None,
-          count_only: bool = False) -> Page:
-    """One page of a Query (validated inputs: hash_value of the right type, start_key of the right shape)."""
+          count_only: bool = False, raw: bool = False) -> Page:
+    """One page of a Query (validated inputs: hash_value of the right type, start_key of the right shape).
+    `raw` (no filter/projection): the page keeps stored bytes in `raw_items` instead of `items`."""
     ks = index.key if index is not None else table.key
     lo, lo_incl, hi, hi_incl = _bounds(range_op, range_values)
     pkb = encode_key(hash_value)
@@ -199,6 +232,8 @@ def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dic
             elif hi is None or after <= hi:
                 hi, hi_incl = after, False
         rows = r.query_items(table.table_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, limit)
+        if raw and ffn is None and pfn is None and not count_only:
+            return _collect_raw(page, rows, table, None, limit, 3)
         return _collect(page, rows, table, None, limit, ffn, pfn, count_only, 3)
     after_t = None
     if start_key is not None:
@@ -206,6 +241,8 @@ def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dic
         _ph, tpk, tsk = item_key(table, start_key)
         after_t = (isk, tpk, tsk)
     rows = r.query_index(index.index_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, after_t, limit)
+    if raw and ffn is None and pfn is None and not count_only:
+        return _collect_raw(page, rows, table, index, limit, 5)
     return _collect(page, rows, table, index, limit, ffn, pfn, count_only, 5)
 
 
@@ -217,7 +254,7 @@ def segment_range(segment: int | None, total: int | None) -> tuple[int, int]:
 
 def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int | None = None,
          total_segments: int | None = None, limit: int | None = None, start_key: dict | None = None,
-         filter: Any = None, projection: Any = None, count_only: bool = False) -> Page:
+         filter: Any = None, projection: Any = None, count_only: bool = False, raw: bool = False) -> Page:
     """One page of a Scan of the table or an index (parallel segment = partition-hash range)."""
     lo, hi = segment_range(segment, total_segments)
     page = Page()
@@ -229,6 +266,8 @@ def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int 
             if not lo <= after[0] < hi:
                 raise ValidationException("The provided Exclusive start key does not map to the provided segment")
         rows = r.scan_items(table.table_id, after, lo, hi, limit)
+        if raw and ffn is None and pfn is None and not count_only:
+            return _collect_raw(page, rows, table, None, limit, 3)
         return _collect(page, rows, table, None, limit, ffn, pfn, count_only, 3)
     after_i = None
     if start_key is not None:
@@ -240,4 +279,6 @@ def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int 
         if not lo <= after_i[0] < hi:
             raise ValidationException("The provided Exclusive start key does not map to the provided segment")
     rows = r.scan_index(index.index_id, after_i, lo, hi, limit)
+    if raw and ffn is None and pfn is None and not count_only:
+        return _collect_raw(page, rows, table, index, limit, 5)
     return _collect(page, rows, table, index, limit, ffn, pfn, count_only, 5)
