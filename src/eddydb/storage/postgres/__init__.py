@@ -6,10 +6,9 @@ each module carrying its DDL in `SCHEMA`; the schema (default "eddydb") is creat
 open and its version recorded in `schema_version`. Several eddydb clusters can share a database
 under separate schemas.
 
-Connections: readers get one connection per reading thread from a `psycopg_pool.ConnectionPool`
-(returned when the thread ends), autocommit (each statement sees the last commit; `with
-store.read()` opens a REPEATABLE READ snapshot). The engine's group-commit writer thread owns one
-more connection.
+Connections: a reader's statement borrows a connection of a `psycopg_pool.ConnectionPool` for its
+duration (autocommit: it sees the last commit); `with store.read()` pins one for a REPEATABLE READ
+snapshot. The engine's group-commit writer thread owns one more connection.
 
 Several processes on one schema (`--workers N`, several hosts): every write batch begins with
 `SELECT ... FROM writer_lock WHERE id = 1 FOR UPDATE` at READ COMMITTED. That row lock orders the
@@ -33,8 +32,7 @@ import re
 import threading
 import time
 import uuid
-import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -107,32 +105,82 @@ def _last(cur: psycopg.Cursor) -> psycopg.Cursor:
     return cur
 
 
-class PgRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
-    """Reads on one thread's connection. Autocommit: each statement sees the last commit;
-    `with` opens a REPEATABLE READ snapshot for several consistent statements."""
+class _Rows:
+    """The fetched result of one statement run on a borrowed connection."""
 
-    def __init__(self, conn: psycopg.Connection, store: PgStore) -> None:
+    __slots__ = ("rows", "rowcount")
+
+    def __init__(self, rows: list[tuple], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> tuple | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[tuple]:
+        return self.rows
+
+    def __iter__(self) -> Iterator[tuple]:
+        return iter(self.rows)
+
+
+class _Borrowing:
+    """What a reader's `self.conn` is: each statement borrows a pool connection for its duration
+    (autocommit: it sees the last commit); inside a snapshot one connection stays pinned."""
+
+    __slots__ = ("pool", "pinned")
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.pinned: psycopg.Connection | None = None
+
+    def execute(self, query: Any, args: Any = None) -> Any:
+        c = self.pinned
+        if c is not None:
+            return c.execute(query, args)
+        with self.pool.connection() as c:
+            cur = c.execute(query, args)
+            return _Rows(cur.fetchall() if cur.description is not None else [], cur.rowcount)
+
+
+class PgRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
+    """Reads of one thread. Outside `with`, each statement runs on a connection borrowed from the
+    pool (autocommit: it sees the last commit); `with` pins one connection for a REPEATABLE READ
+    snapshot of several consistent statements."""
+
+    def __init__(self, conn: Any, store: PgStore) -> None:
         self.conn = conn
         self.store = store
         self._depth = 0
 
     def __enter__(self) -> Self:
         if self._depth == 0:
-            self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            b = self.conn
+            b.pinned = self.store._pool.getconn()
+            try:
+                b.pinned.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            except BaseException:
+                self.store._pool.putconn(b.pinned)
+                b.pinned = None
+                raise
         self._depth += 1
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._depth -= 1
         if self._depth == 0:
+            b = self.conn
+            c, b.pinned = b.pinned, None
             try:
-                if self.conn.info.transaction_status == pq.TransactionStatus.INERROR:
-                    self.conn.execute("ROLLBACK")
+                if c.info.transaction_status == pq.TransactionStatus.INERROR:
+                    c.execute("ROLLBACK")
                 else:
-                    self.conn.execute("COMMIT")
+                    c.execute("COMMIT")
             except psycopg.Error:
                 if exc[0] is None:
                     raise
+            finally:
+                self.store._pool.putconn(c)
 
 
 class PgWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, PgRead, WriteTxn):
@@ -255,16 +303,23 @@ class PgStore(Store):
         self._watchers: list[Callable[[set[str]], None]] = []
         self._watch_thread: threading.Thread | None = None
         self._migrate()
-        size = pool_size or int(os.environ.get("EDDYDB_PG_POOL", "32"))
-        self._pool = ConnectionPool(self.conninfo, min_size=1, max_size=size, timeout=60.0, open=True,
+        size = pool_size or int(os.environ.get("EDDYDB_PG_POOL", "16"))
+        self._pool = ConnectionPool(self.conninfo, min_size=1, max_size=size, timeout=60.0, max_idle=60.0, open=True,
                                     kwargs={"autocommit": True, "options": self.options},
                                     name=f"eddydb-{self.schema}")
-        self._wconn = self._connect()
+        self._wconn = self._connect_writer()
         self._writer = PgWrite(self._wconn, self)
 
     # --- connections -----------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
         return psycopg.connect(self.conninfo, autocommit=True, options=self.options)
+
+    def _connect_writer(self) -> psycopg.Connection:
+        # A writer that vanishes (host down, network cut) must not hold the writer lock for long:
+        # its session ends after 60 s idle inside a transaction, and keepalives detect dead peers.
+        return psycopg.connect(self.conninfo, autocommit=True,
+                               options=f"{self.options} -c idle_in_transaction_session_timeout=60000",
+                               keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
 
     def _migrate(self) -> None:
         """Create the schema and tables, or upgrade them, recording the version. Several processes
@@ -305,25 +360,11 @@ class PgStore(Store):
 
     def read(self) -> PgRead:
         r = getattr(self._local, "r", None)
-        if r is not None and not r.conn.closed and not r.conn.broken:
-            return r
-        if self._closed:
-            raise RuntimeError("store is closed")
-        conn = self._pool.getconn()
-        r = self._local.r = PgRead(conn, self)
-        # the thread's connection goes back to the pool when the thread (its local) is gone
-        weakref.finalize(r, self._release, conn)
+        if r is None:
+            if self._closed:
+                raise RuntimeError("store is closed")
+            r = self._local.r = PgRead(_Borrowing(self._pool), self)
         return r
-
-    def _release(self, conn: psycopg.Connection) -> None:
-        if self._closed:
-            return
-        try:
-            if not conn.closed and conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK")
-            self._pool.putconn(conn)
-        except Exception:  # noqa: BLE001 - a broken connection is simply dropped
-            pass
 
     def begin_write(self) -> PgWrite:
         if self._wconn.closed or self._wconn.broken:
@@ -340,7 +381,7 @@ class PgStore(Store):
             self._wconn.close()
         except Exception:  # noqa: BLE001
             pass
-        self._wconn = self._connect()
+        self._wconn = self._connect_writer()
         self._writer.conn = self._wconn
 
     @property
