@@ -367,3 +367,36 @@ def test_account_settings_count_the_functions(lam: Any, make_function: Any) -> N
     after = lam.get_account_settings()["AccountUsage"]
     assert after["FunctionCount"] == before["FunctionCount"] + 1
     assert after["TotalCodeSize"] > before["TotalCodeSize"]
+
+
+def test_reserved_concurrency_zero_throttles(lam: Any, make_function: Any) -> None:
+    name = make_function()
+    assert lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") is None
+    assert lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)[
+        "ReservedConcurrentExecutions"] == 0
+    assert lam.get_function(FunctionName=name)["Concurrency"] == {"ReservedConcurrentExecutions": 0}
+    with pytest.raises(lam.exceptions.TooManyRequestsException) as e:
+        lam.invoke(FunctionName=name, Payload=b"{}")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert e.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    lam.delete_function_concurrency(FunctionName=name)
+    assert lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions") is None
+    assert invoke_json(lam, name, {"action": "echo"})[0]["event"] == {"action": "echo"}
+
+
+def test_reserved_concurrency_sizes_the_worker_pool(lam: Any, make_function: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = "import os, time\ndef handler(e, c):\n    time.sleep(0.2)\n    return os.getpid()\n"
+    name = make_function({"app.py": code})
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    with ThreadPoolExecutor(3) as ex:
+        pids = list(ex.map(lambda _: invoke_json(lam, name, {})[0], range(3)))
+    assert len(set(pids)) == 1
+
+
+def test_concurrency_of_unknown_function_is_not_found(lam: Any) -> None:
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.put_function_concurrency(FunctionName="no-such-function", ReservedConcurrentExecutions=1)
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function_concurrency(FunctionName="no-such-function")

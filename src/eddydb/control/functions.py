@@ -411,6 +411,8 @@ def get_function(inst: Any, params: dict, query: dict, headers: Any, body: bytes
     out: dict[str, Any] = {"Configuration": public_config(config), "Code": _code_location(inst, config)}
     if config.get("_tags"):
         out["Tags"] = config["_tags"]
+    if config.get("_concurrency") is not None:
+        out["Concurrency"] = {"ReservedConcurrentExecutions": config["_concurrency"]}
     return _ok(200, out)
 
 
@@ -609,6 +611,47 @@ def get_account_settings(inst: Any, params: dict, query: dict, headers: Any, bod
     })
 
 
+# --- reserved concurrency -------------------------------------------------------------------------
+def _set_concurrency(inst: Any, name: str, value: int | None) -> bool:
+    def write(txn: Any) -> bool:
+        config = txn.get_function(name)
+        if config is None:
+            return False
+        if value is None:
+            config.pop("_concurrency", None)
+        else:
+            config["_concurrency"] = value
+        return txn.update_function(name, config)
+
+    if not inst.engine.writer.run(write):
+        raise _not_found(inst, name)
+    inst.functions.forget(name)
+    return True
+
+
+def put_function_concurrency(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    """ReservedConcurrentExecutions: the function's worker pool size; 0 throttles every invocation."""
+    name = resolve_name(inst, params.get("FunctionName"))
+    value = _json_body(body).get("ReservedConcurrentExecutions")
+    if value is None:
+        raise InvalidParameterValueException("ReservedConcurrentExecutions is required")
+    _validate_int(value, "reservedConcurrentExecutions", 0, 1000)
+    _set_concurrency(inst, name, value)
+    return _ok(200, {"ReservedConcurrentExecutions": value})
+
+
+def get_function_concurrency(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"))
+    value = _get_config(inst, name).get("_concurrency")
+    return _ok(200, {} if value is None else {"ReservedConcurrentExecutions": value})
+
+
+def delete_function_concurrency(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    name = resolve_name(inst, params.get("FunctionName"))
+    _set_concurrency(inst, name, None)
+    return 204, _JSON, b""
+
+
 # --- asynchronous invocation configuration ----------------------------------------------------
 def _event_invoke_out(inst: Any, name: str, cfg: dict[str, Any]) -> dict[str, Any]:
     return {"LastModified": cfg["LastModified"], "FunctionArn": f"{_arn(inst, name)}:$LATEST",
@@ -797,6 +840,9 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = [
     ("PUT", re.compile(rf"{_V}/functions/{_FN}/code/?"), update_function_code),
     ("GET", re.compile(rf"{_V}/functions/{_FN}/versions/?"), list_versions_by_function),
     ("GET", re.compile(r"/2016-08-19/account-settings/?"), get_account_settings),
+    ("PUT", re.compile(rf"/2017-10-31/functions/{_FN}/concurrency/?"), put_function_concurrency),
+    ("DELETE", re.compile(rf"/2017-10-31/functions/{_FN}/concurrency/?"), delete_function_concurrency),
+    ("GET", re.compile(rf"/2019-09-30/functions/{_FN}/concurrency/?"), get_function_concurrency),
     ("PUT", re.compile(rf"/2019-09-25/functions/{_FN}/event-invoke-config/?"), put_function_event_invoke_config),
     ("POST", re.compile(rf"/2019-09-25/functions/{_FN}/event-invoke-config/?"), update_function_event_invoke_config),
     ("GET", re.compile(rf"/2019-09-25/functions/{_FN}/event-invoke-config/?"), get_function_event_invoke_config),

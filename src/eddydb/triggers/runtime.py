@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from eddydb.model.errors import LambdaResourceNotFoundException
+from eddydb.model.errors import EddyError, LambdaResourceNotFoundException
 from eddydb.triggers.context import LambdaContext
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "RESPONSE_LIMIT",
     "FunctionRuntime",
     "InvokeResult",
+    "TooManyRequestsException",
     "function_arn",
     "parse_function_ref",
 ]
@@ -67,6 +68,14 @@ _SIGNAL_NAMES: dict[int, str] = {
     signal.SIGILL: "illegal instruction", signal.SIGINT: "interrupt", signal.SIGHUP: "hangup",
     signal.SIGPIPE: "broken pipe",
 }
+
+
+class TooManyRequestsException(EddyError):
+    """Lambda's throttle (429): a function whose reserved concurrency is 0 takes no invocations."""
+
+    code = "TooManyRequestsException"
+    type_prefix = ""
+    status = 429
 
 
 @dataclass
@@ -558,7 +567,8 @@ class FunctionRuntime:
             code_key = sha_hex
         memory = int(config.get("MemorySize") or DEFAULT_MEMORY)
         timeout = float(config.get("Timeout") or DEFAULT_TIMEOUT)
-        key = (config.get("RevisionId"), code_key)
+        reserved = config.get("_concurrency")
+        key = (config.get("RevisionId"), code_key, reserved)
         pool = self._pools.get(name)
         if pool is not None and pool.spec.key == key:
             return pool.spec
@@ -628,7 +638,9 @@ class FunctionRuntime:
             if pool is not None and pool.spec.key == spec.key:
                 return pool
             old = pool
-            pool = _Pool(spec, self._settings.function_workers, self._log_fd(name))
+            reserved = spec.key[2]
+            size = reserved if reserved else self._settings.function_workers
+            pool = _Pool(spec, size, self._log_fd(name))
             self._pools[name] = pool
             if self._housekeeper is None:
                 self._housekeeper = threading.Thread(target=self._housekeeping, name="eddydb-functions-housekeeping",
@@ -679,6 +691,8 @@ class FunctionRuntime:
                 raise LambdaResourceNotFoundException(f"Function not found: {self.arn(name)}")
         if invocation_type == "DryRun":
             return InvokeResult(b"", status=204)
+        if config is not None and config.get("_concurrency") == 0 and invocation_type != "Event":
+            raise TooManyRequestsException("Rate Exceeded.", Reason="ReservedFunctionConcurrentInvocationLimitExceeded")
         if invocation_type == "Event":
             self._pool_executor().submit(self._invoke_async, name, payload, client_context, 0, time.time())
             return InvokeResult(b"", status=202)
