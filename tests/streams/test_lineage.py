@@ -41,10 +41,13 @@ def test_background_rollover_closes_a_shard_and_opens_its_child(rolling):
     _db, ddb, streams = rolling
     arn = _table(ddb)
     ddb.put_item(TableName="lineage", Item={"pk": {"S": "a"}, "v": {"N": "1"}})
-    shards = _shards_at_least(streams, arn, 2)
-    parent, child = shards[0], shards[1]
-    assert "ParentShardId" not in parent
+    first = all_shards(streams, arn)
+    holder = next(s["ShardId"] for s in first if read_shard(streams, arn, s["ShardId"]))
+    shards = _shards_at_least(streams, arn, len(first) + 1)
+    ids = [s["ShardId"] for s in shards]
+    parent, child = shards[ids.index(holder)], shards[ids.index(holder) + 1]
     assert child["ParentShardId"] == parent["ShardId"]
+    assert "ParentShardId" not in shards[0]
     prange, crange = parent["SequenceNumberRange"], child["SequenceNumberRange"]
     assert int(prange["StartingSequenceNumber"]) <= int(prange["EndingSequenceNumber"])
     assert int(crange["StartingSequenceNumber"]) > int(prange["EndingSequenceNumber"])
@@ -92,12 +95,15 @@ def test_rollover_happens_lazily_at_write_time(tmp_path):
     try:
         arn = _table(ddb)
         ddb.put_item(TableName="lineage", Item={"pk": {"S": "a"}})
-        first = all_shards(streams, arn)[0]["ShardId"]
-        wait_for(lambda: db.instance.streams.shard(first).created + 0.06 < time.time(), timeout=5)
+        before = all_shards(streams, arn)  # (a slow machine may already have rolled over once)
+        last = before[-1]["ShardId"]
+        wait_for(lambda: db.instance.streams.shard(last).created + 0.06 < time.time(), timeout=5)
+        assert all_shards(streams, arn) == before  # nothing rolls without a write or the background thread
         ddb.put_item(TableName="lineage", Item={"pk": {"S": "b"}})
         shards = all_shards(streams, arn)
-        assert len(shards) == 2 and shards[1]["ParentShardId"] == first
-        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_shard(streams, arn, shards[1]["ShardId"])] == ["b"]
+        assert len(shards) == len(before) + 1 and shards[-1]["ParentShardId"] == last
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_shard(streams, arn, shards[-1]["ShardId"])] == ["b"]
+        assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_stream(streams, arn)] == ["a", "b"]
     finally:
         db.close()
 
@@ -142,3 +148,17 @@ def test_sequence_numbers_never_go_back_across_restarts(tmp_path):
         assert seq(records[-1]) > before
     finally:
         db.close()
+
+
+def test_server_rollover_flag_gives_lineage_over_http(tmp_path):
+    from util import ServerProcess, make_client
+
+    with ServerProcess(tmp_path / "srv", args=["--shard-rollover", "0.2s"], log_path=tmp_path / "srv.log") as srv:
+        ddb, streams = make_client("dynamodb", srv.url), make_client("dynamodbstreams", srv.url)
+        arn = _table(ddb)
+        ddb.put_item(TableName="lineage", Item={"pk": {"S": "a"}})
+        shards = _shards_at_least(streams, arn, 2)
+        ddb.put_item(TableName="lineage", Item={"pk": {"S": "b"}})
+        assert shards[1]["ParentShardId"] == shards[0]["ShardId"]
+        keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_stream(streams, arn)]
+        assert keys == ["a", "b"]

@@ -25,7 +25,7 @@ def _table(ddb, name="retained"):
 
 
 def test_old_records_are_trimmed_and_old_positions_fail(tmp_path):
-    db, ddb, streams = _open(tmp_path, stream_retention=0.3)
+    db, ddb, streams = _open(tmp_path, stream_retention=1.0)
     try:
         arn = _table(ddb)
         ddb.put_item(TableName="retained", Item={"pk": {"S": "a"}})
@@ -52,7 +52,7 @@ def test_old_records_are_trimmed_and_old_positions_fail(tmp_path):
 
 
 def test_fresh_table_latest_is_never_trimmed(tmp_path):
-    db, ddb, streams = _open(tmp_path, stream_retention=0.05)
+    db, ddb, streams = _open(tmp_path, stream_retention=1.0)
     try:
         arn = _table(ddb)
         [shard] = all_shards(streams, arn)

@@ -127,7 +127,7 @@ def describe_stream(inst: Any, req: dict) -> dict:
         if flt.get("Type") is None or flt.get("ShardId") is None:
             raise ValidationException("ShardFilter requires both Type (CHILD_SHARDS) and ShardId")
         child_of = flt["ShardId"]
-    _check_stream_arn(arn)
+    _check_stream_arn(str(arn))
     stream, shards, last = inst.streams.describe_stream(arn, limit or 100, start, child_of)
     desc: dict[str, Any] = {
         "StreamArn": stream.arn,
@@ -164,7 +164,7 @@ def get_shard_iterator(inst: Any, req: dict) -> dict:
         raise ValidationException(f"Must provide SequenceNumber for ShardIteratorType {itype}")
     if itype in ("TRIM_HORIZON", "LATEST") and seq is not None:
         raise ValidationException(f"Must not provide SequenceNumber for ShardIteratorType {itype}")
-    _check_stream_arn(arn)
+    _check_stream_arn(str(arn))
     return {"ShardIterator": inst.streams.get_shard_iterator(arn, shard_id, itype, seq)}
 
 

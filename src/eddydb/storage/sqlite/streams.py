@@ -276,7 +276,7 @@ class StreamsWrite:
         row = self.conn.execute("SELECT max(start_seq), max(end_seq) FROM shards WHERE stream_arn = ?", (arn,)).fetchone()
         self._raise_sequence_floor(max(row[0] or 0, row[1] or 0) or None)
         for (sid,) in self.conn.execute("SELECT shard_id FROM shards WHERE stream_arn = ?", (arn,)).fetchall():
-            self._raise_sequence_floor(self.last_stream_seq(sid))
+            self._raise_sequence_floor(StreamsRead.last_stream_seq(self, sid))  # type: ignore[arg-type]
         self.conn.execute("DELETE FROM stream_records WHERE shard_id IN (SELECT shard_id FROM shards WHERE stream_arn = ?)",
                           (arn,))
         self.conn.execute("DELETE FROM shards WHERE stream_arn = ?", (arn,))
@@ -301,7 +301,7 @@ class StreamsWrite:
         row = self.conn.execute("SELECT start_seq, end_seq FROM shards WHERE shard_id = ?", (shard_id,)).fetchone()
         if row is not None:
             self._raise_sequence_floor(max(row[0], row[1] or 0))
-        self._raise_sequence_floor(self.last_stream_seq(shard_id))
+        self._raise_sequence_floor(StreamsRead.last_stream_seq(self, shard_id))  # type: ignore[arg-type]
         self.conn.execute("DELETE FROM stream_records WHERE shard_id = ?", (shard_id,))
         self.conn.execute("DELETE FROM shards WHERE shard_id = ?", (shard_id,))
 
