@@ -333,7 +333,7 @@ def delete_item(inst: Any, req: dict) -> Future:
     rcc = _rcc(req)
     ricm = _ricm(req)
     cond = compile_expressions(req, operation="DeleteItem").condition
-    op = DeleteOp(table, key, cond, rvccf)
+    op = DeleteOp(table, key, cond, rvccf, want_old=rv != "NONE" or rcc is not None or ricm)
 
     def fn(txn: Any) -> dict | bytes:
         old, new = execute(txn, op)

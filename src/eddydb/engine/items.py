@@ -77,6 +77,7 @@ class DeleteOp:
     condition: Any = None
     return_old_on_fail: bool = False
     user_identity: dict | None = None
+    want_old: bool = True              # False: blind delete on a table without indexes/stream
 
 
 @dataclass(slots=True)
@@ -175,6 +176,10 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
         return old, item
     assert not isinstance(op, PutOp)
     skey = item_key(table, op.key)
+    if (type(op) is DeleteOp and not op.want_old and op.condition is None and not table.indexes
+            and (table.stream is None or not table.stream.enabled)):
+        txn.delete_item(table.table_id, *skey)
+        return None, None
     raw = txn.get_item(table.table_id, *skey)
     old = None if raw is None else _loads(raw)
     if op.condition is not None and not _evaluate(op.condition, old):
