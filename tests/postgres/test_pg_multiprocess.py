@@ -8,8 +8,11 @@
 """
 from __future__ import annotations
 
+import io
+import json
 import random
 import threading
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +24,35 @@ from util import ServerProcess, make_client, wait_for
 
 N_SERVERS = 4
 
+_HANDLER = r'''
+import json, os
+
+def handler(event, context):
+    recs = event.get("Records", [])
+    line = {"pid": os.getpid(), "recs": [[r["dynamodb"]["Keys"]["pk"]["S"], int(r["dynamodb"]["NewImage"]["v"]["N"])]
+                                         for r in recs]}
+    with open(os.environ["OUT"], "a") as f:
+        f.write("\n" + json.dumps(line) + "\n")
+    return {}
+'''
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+def _delivered(path: str) -> set[tuple[str, int]]:
+    try:
+        with open(path) as f:
+            lines = [json.loads(x) for x in f if x.strip()]
+    except FileNotFoundError:
+        return set()
+    return {(k, v) for line in lines for k, v in line["recs"]}
+
 
 @pytest.fixture(scope="module")
 def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServerProcess]]:
@@ -29,7 +61,8 @@ def _servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ServerPr
     try:
         for i in range(N_SERVERS):
             base = tmp_path_factory.mktemp(f"pg-mp-{i}")
-            procs.append(ServerProcess(base / "data", env={"EDDYDB_STORE": url}, log_path=base / "server.log"))
+            procs.append(ServerProcess(base / "data", env={"EDDYDB_STORE": url}, log_path=base / "server.log",
+                                       args=["--stream-partitions", "4"]))
         threads = [threading.Thread(target=p.start) for p in procs]
         for t in threads:
             t.start()
@@ -91,12 +124,21 @@ def _read_stream(streams: Any, arn: str) -> list[dict]:
     return out
 
 
-def test_four_servers_one_killed_no_acknowledged_write_lost(servers: list[ServerProcess]) -> None:
+def test_four_servers_one_killed_no_acknowledged_write_lost(servers: list[ServerProcess], tmp_path: Any) -> None:
     clients = _clients(servers)
     table = "mp-writes"
     _create(clients[0], table, stream=True)
     for c in clients:   # every process sees the new table (catalog version check)
         wait_for(lambda c=c: c.describe_table(TableName=table)["Table"]["TableStatus"] == "ACTIVE", 10)
+    # a trigger on the stream: its 4 shards' leases spread over the processes
+    out = str(tmp_path / "delivered.jsonl")
+    lam = make_client("lambda", servers[1].url)
+    lam.create_function(FunctionName="mp-recorder", Runtime="python3.12", Handler="app.handler",
+                        Role="arn:aws:iam::000000000000:role/eddydb-test", Code={"ZipFile": _zip({"app.py": _HANDLER})},
+                        Environment={"Variables": {"OUT": out}}, Timeout=30)
+    arn = clients[0].describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="mp-recorder", StartingPosition="TRIM_HORIZON",
+                                    BatchSize=100)
 
     n_threads, items_per_thread, versions = 8, 3, 12
     acked: dict[str, int] = {}
@@ -163,6 +205,11 @@ def test_four_servers_one_killed_no_acknowledged_write_lost(servers: list[Server
     for key, vs in per_item.items():
         assert vs == list(range(1, versions + 1)), (key, vs)
     assert len(records) == total
+
+    # every change reached the trigger (at least once; the killed process's shards failed over)
+    want = {(k, v) for k in acked for v in range(1, versions + 1)}
+    wait_for(lambda: want <= _delivered(out), 60,
+             message=lambda: f"all changes delivered; missing {sorted(want - _delivered(out))[:10]}")
 
 
 def test_counter_many_processes_no_lost_update(servers: list[ServerProcess]) -> None:
