@@ -50,6 +50,7 @@ def print_config(results: dict) -> None:
           f"{c['warmup']:g}s warm-up + {c['duration']:g}s per op, pinning: {c['pin']}")
 
 
+_GOALS = {"dynalite": 2.0, "dynalite-disk": 2.0, "moto": 20.0}   # issue 2: eddydb >= 2x dynalite, >= 20x moto
 _OP_ORDER = ["PutItem", "GetItem", "Query", "BatchWriteItem"]
 _TARGET_ORDER = ["eddydb", "eddydb-mem", "dynalite", "dynalite-disk", "moto"]
 
@@ -74,8 +75,10 @@ def dataplane_rows(dp: dict) -> tuple[list[str], list[list[str]], list[str]]:
                 continue
             ratio = ""
             if e is not None and t != "eddydb":
+                goal = _GOALS.get(t)
                 if r["throughput"]:
-                    ratio = f"{e['throughput'] / r['throughput']:.1f}x"
+                    x = e["throughput"] / r["throughput"]
+                    ratio = f"{x:.1f}x" + (f" ({'ok' if x >= goal else 'below'} {goal:g}x)" if goal else "")
                 elif e["throughput"]:
                     ratio = f"> {e['throughput'] * r['elapsed_s']:.0f}x (0 done)"
             if r["errors"]:
@@ -150,12 +153,55 @@ def print_results(results: dict) -> None:
             _print_table(f"{s} [{t}]", ["measure", "value"], rows)
 
 
+
+def markdown(results: dict) -> str:
+    """The results as Markdown tables (for docs/performance.md)."""
+    out = []
+    m, c = results["machine"], results["config"]
+    out.append(f"Run {results['started']} (git {results['git']}), {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, "
+               f"Python {m['python']}; {c['connections']} connections, {c['warmup']:g} s warm-up + {c['duration']:g} s "
+               f"per op, nice {c.get('nice', 0)}, load average at start {m.get('loadavg_at_start', ['?'])[0]:.1f}.")
+    dp = results["suites"].get("dataplane")
+    if dp:
+        h, rows, notes = dataplane_rows(dp)
+        h = [*h, "other CPU %"]
+        cur = None
+        out.append("")
+        out.append("| " + " | ".join(h) + " |")
+        out.append("|" + "---|" * len(h))
+        for r in rows:
+            cur = r[0] or cur
+            other = dp[r[1]]["ops"][cur].get("other_cpu_pct")
+            out.append("| " + " | ".join([*r, str(other)]) + " |")
+        out += [f"- {n}" for n in notes if not n.startswith("WARNING")]
+    for s in ("streams", "triggers", "ttl"):
+        r = results["suites"].get(s, {}).get("eddydb")
+        if not r:
+            continue
+        out.append("")
+        if "checks" not in r:
+            out.append(f"**{s}**: {r.get('skipped') or r.get('failed')}")
+            continue
+        out.append(f"**{s}** (eddydb)")
+        out.append("")
+        out.append("| target | result | measured |")
+        out.append("|---|---|---|")
+        for chk in r["checks"]:
+            out.append(f"| {chk['what']} | {'PASS' if chk['ok'] else 'MISS'} | {chk['measured']} |")
+    return "\n".join(out)
+
+
 if __name__ == "__main__":
     import json
     import sys
 
-    for path in sys.argv[1:]:
+    args = sys.argv[1:]
+    md = "--markdown" in args
+    for path in [a for a in args if a != "--markdown"]:
         with open(path) as f:
             res = json.load(f)
-        print_config(res)
-        print_results(res)
+        if md:
+            print(markdown(res))
+        else:
+            print_config(res)
+            print_results(res)
