@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
-import eddydb
 from streamutil import read_stream, stream_arn
 from util import client_config
+
+import eddydb
 
 
 def test_ttl_delete_record_has_service_user_identity(tmp_path):
