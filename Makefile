@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test bench install clean
+.PHONY: serve test test-postgres bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q tests
+
+# The same suite with every durable server and database on PostgreSQL (see docs/postgres.md).
+test-postgres: $(STAMP)
+	EDDYDB_TEST_STORE=$${EDDYDB_TEST_STORE:-postgresql://root@localhost/postgres} $(BIN)/python -m pytest -n 2 -q tests
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[bench]'

@@ -26,6 +26,10 @@ from util import REGION, ServerProcess, client_config, make_client, wait_for
 
 __all__ = ["wait_for"]
 
+# With EDDYDB_TEST_STORE=postgresql://... the durable servers and databases below live in
+# PostgreSQL (`make test-postgres`); a no-op otherwise.
+pytest_plugins = ["postgres.pg_plugin"]
+
 
 # --- the session server ---------------------------------------------------------------------
 @pytest.fixture(scope="session")

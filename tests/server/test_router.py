@@ -200,6 +200,11 @@ def test_rest_route_errors_carry_error_type_header(fake_routes):
     assert status == 400 and headers["x-amzn-ErrorType"] == "InvalidParameterValueException"
 
 
+def test_repeated_query_keys_become_a_list(fake_routes):
+    router.route(None, "GET", "/2015-03-31/functions/f?tagKeys=a&tagKeys=b&tagKeys=c&x=1", {}, b"")
+    assert fake_routes[-1][1] == {"tagKeys": ["a", "b", "c"], "x": "1"}
+
+
 def test_unknown_rest_path_is_404_and_wrong_method_405(fake_routes):
     assert router.route(None, "GET", "/2015-03-31/nothing/here", {}, b"")[0] == 404
     assert router.route(None, "DELETE", "/2015-03-31/bad", {}, b"")[0] == 405

@@ -106,10 +106,17 @@ class _Waker:
             self._loop.call_soon_threadsafe(self._drain)
 
     def _drain(self) -> None:
-        self._armed = False
+        # Reset `_armed` only once the deque looks empty, and look again after the reset: futures
+        # resolved while we drain ride along without another thread-safe wake-up, and none is lost
+        # (a notify that saw _armed True is followed by the re-check below).
         ready = self._ready
-        while ready:
-            ready.popleft()._deferred_done()
+        while True:
+            while ready:
+                ready.popleft()._deferred_done()
+            self._armed = False
+            if not ready:
+                return
+            self._armed = True
 
 
 class HttpProtocol(asyncio.Protocol):

@@ -127,6 +127,18 @@ def _control_finish(future: Future, path: str) -> Response:
     return res
 
 
+def _query(query: str) -> dict[str, Any]:
+    """Query string -> dict; a repeated key (UntagResource's tagKeys=a&tagKeys=b) gives a list."""
+    out: dict[str, Any] = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        if k in out:
+            prev = out[k]
+            out[k] = [*prev, v] if isinstance(prev, list) else [prev, v]
+        else:
+            out[k] = v
+    return out
+
+
 def _not_found(method: str, path: str) -> Response:
     return 404, {"Content-Type": "application/json", "x-amzn-ErrorType": "UnknownOperationException"}, orjson.dumps(
         {"message": f"No route for {method} {path}"})
@@ -143,7 +155,7 @@ def _route_control(inst: Any, method: str, path: str, query: str, headers: Mappi
         if m != method:
             continue
         params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
-        q = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+        q = _query(query) if query else {}
         try:
             out = handler(inst, params, q, headers, body)
         except EddyError as e:
