@@ -20,14 +20,16 @@ class Notifier:
         self._lock = threading.Lock()
         self._cond = threading.Condition()
         self._generation = 0
+        self._waiters = 0
 
     def on_commit(self, notes: dict[str, set]) -> None:
         shards = notes.get("shards")
         if not shards:
             return
-        with self._cond:
-            self._generation += 1
-            self._cond.notify_all()
+        self._generation += 1
+        if self._waiters:  # (set under the condition before a waiter compares generations)
+            with self._cond:
+                self._cond.notify_all()
         for cb in self._subscribers:  # a copy-on-write list: safe to iterate without the lock
             try:
                 cb(set(shards))
@@ -52,8 +54,12 @@ class Notifier:
         """Block until a commit appended to some shard after `generation` (or timeout); returns the
         current generation."""
         with self._cond:
-            if self._generation == generation:
-                self._cond.wait(timeout)
+            self._waiters += 1
+            try:
+                if self._generation == generation:
+                    self._cond.wait(timeout)
+            finally:
+                self._waiters -= 1
             return self._generation
 
     def wake_all(self) -> None:
