@@ -29,9 +29,10 @@ from typing import Any
 import orjson
 
 from eddydb.model.errors import (
-    EddyError,
     InvalidParameterValueException,
+    InvalidRequestContentException,
     LambdaResourceNotFoundException,
+    PreconditionFailedException,
     RequestTooLargeException,
     ResourceConflictException,
     ValidationException,
@@ -77,17 +78,6 @@ _RESERVED_ENV = frozenset((
 ))
 _JSON = {"Content-Type": "application/json"}
 
-
-class InvalidRequestContentException(EddyError):
-    code = "InvalidRequestContentException"
-    type_prefix = ""
-    status = 400
-
-
-class PreconditionFailedException(EddyError):
-    code = "PreconditionFailedException"
-    type_prefix = ""
-    status = 412
 
 
 # --- helpers ------------------------------------------------------------------------------

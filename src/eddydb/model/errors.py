@@ -159,4 +159,21 @@ class UnsupportedMediaTypeException(_LambdaError):
     status = 415
 
 
+class InvalidRequestContentException(_LambdaError):
+    code = "InvalidRequestContentException"
+    status = 400
+
+
+class PreconditionFailedException(_LambdaError):
+    code = "PreconditionFailedException"
+    status = 412
+
+
+class TooManyRequestsException(_LambdaError):
+    """Lambda's throttle (429): a function whose reserved concurrency is 0 takes no invocations."""
+
+    code = "TooManyRequestsException"
+    status = 429
+
+
 __all__ = [name for name, obj in list(globals().items()) if isinstance(obj, type) and issubclass(obj, EddyError) and not name.startswith("_")]

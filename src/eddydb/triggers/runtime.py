@@ -32,7 +32,7 @@ from typing import Any
 
 import orjson
 
-from eddydb.model.errors import EddyError, LambdaResourceNotFoundException
+from eddydb.model.errors import LambdaResourceNotFoundException, TooManyRequestsException
 from eddydb.triggers.context import LambdaContext
 
 __all__ = [
@@ -69,13 +69,6 @@ _SIGNAL_NAMES: dict[int, str] = {
     signal.SIGPIPE: "broken pipe",
 }
 
-
-class TooManyRequestsException(EddyError):
-    """Lambda's throttle (429): a function whose reserved concurrency is 0 takes no invocations."""
-
-    code = "TooManyRequestsException"
-    type_prefix = ""
-    status = 429
 
 
 @dataclass
