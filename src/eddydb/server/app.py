@@ -47,9 +47,14 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-def _url(settings: Settings, port: int) -> str:
+def _url(settings: Settings, port: int, *, loopback: bool = False) -> str:
+    """The URL to print (`localhost` for a wildcard bind) or, with loopback=True, the one local
+    clients such as function workers should use (an explicit loopback address)."""
     host = settings.host
-    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    if host in ("0.0.0.0", "::"):
+        shown = ("127.0.0.1" if host == "0.0.0.0" else "::1") if loopback else "localhost"
+    else:
+        shown = host
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"
@@ -69,7 +74,7 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
 
     if sock is None:
         sock = make_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
-    settings.extra.setdefault("public_url", _url(settings, sock.getsockname()[1]))
+    settings.extra.setdefault("public_url", _url(settings, sock.getsockname()[1], loopback=True))
     inst = Instance(settings)
     loop = _new_loop()
     asyncio.set_event_loop(loop)
