@@ -136,6 +136,9 @@ class Database:
                 body = body.encode("utf-8")
         res = route(self.instance, request.method, path, headers, bytes(body), trusted=True)
         if isinstance(res, Deferred):
+            if not res.future.done() and self.instance.engine.writer.in_writer_thread():
+                raise RuntimeError("an eddydb client was called from inside a write (commit listener?): "
+                                   "it would wait for itself")
             res = res.finish()
         status, rheaders, rbody = res
         out_headers = dict(rheaders)

@@ -111,6 +111,8 @@ def _control_result(out: Any, path: str) -> Response | Deferred:
         body = orjson.dumps(body)
     if not headers:
         headers = JSON
+    elif not any(k.lower() == "content-type" for k in headers):
+        headers = {"Content-Type": "application/json", **headers}
     return status, headers, body
 
 
