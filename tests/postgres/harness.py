@@ -17,7 +17,7 @@ import time
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["ENV", "admin_url", "enabled", "ensure_running", "fresh_store_url", "new_database", "drop_database"]
+__all__ = ["ENV", "admin_url", "drop_database", "enabled", "ensure_running", "fresh_store_url", "new_database"]
 
 ENV = "EDDYDB_TEST_STORE"
 DEFAULT_ADMIN = "postgresql://root@localhost/postgres"

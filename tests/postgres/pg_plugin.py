@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import harness  # noqa: E402
+import harness
 
 __all__ = ["store_for_dir"]
 
@@ -36,7 +36,7 @@ def store_for_dir(path: str | os.PathLike) -> str:
 def _patch() -> None:
     import util
 
-    import eddydb.embedded as embedded
+    from eddydb import embedded
 
     server_init = util.ServerProcess.__init__
 
@@ -55,6 +55,25 @@ def _patch() -> None:
         db_init(self, path, **kw)
 
     embedded.Database.__init__ = open_db  # type: ignore[method-assign]
+
+
+# Tests about the SQLite data directory itself (files in it, CLI commands opening it directly):
+# meaningless when the data lives in PostgreSQL.
+SQLITE_ONLY = {
+    "tests/functions/test_control.py::test_code_survives_restart": "removes <data>/functions (SQLite layout)",
+    "tests/ttl/test_ttl.py::test_cli_sweep_on_a_data_directory": "the CLI opens the SQLite data directory",
+}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    if not harness.enabled():
+        return
+    import pytest
+
+    for item in items:
+        why = SQLITE_ONLY.get(item.nodeid.split("[")[0])
+        if why:
+            item.add_marker(pytest.mark.skip(reason=f"SQLite-only: {why}"))
 
 
 def pytest_configure(config: Any) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 
 import psycopg
 import pytest
+from util import wait_for
 
 from eddydb.config import Settings
 from eddydb.model.keys import encode_key
 from eddydb.storage import open_store
 from eddydb.storage.postgres import SCHEMA_VERSION, PgStore, parse_store_url
-from util import wait_for
 
 
 def test_parse_store_url() -> None:

@@ -108,7 +108,7 @@ def _last(cur: psycopg.Cursor) -> psycopg.Cursor:
 class _Rows:
     """The fetched result of one statement run on a borrowed connection."""
 
-    __slots__ = ("rows", "rowcount")
+    __slots__ = ("rowcount", "rows")
 
     def __init__(self, rows: list[tuple], rowcount: int) -> None:
         self.rows = rows
@@ -128,7 +128,7 @@ class _Borrowing:
     """What a reader's `self.conn` is: each statement borrows a pool connection for its duration
     (autocommit: it sees the last commit); inside a snapshot one connection stays pinned."""
 
-    __slots__ = ("pool", "pinned")
+    __slots__ = ("pinned", "pool")
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool
@@ -309,10 +309,24 @@ class PgStore(Store):
                                     name=f"eddydb-{self.schema}")
         self._wconn = self._connect_writer()
         self._writer = PgWrite(self._wconn, self)
+        self.notify = self._probe_notify()
 
     # --- connections -----------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
         return psycopg.connect(self.conninfo, autocommit=True, options=self.options)
+
+    def _probe_notify(self) -> bool:
+        """Whether this engine runs pg_notify (the COMMIT of a batch must never fail for a hint)."""
+        try:
+            self._wconn.execute("BEGIN; SELECT pg_notify('eddydb_probe', ''); ROLLBACK")
+            return True
+        except psycopg.Error:
+            try:
+                self._wconn.execute("ROLLBACK")
+            except psycopg.Error:
+                pass
+            log.info("pg_notify unavailable: other processes' stream readers rely on polling")
+            return False
 
     def _connect_writer(self) -> psycopg.Connection:
         # A writer that vanishes (host down, network cut) must not hold the writer lock for long:
@@ -334,7 +348,8 @@ class PgStore(Store):
                                   " CHECK (id = 1), version INTEGER NOT NULL, updated DOUBLE PRECISION NOT NULL)")
                         c.execute("INSERT INTO schema_version (id, version, updated) VALUES (1, 0, %s)"
                                   " ON CONFLICT (id) DO NOTHING", (time.time(),))
-                        (version,) = c.execute("SELECT version FROM schema_version WHERE id = 1 FOR UPDATE").fetchone()
+                        (version,) = c.execute(
+                            "SELECT version FROM schema_version WHERE id = 1 FOR UPDATE").fetchone()  # type: ignore[misc]
                         if version > SCHEMA_VERSION:
                             raise RuntimeError(f"schema {self.schema!r} has version {version}, newer than this"
                                                f" eddydb ({SCHEMA_VERSION}): upgrade eddydb")
@@ -379,7 +394,7 @@ class PgStore(Store):
         """Replace the writer's connection (after it broke)."""
         try:
             self._wconn.close()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
             pass
         self._wconn = self._connect_writer()
         self._writer.conn = self._wconn
@@ -399,8 +414,7 @@ class PgStore(Store):
             pg_sql.Literal(self.channel), pg_sql.Literal(payload)).as_string(self._wconn)
 
     def committed_seq(self, seq: int) -> None:
-        if seq > self._seen_seq:
-            self._seen_seq = seq
+        self._seen_seq = max(self._seen_seq, seq)
 
     def watch_changes(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
         """Call `callback(shard_ids)` (from a background thread) when another process committed
@@ -423,7 +437,7 @@ class PgStore(Store):
         for cb in self._watchers:
             try:
                 cb(set(shards))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("change watcher failed")
 
     def _watch_loop(self) -> None:
@@ -441,7 +455,7 @@ class PgStore(Store):
                     listening = True
                 except psycopg.Error:
                     log.info("LISTEN unavailable: polling the sequence counter for stream wake-ups")
-                first = conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]
+                first = conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]  # type: ignore[index]
                 self._seen_seq = max(self._seen_seq, first)
                 while not self._closed:
                     if listening:
@@ -454,7 +468,7 @@ class PgStore(Store):
                     if self._closed:
                         break
                     # Fallback: the counter moved past every hint we heard, twice in a row.
-                    value = conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]
+                    value = conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]  # type: ignore[index]
                     if value > self._seen_seq:
                         if suspect is not None and suspect > self._seen_seq:
                             self._seen_seq = max(self._seen_seq, suspect)
@@ -467,14 +481,14 @@ class PgStore(Store):
                             suspect = value
                     else:
                         suspect = None
-            except Exception:  # noqa: BLE001 - reconnect and carry on: hints are best effort
+            except Exception:
                 if not self._closed:
                     log.debug("change watcher reconnecting", exc_info=True)
                     time.sleep(0.5)
             finally:
                 try:
                     conn.close()
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
                     pass
 
     def _on_hint(self, payload: str) -> None:
@@ -484,8 +498,7 @@ class PgStore(Store):
             seq = int(seq_text)
         except ValueError:
             seq = 0
-        if seq > self._seen_seq:
-            self._seen_seq = seq
+        self._seen_seq = max(self._seen_seq, seq)
         if token == self.token or not shards:
             return
         if shards == "*":
@@ -507,9 +520,9 @@ class PgStore(Store):
             if self._wconn.info.transaction_status != pq.TransactionStatus.IDLE:
                 self._wconn.execute("ROLLBACK")
             self._wconn.close()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
             pass
         try:
             self._pool.close(timeout=2.0)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
             pass
