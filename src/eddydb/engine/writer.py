@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -24,7 +23,6 @@ T = TypeVar("T")
 log = logging.getLogger("eddydb.writer")
 
 _MAX_BATCH = 1024
-_SWITCH_INTERVAL = 0.0005
 _STOP = object()
 
 
@@ -42,10 +40,6 @@ class Writer:
         self._pre_listeners: list[Callable[[dict[str, set]], None]] = []
         self._begin_hooks: list[Callable[[WriteTxn], None]] = []
         self._closed = False
-        # The writer and the request threads hand work back and forth many times per millisecond;
-        # CPython's default 5 ms GIL switch interval would add up to 5 ms to every hand-off.
-        if sys.getswitchinterval() > _SWITCH_INTERVAL:
-            sys.setswitchinterval(_SWITCH_INTERVAL)
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 

@@ -60,9 +60,17 @@ def _url(settings: Settings, port: int, *, loopback: bool = False) -> str:
     return f"http://{shown}:{port}"
 
 
+# The loop thread and the writer thread hand every write back and forth; CPython's default 5 ms
+# GIL switch interval would add up to 5 ms to a hand-off. Set for the server process only (a
+# library must not change interpreter-wide state of an embedding application).
+_SWITCH_INTERVAL = 0.0005
+
+
 def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: int = 0,
                announce: Callable[[int], None] | None = None, background: bool = True) -> int:
     """Serve on `sock` (or a new socket from settings) until SIGINT/SIGTERM. Returns an exit code."""
+    if sys.getswitchinterval() > _SWITCH_INTERVAL:
+        sys.setswitchinterval(_SWITCH_INTERVAL)
     from eddydb.api import dispatch
     from eddydb.instance import Instance
     from eddydb.server import router
