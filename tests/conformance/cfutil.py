@@ -1,0 +1,35 @@
+"""Assertions on AWS error shapes for the conformance tests."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+__all__ = ["raises"]
+
+
+class _Raises:
+    def __init__(self, code: str, match: str | None) -> None:
+        self.code, self.match = code, match
+        self.error: ClientError | None = None
+
+    def __enter__(self) -> _Raises:
+        return self
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+        if ev is None:
+            raise AssertionError(f"expected {self.code}, nothing raised")
+        if not isinstance(ev, ClientError):
+            return False
+        err = ev.response["Error"]
+        assert err["Code"] == self.code, (err, self.code)
+        if self.match is not None:
+            assert re.search(self.match, err.get("Message", "")), (err.get("Message"), self.match)
+        self.error = ev
+        return True
+
+
+def raises(code: str, match: str | None = None) -> _Raises:
+    """`with raises("ValidationException", "regex"):` checks the AWS error code and message."""
+    return _Raises(code, match)

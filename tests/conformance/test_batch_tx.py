@@ -1,0 +1,122 @@
+"""BatchGetItem / BatchWriteItem / TransactWriteItems / TransactGetItems errors and shapes."""
+from __future__ import annotations
+
+from conformance.cfutil import raises
+
+V = "ValidationException"
+
+
+def _k(s):
+    return {"pk": {"S": s}}
+
+
+def test_batch_write_and_get(ddb, mk):
+    t = mk()
+    r = ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {**_k(str(i)), "x": {"N": str(i)}}}}
+                                               for i in range(25)]})
+    assert r["UnprocessedItems"] == {}
+    r = ddb.batch_get_item(RequestItems={t: {"Keys": [_k(str(i)) for i in range(30)], "ProjectionExpression": "x"}})
+    assert len(r["Responses"][t]) == 25 and r["UnprocessedKeys"] == {}
+    assert all(set(i) == {"x"} for i in r["Responses"][t])
+    r = ddb.batch_write_item(RequestItems={t: [{"DeleteRequest": {"Key": _k("0")}}]})
+    r = ddb.batch_get_item(RequestItems={t: {"Keys": [_k("0")]}})
+    assert r["Responses"] == {t: []}
+
+
+def test_batch_errors(ddb, mk):
+    t = mk()
+    with raises(V, "Provided list of item keys contains duplicates"):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": _k("a")}}, {"DeleteRequest": {"Key": _k("a")}}]})
+    with raises(V, "Provided list of item keys contains duplicates"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a"), _k("a")]}})
+    with raises(V, "Member must have length less than or equal to 25"):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": _k(str(i))}} for i in range(26)]})
+    with raises(V, "Member must have length less than or equal to 100"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [_k(str(i)) for i in range(101)]}})
+    t2 = mk()
+    with raises(V, "Too many items requested for the BatchGetItem call"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [_k(str(i)) for i in range(60)]},
+                                         t2: {"Keys": [_k(str(i)) for i in range(60)]}})
+    with raises("ResourceNotFoundException", "Requested resource not found"):
+        ddb.batch_write_item(RequestItems={"nosuch-tab": [{"PutRequest": {"Item": _k("a")}}]})
+    with raises("ResourceNotFoundException"):
+        ddb.batch_get_item(RequestItems={"nosuch-tab": {"Keys": [_k("a")]}})
+    with raises(V, "The provided key element does not match the schema"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [{"x": {"S": "a"}}]}})
+    with raises(V):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": _k("a")}, "DeleteRequest": {"Key": _k("b")}}]})
+    with raises(V):
+        ddb.batch_write_item(RequestItems={t: [{}]})
+    with raises(V):
+        ddb.batch_write_item(RequestItems={})
+    with raises(V, "Missing the key pk in the item"):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {"x": {"S": "a"}}}}]})
+
+
+def test_transact_write_ok_and_cancel(ddb, mk):
+    t = mk()
+    ddb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": t, "Item": {**_k("a"), "n": {"N": "1"}}}},
+        {"Update": {"TableName": t, "Key": _k("b"), "UpdateExpression": "SET n = :v",
+                    "ExpressionAttributeValues": {":v": {"N": "2"}}}},
+    ])
+    with raises("TransactionCanceledException",
+                r"^Transaction cancelled, please refer cancellation reasons for specific reasons "
+                r"\[None, ConditionalCheckFailed\]$") as e:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": t, "Item": {**_k("c")}}},
+            {"ConditionCheck": {"TableName": t, "Key": _k("a"), "ConditionExpression": "n = :v",
+                                "ExpressionAttributeValues": {":v": {"N": "5"}},
+                                "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        ])
+    reasons = e.error.response["CancellationReasons"]
+    assert reasons[0] == {"Code": "None"}
+    assert reasons[1]["Code"] == "ConditionalCheckFailed"
+    assert reasons[1]["Message"] == "The conditional request failed"
+    assert reasons[1]["Item"] == {**_k("a"), "n": {"N": "1"}}
+    assert "Item" not in ddb.get_item(TableName=t, Key=_k("c"))
+
+
+def test_transact_write_errors(ddb, mk):
+    t = mk()
+    with raises(V, "Transaction request cannot include multiple operations on one item"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": _k("a")}},
+                                                {"Delete": {"TableName": t, "Key": _k("a")}}])
+    with raises(V, "Member must have length less than or equal to 100"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": _k(str(i))}} for i in range(101)])
+    with raises("ResourceNotFoundException"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "nosuch-tab", "Item": _k("a")}}])
+    with raises(V):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": _k("a")},
+                                                 "Delete": {"TableName": t, "Key": _k("b")}}])
+    with raises(V):
+        ddb.transact_write_items(TransactItems=[{"ConditionCheck": {"TableName": t, "Key": _k("a")}}])
+    with raises(V, "Missing the key pk in the item"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {"x": {"S": "a"}}}}])
+
+
+def test_transact_idempotency(ddb, mk):
+    t = mk()
+    items = [{"Update": {"TableName": t, "Key": _k("a"), "UpdateExpression": "ADD n :v",
+                         "ExpressionAttributeValues": {":v": {"N": "1"}}}}]
+    ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok1")
+    ddb.transact_write_items(TransactItems=items, ClientRequestToken="tok1")
+    assert ddb.get_item(TableName=t, Key=_k("a"))["Item"]["n"] == {"N": "1"}
+    with raises("IdempotentParameterMismatchException"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": _k("z")}}], ClientRequestToken="tok1")
+
+
+def test_transact_get(ddb, mk):
+    t = mk()
+    ddb.put_item(TableName=t, Item={**_k("a"), "x": {"S": "1"}, "y": {"S": "2"}})
+    r = ddb.transact_get_items(TransactItems=[
+        {"Get": {"TableName": t, "Key": _k("a"), "ProjectionExpression": "x"}},
+        {"Get": {"TableName": t, "Key": _k("missing")}},
+    ])
+    assert r["Responses"] == [{"Item": {"x": {"S": "1"}}}, {}]
+    with raises(V, "Member must have length less than or equal to 100"):
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": _k(str(i))}} for i in range(101)])
+    with raises("ResourceNotFoundException"):
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "nosuch-tab", "Key": _k("a")}}])
+    with raises(V, "The provided key element does not match the schema"):
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": {"zz": {"S": "a"}}}}])

@@ -1,0 +1,127 @@
+"""GSI/LSI behaviour, ReturnConsumedCapacity and ReturnItemCollectionMetrics shapes."""
+from __future__ import annotations
+
+import pytest
+
+from conformance.cfutil import raises
+
+V = "ValidationException"
+
+
+def _n(x):
+    return {"N": str(x)}
+
+
+@pytest.fixture
+def it(ddb, mk):
+    t = mk("pk", "sk", gsi={"gsik": ("g:S", "gs:N", "KEYS_ONLY"), "gsii": ("g:S", None, ["a"]), "gsia": ("g:S",)},
+           lsi={"lsik": ("pk", "l:N", "KEYS_ONLY"), "lsia": ("pk", "l2:N")})
+    for i in range(5):
+        ddb.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"S": f"s{i}"}, "g": {"S": "G"}, "gs": _n(i),
+                                        "l": _n(10 - i), "a": {"S": "A"}, "b": {"S": "B"}})
+    ddb.put_item(TableName=t, Item={"pk": {"S": "p"}, "sk": {"S": "sparse"}, "b": {"S": "B"}})
+    return t
+
+
+def test_gsi_keys_only(ddb, it):
+    r = ddb.query(TableName=it, IndexName="gsik", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}})
+    assert r["Count"] == 5
+    assert set(r["Items"][0]) == {"pk", "sk", "g", "gs"}
+    assert [i["gs"]["N"] for i in r["Items"]] == ["0", "1", "2", "3", "4"]
+    with raises(V, "One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for "
+                   "global secondary index gsik because its projection type is not ALL"):
+        ddb.query(TableName=it, IndexName="gsik", KeyConditionExpression="g = :g", Select="ALL_ATTRIBUTES",
+                  ExpressionAttributeValues={":g": {"S": "G"}})
+    r = ddb.query(TableName=it, IndexName="gsik", KeyConditionExpression="g = :g", Select="ALL_PROJECTED_ATTRIBUTES",
+                  ExpressionAttributeValues={":g": {"S": "G"}})
+    assert set(r["Items"][0]) == {"pk", "sk", "g", "gs"}
+
+
+def test_gsi_include(ddb, it):
+    r = ddb.query(TableName=it, IndexName="gsii", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}})
+    assert set(r["Items"][0]) == {"pk", "sk", "g", "a"}
+
+
+def test_gsi_sparse_scan(ddb, it):
+    r = ddb.scan(TableName=it, IndexName="gsia")
+    assert r["Count"] == 5 and all(set(i) == {"pk", "sk", "g", "gs", "l", "a", "b"} for i in r["Items"])
+
+
+def test_index_paging_last_evaluated_key(ddb, it):
+    r = ddb.query(TableName=it, IndexName="gsik", KeyConditionExpression="g = :g", Limit=2,
+                  ExpressionAttributeValues={":g": {"S": "G"}})
+    assert set(r["LastEvaluatedKey"]) == {"pk", "sk", "g", "gs"}
+    seen = [i["sk"]["S"] for i in r["Items"]]
+    while "LastEvaluatedKey" in r:
+        r = ddb.query(TableName=it, IndexName="gsik", KeyConditionExpression="g = :g", Limit=2,
+                      ExclusiveStartKey=r["LastEvaluatedKey"], ExpressionAttributeValues={":g": {"S": "G"}})
+        seen += [i["sk"]["S"] for i in r["Items"]]
+    assert seen == [f"s{i}" for i in range(5)]
+    r = ddb.scan(TableName=it, IndexName="lsik", Limit=1)
+    assert set(r["LastEvaluatedKey"]) == {"pk", "sk", "l"}
+
+
+def test_lsi_fetches_all_attributes(ddb, it):
+    r = ddb.query(TableName=it, IndexName="lsik", KeyConditionExpression="pk = :p AND l > :z",
+                  ExpressionAttributeValues={":p": {"S": "p"}, ":z": _n(0)})
+    assert set(r["Items"][0]) == {"pk", "sk", "l"}
+    assert [i["l"]["N"] for i in r["Items"]] == ["6", "7", "8", "9", "10"]
+    r = ddb.query(TableName=it, IndexName="lsik", KeyConditionExpression="pk = :p", Select="ALL_ATTRIBUTES",
+                  ExpressionAttributeValues={":p": {"S": "p"}})
+    assert set(r["Items"][0]) == {"pk", "sk", "l", "g", "gs", "a", "b"}
+    r = ddb.query(TableName=it, IndexName="lsik", KeyConditionExpression="pk = :p", ProjectionExpression="b",
+                  ExpressionAttributeValues={":p": {"S": "p"}})
+    assert r["Items"][0] == {"b": {"S": "B"}}
+
+
+def test_index_errors(ddb, it):
+    with raises(V, "The table does not have the specified index: nosuch"):
+        ddb.query(TableName=it, IndexName="nosuch", KeyConditionExpression="g = :g",
+                  ExpressionAttributeValues={":g": {"S": "G"}})
+    with raises(V, "Consistent reads are not supported on global secondary indexes"):
+        ddb.query(TableName=it, IndexName="gsik", KeyConditionExpression="g = :g", ConsistentRead=True,
+                  ExpressionAttributeValues={":g": {"S": "G"}})
+    with raises(V, "The table does not have the specified index: nosuch"):
+        ddb.scan(TableName=it, IndexName="nosuch")
+
+
+def test_consumed_capacity(ddb, mk):
+    t = mk(gsi={"gsi": ("g:S",)})
+    r = ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "g": {"S": "x"}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["TableName"] == t
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 2.0  # table + one GSI
+    r = ddb.put_item(TableName=t, Item={"pk": {"S": "b"}}, ReturnConsumedCapacity="INDEXES")
+    cc = r["ConsumedCapacity"]
+    assert cc["CapacityUnits"] == 1.0 and cc["Table"] == {"CapacityUnits": 1.0}
+    r = ddb.get_item(TableName=t, Key={"pk": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"] == {"TableName": t, "CapacityUnits": 0.5}
+    r = ddb.get_item(TableName=t, Key={"pk": {"S": "a"}}, ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert r["ConsumedCapacity"] == {"TableName": t, "CapacityUnits": 1.0}
+    r = ddb.get_item(TableName=t, Key={"pk": {"S": "a"}}, ReturnConsumedCapacity="NONE")
+    assert "ConsumedCapacity" not in r
+    r = ddb.query(TableName=t, IndexName="gsi", KeyConditionExpression="g = :g",
+                  ExpressionAttributeValues={":g": {"S": "x"}}, ReturnConsumedCapacity="INDEXES")
+    cc = r["ConsumedCapacity"]
+    assert cc["TableName"] == t and cc["CapacityUnits"] == 0.5
+    assert cc["GlobalSecondaryIndexes"] == {"gsi": {"CapacityUnits": 0.5}}
+    r = ddb.batch_get_item(RequestItems={t: {"Keys": [{"pk": {"S": "a"}}]}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 0.5}]
+    r = ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {"pk": {"S": "c"}}}}]},
+                             ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"][0]["TableName"] == t
+    r = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {"pk": {"S": "d"}}}}],
+                                 ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"][0]["TableName"] == t and r["ConsumedCapacity"][0]["CapacityUnits"] >= 2.0
+    r = ddb.update_item(TableName=t, Key={"pk": {"S": "e"}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 1.0
+
+
+def test_item_collection_metrics(ddb, mk):
+    t = mk("pk", "sk", lsi={"lsi": ("pk", "l:S")})
+    r = ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "sk": {"S": "1"}}, ReturnItemCollectionMetrics="SIZE")
+    m = r["ItemCollectionMetrics"]
+    assert m["ItemCollectionKey"] == {"pk": {"S": "a"}}
+    assert len(m["SizeEstimateRangeGB"]) == 2
+    t2 = mk()
+    r = ddb.put_item(TableName=t2, Item={"pk": {"S": "a"}}, ReturnItemCollectionMetrics="SIZE")
+    assert "ItemCollectionMetrics" not in r
