@@ -127,7 +127,9 @@ def record_change(txn: Any, table: Any, old: dict | None, new: dict | None, *,
         shard_id = _open_shard(txn, arn, partition, None, now)
     else:
         shard_id, created = row
-        rollover = _setting(txn, "shard_rollover", "rollover")
+        rollover = txn.__dict__.get("_rollover_setting")
+        if rollover is None:  # settings do not change while a store is open: look them up once
+            rollover = txn.__dict__["_rollover_setting"] = _setting(txn, "shard_rollover", "rollover") or 0.0
         if rollover and now - created >= rollover:
             shard_id = rollover_shard(txn, shard_id, arn, partition, now)
     seq = txn.next_sequence()
