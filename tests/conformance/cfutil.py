@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from types import TracebackType
+from typing import Self
 
 from botocore.exceptions import ClientError
 
@@ -14,10 +15,11 @@ class _Raises:
         self.code, self.match = code, match
         self.error: ClientError | None = None
 
-    def __enter__(self) -> _Raises:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, et: Any, ev: Any, tb: Any) -> bool:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> bool:
         if ev is None:
             raise AssertionError(f"expected {self.code}, nothing raised")
         if not isinstance(ev, ClientError):

@@ -227,6 +227,8 @@ def test_number_key_normalised(ddb, mk):
 def test_invalid_attribute_values(ddb, mk):
     t = mk()
     with raises(V):
+        ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "": {"S": "x"}})
+    with raises(V):
         ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x": {}})
     with raises(V):
         ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x": {"S": "a", "N": "1"}})

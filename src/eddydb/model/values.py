@@ -306,6 +306,8 @@ def validate_item(item: dict, *, what: str = "item") -> dict:
     out = {}
     changed = False
     for name, av in item.items():
+        if not name:  # attribute names are 1 byte .. 64 KB; DynamoDB rejects an empty one
+            raise ValidationException("One or more parameter values were invalid: An attribute name cannot be empty")
         nav = _validate(av, 0)
         changed = changed or nav is not av
         out[name] = nav
