@@ -228,6 +228,12 @@ def test_invalid_attribute_values(ddb, mk):
     t = mk()
     with raises(V):
         ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "": {"S": "x"}})
+    with raises(V, "Attribute name is too large"):
+        ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x" * 65536: {"S": "x"}})
+    ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x" * 65535: {"S": "x"}})
+    with raises(V, "Attribute name is too large"):
+        ddb.get_item(TableName=t, Key={"pk": {"S": "a"}}, ProjectionExpression="#n",
+                     ExpressionAttributeNames={"#n": "x" * 65536})
     with raises(V):
         ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x": {}})
     with raises(V):

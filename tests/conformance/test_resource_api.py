@@ -52,3 +52,22 @@ def test_resource_end_to_end(resource, make_table):
     got = resource.batch_get_item(RequestItems={name: {"Keys": [{"pk": "a", "sk": 2}, {"pk": "a", "sk": 3}]}})
     assert len(got["Responses"][name]) == 2
     assert table.item_count >= 0
+
+
+def test_waiters_and_paginators(resource):
+    import uuid
+    client = resource.meta.client
+    name = "cf-res-" + uuid.uuid4().hex[:8]
+    table = resource.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                  BillingMode="PAY_PER_REQUEST")
+    table.wait_until_exists()
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+    for i in range(30):
+        table.put_item(Item={"pk": f"k{i}", "v": i})
+    pages = list(client.get_paginator("scan").paginate(TableName=name, PaginationConfig={"PageSize": 7}))
+    assert sum(p["Count"] for p in pages) == 30 and len(pages) >= 5
+    got = list(client.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 1}))
+    assert any(name in p["TableNames"] for p in got)
+    table.delete()
+    client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 5})

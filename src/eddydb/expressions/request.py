@@ -60,6 +60,9 @@ def check_attribute_maps(names: dict[str, str] | None, values: dict[str, Any] | 
             if not v:
                 raise ValidationException(f"ExpressionAttributeNames contains invalid value: Empty attribute name "
                                           f"for key {k}")
+            if isinstance(v, str) and len(v) > 16383 and len(v.encode()) > 65535:
+                raise ValidationException("ExpressionAttributeNames contains invalid value: Attribute name is too "
+                                          f"large, must be less than 65536 bytes for key {k}")
     if values is not None:
         if not has_value_expressions:
             msg = "ExpressionAttributeValues can only be specified when using expressions"

@@ -299,6 +299,14 @@ def validate_value(av: dict) -> dict:
     return _validate(av, 0)
 
 
+def _check_name(name: str) -> None:
+    if not name:
+        raise ValidationException("One or more parameter values were invalid: An attribute name cannot be empty")
+    if len(name.encode()) > 65535:
+        raise ValidationException("One or more parameter values were invalid: Attribute name is too large, "
+                                  "must be less than 65536 bytes")
+
+
 def validate_item(item: dict, *, what: str = "item") -> dict:
     """Validate every attribute of an item; return a normalised copy (or the item itself if canonical)."""
     if not isinstance(item, dict):
@@ -306,8 +314,8 @@ def validate_item(item: dict, *, what: str = "item") -> dict:
     out = {}
     changed = False
     for name, av in item.items():
-        if not name:  # attribute names are 1 byte .. 64 KB; DynamoDB rejects an empty one
-            raise ValidationException("One or more parameter values were invalid: An attribute name cannot be empty")
+        if not name or len(name) > 16383:  # attribute names are 1 byte .. 64 KB
+            _check_name(name)
         nav = _validate(av, 0)
         changed = changed or nav is not av
         out[name] = nav
