@@ -105,6 +105,35 @@ def _last(cur: psycopg.Cursor) -> psycopg.Cursor:
     return cur
 
 
+_DIALECT: dict[str, str] = {}
+
+
+def _pg(query: Any) -> Any:
+    """SQLite's `?` placeholders as psycopg's `%s` (the read mixins share SQLite's SQL); cached."""
+    if type(query) is not str or "?" not in query:
+        return query
+    q = _DIALECT.get(query)
+    if q is None:
+        q = _DIALECT[query] = query.replace("?", "%s")
+    return q
+
+
+class _Translating:
+    """The writer's connection as its transaction sees it: `execute` accepts either placeholder."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: psycopg.Connection) -> None:
+        self.raw = raw
+
+    def execute(self, query: Any, args: Any = None) -> psycopg.Cursor:
+        return self.raw.execute(_pg(query), args)
+
+    @property
+    def info(self) -> Any:
+        return self.raw.info
+
+
 class _Rows:
     """The fetched result of one statement run on a borrowed connection."""
 
@@ -135,6 +164,7 @@ class _Borrowing:
         self.pinned: psycopg.Connection | None = None
 
     def execute(self, query: Any, args: Any = None) -> Any:
+        query = _pg(query)
         c = self.pinned
         if c is not None:
             return c.execute(query, args)
@@ -191,7 +221,7 @@ class PgWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, PgRead, W
     release is deferred to the next savepoint or the COMMIT, saving round trips."""
 
     def __init__(self, conn: psycopg.Connection, store: PgStore) -> None:
-        super().__init__(conn, store)
+        super().__init__(_Translating(conn), store)
         self.settings = store.settings
         self.notes: dict[str, set] = {}
         self.active = False
@@ -397,7 +427,7 @@ class PgStore(Store):
         except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
             pass
         self._wconn = self._connect_writer()
-        self._writer.conn = self._wconn
+        self._writer.conn = _Translating(self._wconn)
 
     @property
     def write_connection(self) -> psycopg.Connection:

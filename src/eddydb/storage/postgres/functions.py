@@ -1,5 +1,5 @@
-"""PostgreSQL storage for Lambda functions: DDL and the queries of this concern (the port of
-`storage/sqlite/functions.py`; mixins of the read/write transactions composed by
+"""PostgreSQL storage for Lambda functions: DDL and the writes of this concern (the reads are
+`storage/sqlite/functions.py`'s; mixins of the read/write transactions composed by
 `storage/postgres/__init__.py`). Callers: control/functions.py and triggers/runtime.py. A row
 holds the configuration (orjson of the AWS FunctionConfiguration plus eddydb's private "_" keys)
 and, for zip-packaged code, the zip bytes.
@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
+from eddydb.storage.sqlite.functions import FunctionsRead as _SqliteFunctionsRead
 
 __all__ = ["SCHEMA", "FunctionsRead", "FunctionsWrite"]
 
@@ -22,29 +24,8 @@ SCHEMA: list[str] = [
 ]
 
 
-class FunctionsRead:
-    """Read queries; `self.conn` is the psycopg connection of the transaction."""
-
-    conn: Any
-
-    def get_function(self, name: str) -> dict[str, Any] | None:
-        """The stored configuration of function `name`, or None."""
-        row = self.conn.execute("SELECT config FROM functions WHERE name = %s", (name,)).fetchone()
-        return None if row is None else orjson.loads(row[0])
-
-    def get_function_code(self, name: str) -> bytes | None:
-        """The zip bytes of function `name` (None when absent or when its code is a local directory)."""
-        row = self.conn.execute("SELECT code FROM functions WHERE name = %s", (name,)).fetchone()
-        return None if row is None or row[0] is None else bytes(row[0])
-
-    def list_functions(self, after: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Configurations in name order, strictly after `after`, at most `limit`."""
-        if after is None:
-            cur = self.conn.execute("SELECT config FROM functions ORDER BY name LIMIT %s", (limit,))
-        else:
-            cur = self.conn.execute("SELECT config FROM functions WHERE name > %s ORDER BY name LIMIT %s",
-                                    (after, limit))
-        return [orjson.loads(r[0]) for r in cur.fetchall()]
+class FunctionsRead(_SqliteFunctionsRead):
+    """Read queries: SQLite's (standard SQL; `?` placeholders are run as `%s`)."""
 
 
 class FunctionsWrite:

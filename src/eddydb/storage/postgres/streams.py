@@ -1,6 +1,6 @@
 """PostgreSQL storage for streams: the stream catalog, shards (lineage, open/closed, trim horizon),
-stream records and the global sequence counter. The port of `storage/sqlite/streams.py` (same
-methods, same meaning), mixed into the PostgreSQL read/write transactions by
+stream records and the global sequence counter. Reads are SQLite's (`storage/sqlite/streams.py`,
+standard SQL) but for two; DDL and writes are PostgreSQL's own. Mixed into the PostgreSQL read/write transactions by
 `storage/postgres/__init__.py`; called by `engine/changelog.py` (hot path) and `streams/`.
 
 Sequence numbers: one counter row (`stream_sequence`), read once per write batch (the batch holds
@@ -12,6 +12,8 @@ reader never sees seq n+1 committed while seq n is still in flight.
 from __future__ import annotations
 
 from typing import Any
+
+from eddydb.storage.sqlite.streams import StreamsRead as _SqliteStreamsRead
 
 __all__ = ["SCHEMA", "ShardRow", "StreamRow", "StreamsRead", "StreamsWrite"]
 
@@ -56,17 +58,12 @@ StreamRow = tuple
 ShardRow = tuple
 
 _STREAM_COLS = "arn, table_name, label, view_type, key_schema, status, created, partitions, disabled"
-_SHARD_COLS = "shard_id, stream_arn, partition, parent_shard_id, start_seq, end_seq, created, closed, trim_seq"
 
 
-class StreamsRead:
-    """Read queries; `self.conn` is the psycopg connection of the transaction."""
+class StreamsRead(_SqliteStreamsRead):
+    """Read queries: SQLite's (standard SQL, `?` run as `%s`), except the two below."""
 
     conn: Any
-
-    # --- streams ------------------------------------------------------------------------------
-    def get_stream(self, arn: str) -> StreamRow | None:
-        return self.conn.execute(f"SELECT {_STREAM_COLS} FROM streams WHERE arn = %s", (arn,)).fetchone()
 
     def list_streams(self, table_name: str | None = None, after_arn: str | None = None,
                      limit: int | None = None) -> list[StreamRow]:
@@ -85,66 +82,8 @@ class StreamsRead:
             args.append(limit)
         return self.conn.execute(sql, args).fetchall()
 
-    def stream_partitions(self, arn: str) -> int | None:
-        row = self.conn.execute("SELECT partitions FROM streams WHERE arn = %s", (arn,)).fetchone()
-        return None if row is None else row[0]
-
-    # --- shards -------------------------------------------------------------------------------
-    def list_shards(self, stream_arn: str) -> list[ShardRow]:
-        """A stream's shards, parents before children (creation order)."""
-        return self.conn.execute(
-            f"SELECT {_SHARD_COLS} FROM shards WHERE stream_arn = %s ORDER BY created, shard_id",
-            (stream_arn,)).fetchall()
-
-    def get_shard(self, shard_id: str) -> ShardRow | None:
-        return self.conn.execute(f"SELECT {_SHARD_COLS} FROM shards WHERE shard_id = %s", (shard_id,)).fetchone()
-
-    def open_shard(self, stream_arn: str, partition: int) -> tuple[str, float] | None:
-        """(shard_id, created) of the open shard of one partition of a stream (hot path)."""
-        return self.conn.execute(
-            "SELECT shard_id, created FROM shards WHERE stream_arn = %s AND partition = %s AND end_seq IS NULL",
-            (stream_arn, partition)).fetchone()
-
-    def open_shards(self) -> list[ShardRow]:
-        """Every open shard of every stream (rollover checks)."""
-        return self.conn.execute(f"SELECT {_SHARD_COLS} FROM shards WHERE end_seq IS NULL").fetchall()
-
-    def all_shards(self) -> list[ShardRow]:
-        return self.conn.execute(f"SELECT {_SHARD_COLS} FROM shards").fetchall()
-
-    # --- records ------------------------------------------------------------------------------
-    def read_stream_records(self, shard_id: str, after_seq: int, limit: int) -> list[tuple[int, float, bytes]]:
-        """(seq, created, record bytes) of one shard with seq > after_seq, in order."""
-        return self.conn.execute(
-            "SELECT seq, created, record FROM stream_records WHERE shard_id = %s AND seq > %s ORDER BY seq LIMIT %s",
-            (shard_id, after_seq, limit)).fetchall()
-
-    def last_stream_seq(self, shard_id: str) -> int | None:
-        return self.conn.execute("SELECT max(seq) FROM stream_records WHERE shard_id = %s", (shard_id,)).fetchone()[0]
-
-    def first_stream_seq(self, shard_id: str) -> int | None:
-        return self.conn.execute("SELECT min(seq) FROM stream_records WHERE shard_id = %s", (shard_id,)).fetchone()[0]
-
-    def count_stream_records(self, shard_id: str) -> int:
-        return self.conn.execute("SELECT count(*) FROM stream_records WHERE shard_id = %s",
-                                 (shard_id,)).fetchone()[0]
-
-    def first_seq_at_or_after(self, shard_id: str, created: float) -> int | None:
-        """Seq of the first record of a shard created at or after `created` (retention horizon)."""
-        row = self.conn.execute(
-            "SELECT seq FROM stream_records WHERE shard_id = %s AND created >= %s ORDER BY seq LIMIT 1",
-            (shard_id, created)).fetchone()
-        return None if row is None else row[0]
-
-    def nth_stream_seq(self, shard_id: str, n: int) -> int | None:
-        """Seq of the n-th (1-based) record of a shard, or None if it has fewer."""
-        row = self.conn.execute(
-            "SELECT seq FROM stream_records WHERE shard_id = %s ORDER BY seq LIMIT 1 OFFSET %s",
-            (shard_id, max(0, n - 1))).fetchone()
-        return None if row is None else row[0]
-
     def sequence_value(self) -> int:
-        cur = self.__dict__.get("_seq_last")
+        cur = self.__dict__.get("_seq_last")   # the writer's batch may be ahead of the counter row
         if cur is not None:
             return cur
         return self.conn.execute("SELECT value FROM stream_sequence WHERE id = 1").fetchone()[0]

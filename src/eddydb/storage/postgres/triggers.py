@@ -1,6 +1,7 @@
 """PostgreSQL storage for triggers (event source mappings): the mappings, per-shard checkpoints,
 per-shard leases (owner + expiry: how the processes sharing one database spread shards and fail
-over) and tumbling window state. The port of `storage/sqlite/triggers.py`; mixins of the
+over) and tumbling window state. Reads are `storage/sqlite/triggers.py`'s; DDL and writes are
+PostgreSQL's own. Mixins of the
 read/write transactions; used by `triggers.mappings`, `triggers.checkpoints`, `triggers.leases`.
 Lease takes are conditional upserts inside the writer's batch (which holds the writer lock row),
 so two processes can never both win one lease.
@@ -8,6 +9,8 @@ so two processes can never both win one lease.
 from __future__ import annotations
 
 from typing import Any
+
+from eddydb.storage.sqlite.triggers import TriggersRead as _SqliteTriggersRead
 
 __all__ = ["SCHEMA", "TriggersRead", "TriggersWrite"]
 
@@ -22,45 +25,8 @@ SCHEMA: list[str] = [
 ]
 
 
-class TriggersRead:
-    """Read queries; `self.conn` is the psycopg connection of the transaction."""
-
-    conn: Any
-
-    def load_mappings(self) -> list[bytes]:
-        """Every mapping's document, in UUID order."""
-        return [r[0] for r in self.conn.execute("SELECT doc FROM esm_mappings ORDER BY uuid").fetchall()]
-
-    def load_mapping(self, uuid: str) -> bytes | None:
-        row = self.conn.execute("SELECT doc FROM esm_mappings WHERE uuid = %s", (uuid,)).fetchone()
-        return row[0] if row else None
-
-    def load_checkpoint(self, uuid: str, shard_id: str) -> tuple[int | None, bool] | None:
-        """(seq, finished) of one mapping's shard, or None when it has never been checkpointed."""
-        row = self.conn.execute("SELECT seq, finished FROM esm_checkpoints WHERE uuid = %s AND shard_id = %s",
-                                (uuid, shard_id)).fetchone()
-        return (row[0], bool(row[1])) if row else None
-
-    def load_checkpoints(self, uuid: str) -> dict[str, tuple[int | None, bool]]:
-        rows = self.conn.execute("SELECT shard_id, seq, finished FROM esm_checkpoints WHERE uuid = %s",
-                                 (uuid,)).fetchall()
-        return {r[0]: (r[1], bool(r[2])) for r in rows}
-
-    def load_lease(self, uuid: str, shard_id: str) -> tuple[str, float] | None:
-        """(owner, expires) of a shard lease, or None."""
-        row = self.conn.execute("SELECT owner, expires FROM esm_leases WHERE uuid = %s AND shard_id = %s",
-                                (uuid, shard_id)).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def load_leases(self, uuid: str) -> dict[str, tuple[str, float]]:
-        rows = self.conn.execute("SELECT shard_id, owner, expires FROM esm_leases WHERE uuid = %s",
-                                 (uuid,)).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
-
-    def load_window(self, uuid: str, shard_id: str) -> bytes | None:
-        row = self.conn.execute("SELECT doc FROM esm_windows WHERE uuid = %s AND shard_id = %s",
-                                (uuid, shard_id)).fetchone()
-        return row[0] if row else None
+class TriggersRead(_SqliteTriggersRead):
+    """Read queries: SQLite's (standard SQL; `?` placeholders are run as `%s`)."""
 
 
 class TriggersWrite:
