@@ -75,6 +75,12 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Sqlit
 
     def begin(self) -> SqliteWrite:
         self.conn.execute("BEGIN IMMEDIATE")
+        # Another connection (a `--workers` sibling, a CLI on the same directory) committed since our
+        # last batch: caches of committed state (sequence counter, open shards) must be re-read.
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self.__dict__.get("_data_version"):
+            self.__dict__["_data_version"] = version
+            self.foreign_commit()
         self.notes = {}
         self.table_overlay = {}
         self.active = True

@@ -159,12 +159,11 @@ class ShardCache:
     store's commit listener (`committed`, registered by StreamService) clears `dirty` after each
     commit, so a rolled-back change can never leave a stale entry behind."""
 
-    __slots__ = ("dirty", "enabled", "open")
+    __slots__ = ("dirty", "open")
 
     def __init__(self) -> None:
         self.open: dict[tuple[str, int], tuple[str, float]] = {}
         self.dirty = True       # until the first commit listener call proves the listener exists
-        self.enabled = True
 
     def changed(self) -> None:
         self.open.clear()
@@ -194,10 +193,7 @@ class StreamsWrite:
         if cache is None:
             store = getattr(self, "store", None)
             cache = self.__dict__["_shard_cache"] = shard_cache(store) if store is not None else ShardCache()
-            settings = getattr(store, "settings", None)
-            if settings is not None and getattr(settings, "workers", 1) > 1:
-                cache.enabled = False  # other processes change shards too: always ask SQL
-        if cache.dirty or not cache.enabled:
+        if cache.dirty:
             return StreamsRead.open_shard(self, stream_arn, partition)  # type: ignore[arg-type]
         key = (stream_arn, partition)
         hit = cache.open.get(key)
@@ -220,29 +216,22 @@ class StreamsWrite:
         """The next global sequence number: strictly increasing, never reused, across restarts too
         (a number of a rolled-back write may be skipped, never handed out twice).
 
-        One process (the default): the counter lives in memory; on first use it is recovered from
-        what is committed (records, shard ranges, and the persisted floor that trims and shard
-        deletions raise before they remove numbers), so the hot path writes nothing extra.
-        Several processes on one file (`--workers N`): each write function re-reads and persists
-        the counter inside its transaction (the SQLite write lock orders them)."""
+        The counter lives in memory; it is recovered from what is committed (records, shard ranges,
+        and the persisted floor that trims and shard deletions raise before they remove numbers) on
+        first use and whenever another connection committed to the file (`foreign_commit`, checked
+        by the store at each batch under the write lock), so the hot path writes nothing extra."""
         d = self.__dict__
         cur = d.get("_seq_last")
-        if d.get("_seq_shared") is None:
-            settings = getattr(getattr(self, "store", None), "settings", None)
-            d["_seq_shared"] = bool(settings is not None and getattr(settings, "workers", 1) > 1)
-        if d["_seq_shared"]:
-            if cur is None or d.get("_seq_notes") is not self.notes:
-                cur = max(self._recover_sequence(), cur or 0)
-                d["_seq_notes"] = self.notes
-            cur += 1
-            d["_seq_last"] = cur
-            self.conn.execute("UPDATE stream_sequence SET value = ? WHERE id = 1 AND value < ?", (cur, cur))
-            return cur
         if cur is None:
             cur = self._recover_sequence()
         cur += 1
         d["_seq_last"] = cur
         return cur
+
+    def foreign_commit(self) -> None:
+        """Another process committed: forget the cached sequence counter and open shards."""
+        self.__dict__.pop("_seq_last", None)
+        self._shards_changed()
 
     def _recover_sequence(self) -> int:
         """The highest sequence number any commit may have used."""

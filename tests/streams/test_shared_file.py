@@ -1,0 +1,41 @@
+"""Two databases opened independently on one data directory (a CLI beside a server, two servers
+without --workers) still hand out each sequence number once and keep each shard in order."""
+from __future__ import annotations
+
+from botocore.config import Config
+
+import eddydb
+
+NO_RETRY = Config(retries={"total_max_attempts": 1})
+
+
+def test_two_opens_of_one_directory_never_reuse_a_sequence_number(tmp_path):
+    a = eddydb.open(str(tmp_path))
+    b = eddydb.open(str(tmp_path))
+    try:
+        ca, cb = a.client("dynamodb", config=NO_RETRY), b.client("dynamodb", config=NO_RETRY)
+        ca.create_table(
+            TableName="shared", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+        )
+        for i in range(50):
+            (ca if i % 2 == 0 else cb).put_item(TableName="shared", Item={"pk": {"S": f"k{i % 5}"}, "n": {"N": str(i)}})
+        s = a.client("dynamodbstreams")
+        arn = ca.describe_table(TableName="shared")["Table"]["LatestStreamArn"]
+        seqs = []
+        for shard in s.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+            it = s.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                      ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            while it:
+                r = s.get_records(ShardIterator=it, Limit=1000)
+                seqs += [int(x["dynamodb"]["SequenceNumber"]) for x in r["Records"]]
+                if not r["Records"]:
+                    break
+                it = r.get("NextShardIterator")
+        assert len(seqs) == 50
+        assert len(set(seqs)) == 50
+        assert seqs == sorted(seqs)
+    finally:
+        b.close()
+        a.close()
