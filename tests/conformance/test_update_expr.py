@@ -195,3 +195,18 @@ def test_legacy_attribute_updates(ddb, mk):
     with raises("ConditionalCheckFailedException"):
         ddb.update_item(TableName=t, Key=K, AttributeUpdates={"a": {"Action": "PUT", "Value": _n(1)}},
                         Expected={"n": {"Exists": False}})
+
+
+def test_remove_only_update_does_not_create_item(ddb, mk):
+    # DynamoDB creates the item for SET/ADD (and for an empty update) but not for REMOVE/DELETE alone
+    t = mk()
+    r = _upd(ddb, t, "REMOVE x", ReturnValues="ALL_NEW")
+    assert "Attributes" not in r and _get(ddb, t) is None
+    _upd(ddb, t, "DELETE s :v", {":v": {"SS": ["a"]}})
+    assert _get(ddb, t) is None
+    ddb.update_item(TableName=t, Key=K, AttributeUpdates={"x": {"Action": "DELETE"}})
+    assert _get(ddb, t) is None
+    ddb.update_item(TableName=t, Key=K)
+    assert _get(ddb, t) == K
+    _upd(ddb, t, "REMOVE x")  # an existing key-only item stays
+    assert _get(ddb, t) == K

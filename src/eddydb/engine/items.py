@@ -187,6 +187,8 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
     if type(op) is UpdateOp:
         if op.plan is None:
             new = dict(old) if old is not None else dict(op.key)
+        elif old is None and op.plan.only_deletes():  # REMOVE/DELETE only: a missing item stays missing
+            return None, None
         else:
             new = exprs.fn("apply_update")(op.plan, dict(old) if old is not None else dict(op.key))
         new_bytes = orjson.dumps(new)

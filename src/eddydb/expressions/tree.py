@@ -195,6 +195,11 @@ class UpdatePlan:
     values_used: frozenset[str] = frozenset()
     legacy: bool = False  # from AttributeUpdates: type errors use the legacy message
 
+    def only_deletes(self) -> bool:
+        """Only REMOVE/DELETE actions: on a missing item DynamoDB creates nothing."""
+        t = self.tree
+        return not t.sets and not t.adds and bool(t.removes or t.deletes)
+
     def top_level_names(self) -> set[str]:
         """Top-level attributes this update may modify (for the key-attribute check)."""
         return {p[0] for p in self.tree.target_paths() if isinstance(p[0], str)}
