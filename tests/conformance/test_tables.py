@@ -214,3 +214,12 @@ def test_delete_table_response(ddb):
     assert d["TableName"] == n and d["TableStatus"] in ("DELETING", "ACTIVE")
     with raises("ResourceNotFoundException"):
         ddb.describe_table(TableName=n)
+
+
+def test_describe_continuous_backups(ddb, mk):
+    t = mk()
+    d = ddb.describe_continuous_backups(TableName=t)["ContinuousBackupsDescription"]
+    assert d["ContinuousBackupsStatus"] == "ENABLED"
+    assert d["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"
+    with raises("TableNotFoundException"):
+        ddb.describe_continuous_backups(TableName="nosuch-table-x")

@@ -680,6 +680,18 @@ def describe_time_to_live(inst: Any, req: dict) -> dict:
     return T.describe_ttl(inst.engine, _table_name(req))
 
 
+def describe_continuous_backups(inst: Any, req: dict) -> dict:
+    """Backups are not a feature of eddydb: continuous backups ENABLED, point-in-time recovery DISABLED
+    (what a new DynamoDB table reports)."""
+    from eddydb.model.errors import TableNotFoundException
+
+    name = _table_name(req)
+    if inst.engine.find_table(name) is None:
+        raise TableNotFoundException(f"Table not found: {name}")
+    return {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED",
+                                             "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}}
+
+
 # --- account-level ----------------------------------------------------------------------------------------
 def describe_limits(inst: Any, req: dict) -> dict:
     return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
@@ -732,6 +744,7 @@ OPERATIONS = {
     "UpdateTimeToLive": update_time_to_live,
     "DescribeTimeToLive": describe_time_to_live,
     "DescribeLimits": describe_limits,
+    "DescribeContinuousBackups": describe_continuous_backups,
     "DescribeEndpoints": describe_endpoints,
     "EddydbTtlSweep": eddydb_ttl_sweep,
 }

@@ -177,3 +177,8 @@ class TooManyRequestsException(_LambdaError):
 
 
 __all__ = [name for name, obj in list(globals().items()) if isinstance(obj, type) and issubclass(obj, EddyError) and not name.startswith("_")]
+
+
+class TableNotFoundException(_ClientError):
+    """DescribeContinuousBackups / UpdateContinuousBackups on a missing table."""
+    code = "TableNotFoundException"
