@@ -313,3 +313,15 @@ def test_wrong_json_types(ddbs, make_table):
     t = make_table(client=ddbs)
     with raises("SerializationException"):
         ddbs.put_item(TableName=t, Item={"pk": {"S": 5}})
+
+
+def test_empty_values_in_index_keys_by_update(ddb, mk):
+    t = mk("pk", "sk", gsi={"gsi": ("g:S",)}, lsi={"lsi": ("pk", "l:B")})
+    k = {"pk": {"S": "a"}, "sk": {"S": "b"}}
+    with raises(V, "The update expression attempted to update a secondary index key to a value that is not "
+                   "supported. The AttributeValue for a key attribute cannot contain an empty string value. "
+                   "IndexName: gsi, IndexKey: g"):
+        ddb.update_item(TableName=t, Key=k, UpdateExpression="SET g = :v", ExpressionAttributeValues={":v": {"S": ""}})
+    with raises(V, "cannot contain an empty binary value. IndexName: lsi, IndexKey: l"):
+        ddb.update_item(TableName=t, Key=k, UpdateExpression="SET l = :v", ExpressionAttributeValues={":v": {"B": b""}})
+    assert "Item" not in ddb.get_item(TableName=t, Key=k)

@@ -96,6 +96,9 @@ def _evaluate(condition: Any, item: dict | None) -> bool:
     return bool(exprs.fn("evaluate")(condition, item if item is not None else {}))
 
 
+_EMPTY_KIND = {"S": "string", "B": "binary"}
+
+
 def check_index_keys(table: TableMeta, item: dict, *, update: bool = False) -> None:
     """Reject an item whose secondary-index key attribute has the wrong type or is empty."""
     for index in table.indexes.values():
@@ -116,10 +119,11 @@ def check_index_keys(table: TableMeta, item: dict, *, update: bool = False) -> N
                     raise ValidationException(
                         "One or more parameter values are not valid. The update expression attempted to update "
                         "a secondary index key to a value that is not supported. The AttributeValue for a key "
-                        f"attribute cannot contain an empty string value. IndexName: {index.name}, IndexKey: {name}")
+                        f"attribute cannot contain an empty {_EMPTY_KIND[typ]} value. IndexName: {index.name}, "
+                        f"IndexKey: {name}")
                 raise ValidationException(
                     "One or more parameter values are not valid. A value specified for a secondary index key "
-                    "is not supported. The AttributeValue for a key attribute cannot contain an empty string "
+                    f"is not supported. The AttributeValue for a key attribute cannot contain an empty {_EMPTY_KIND[typ]} "
                     f"value. IndexName: {index.name}, IndexKey: {name}")
 
 
