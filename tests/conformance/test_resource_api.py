@@ -71,3 +71,27 @@ def test_waiters_and_paginators(resource):
     assert any(name in p["TableNames"] for p in got)
     table.delete()
     client.get_waiter("table_not_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+
+
+def test_resource_conditions(resource, make_table):
+    name = make_table("pk", "sk", client=resource.meta.client)
+    table = resource.Table(name)
+    table.put_item(Item={"pk": "a", "sk": "abc", "n": 5, "l": [1, 2, 3], "ss": {"x", "y"}, "s": "hello"})
+    table.put_item(Item={"pk": "a", "sk": "abd", "n": 7})
+    table.put_item(Item={"pk": "a", "sk": "b", "n": 9, "s": "bye"})
+
+    def q(key=None, flt=None):
+        kw = {"KeyConditionExpression": key if key is not None else Key("pk").eq("a")}
+        if flt is not None:
+            kw["FilterExpression"] = flt
+        return [i["sk"] for i in table.query(**kw)["Items"]]
+    assert q(Key("pk").eq("a") & Key("sk").begins_with("ab")) == ["abc", "abd"]
+    assert q(Key("pk").eq("a") & Key("sk").gt("abc")) == ["abd", "b"]
+    assert q(flt=Attr("n").is_in([5, 9])) == ["abc", "b"]
+    assert q(flt=Attr("l").size().gte(3)) == ["abc"]
+    assert q(flt=Attr("ss").contains("x")) == ["abc"]
+    assert q(flt=Attr("s").attribute_type("S")) == ["abc", "b"]
+    assert q(flt=Attr("s").not_exists()) == ["abd"]
+    assert q(flt=Attr("n").ne(7) & ~Attr("s").begins_with("h")) == ["b"]
+    assert q(flt=Attr("n").between(6, 9) | Attr("l[0]").eq(1)) == ["abc", "abd", "b"]
+    assert q(flt=Attr("n").lt(6)) == ["abc"]
