@@ -180,18 +180,35 @@ def test_in_memory_server_forgets_everything_on_restart(tmp_path):
         assert make_client("dynamodb", srv.url).list_tables()["TableNames"] == []
 
 
+def _raw_call(url: str, op: str, payload: dict) -> tuple[int, dict]:
+    """One request on a fresh connection (so it lands on whichever worker accepts it)."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    c.request("POST", "/", body=json.dumps(payload), headers={
+        "X-Amz-Target": "DynamoDB_20120810." + op, "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/dynamodb/aws4_request"})
+    r = c.getresponse()
+    out = (r.status, json.loads(r.read()))
+    c.close()
+    return out
+
+
 def test_several_workers_serve_one_store(tmp_path):
     with ServerProcess(tmp_path / "d", args=["--workers", "2"]) as srv:
         _create(make_client("dynamodb", srv.url), "shared-table")
-        # each new client opens new connections, which land on either worker: all must see the table
-        for i in range(12):
-            client = make_client("dynamodb", srv.url)
-            assert "shared-table" in client.list_tables()["TableNames"]
-            client.put_item(TableName="shared-table", Item={"pk": {"S": f"k{i}"}})
-            for j in range(i + 1):
-                got = make_client("dynamodb", srv.url).get_item(TableName="shared-table", Key={"pk": {"S": f"k{j}"}},
-                                                                 ConsistentRead=True)
-                assert got.get("Item") == {"pk": {"S": f"k{j}"}}
+        # every request on a new connection, which either worker may accept: all must see the table
+        # and each other's writes
+        for i in range(40):
+            status, body = _raw_call(srv.url, "PutItem", {"TableName": "shared-table", "Item": {"pk": {"S": f"k{i}"}}})
+            assert status == 200, body
+            for j in (i, i // 2):
+                status, body = _raw_call(srv.url, "GetItem", {"TableName": "shared-table", "Key": {"pk": {"S": f"k{j}"}},
+                                                              "ConsistentRead": True})
+                assert status == 200 and body.get("Item") == {"pk": {"S": f"k{j}"}}, body
         assert srv.stop() == 0
 
 
