@@ -223,3 +223,33 @@ def test_describe_continuous_backups(ddb, mk):
     assert d["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "DISABLED"
     with raises("TableNotFoundException"):
         ddb.describe_continuous_backups(TableName="nosuch-table-x")
+
+
+def _lsi(name, h, r):
+    return {"IndexName": name, "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}, {"AttributeName": r, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "ALL"}}
+
+
+def _gsi(name, h):
+    return {"IndexName": name, "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}
+
+
+def test_index_validation(ddb):
+    n = _name()
+    ks = [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+
+    def ad(*names):
+        return [{"AttributeName": x, "AttributeType": "S"} for x in ("pk", "sk", *names)]
+    with raises(V, "Number of LocalSecondaryIndexes exceeds per-table limit of 5"):
+        _create(ddb, n, KeySchema=ks, AttributeDefinitions=ad(*[f"l{i}" for i in range(6)]),
+                LocalSecondaryIndexes=[_lsi(f"lsi{i}", "pk", f"l{i}") for i in range(6)])
+    with raises(V, "GlobalSecondaryIndex count exceeds the per-table limit of 20"):
+        _create(ddb, n, KeySchema=ks, AttributeDefinitions=ad(*[f"g{i}" for i in range(21)]),
+                GlobalSecondaryIndexes=[_gsi(f"gsi{i}", f"g{i}") for i in range(21)])
+    with raises(V, "Index KeySchema does not have the same leading hash key as table KeySchema for index: lsi"):
+        _create(ddb, n, KeySchema=ks, AttributeDefinitions=ad("l"), LocalSecondaryIndexes=[_lsi("lsi", "l", "sk")])
+    with raises(V, "Duplicate index name: idx"):
+        _create(ddb, n, KeySchema=ks, AttributeDefinitions=ad("l", "g"), LocalSecondaryIndexes=[_lsi("idx", "pk", "l")],
+                GlobalSecondaryIndexes=[_gsi("idx", "g")])
+    with raises("ResourceNotFoundException"):
+        ddb.describe_table(TableName=n)
