@@ -29,7 +29,10 @@ def test_stream_records(dynamodb_server, streams, make_table):
     ddb.update_item(TableName=t, Key=k, UpdateExpression="SET x = :v", ExpressionAttributeValues={":v": {"N": "2"}})
     ddb.delete_item(TableName=t, Key={"pk": {"S": "missing"}})            # nothing deleted: no record
     ddb.delete_item(TableName=t, Key=k)
-    recs = wait_for(lambda: (lambda r: r if len(r) >= 3 else None)(_records(streams, arn)), timeout=10)
+    def three():
+        r = _records(streams, arn)
+        return r if len(r) >= 3 else None
+    recs = wait_for(three, timeout=10)
     assert [r["eventName"] for r in recs] == ["INSERT", "MODIFY", "REMOVE"]
     for r in recs:
         assert r["eventSource"] == "aws:dynamodb" and r["eventVersion"] == "1.1" and r["awsRegion"]
