@@ -32,6 +32,7 @@ import re
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -154,20 +155,28 @@ class _Rows:
 
 
 class _Borrowing:
-    """What a reader's `self.conn` is: each statement borrows a pool connection for its duration
-    (autocommit: it sees the last commit); inside a snapshot one connection stays pinned."""
+    """What a reader's `self.conn` is: the thread's own connection when it got one (the first
+    `pool size / 2` reading threads do, e.g. the server's event loop), else a pool connection
+    borrowed for the one statement; autocommit either way (each statement sees the last commit).
+    Inside a snapshot one connection stays pinned."""
 
-    __slots__ = ("pinned", "pool")
+    __slots__ = ("__weakref__", "own", "pinned", "pool")
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, own: psycopg.Connection | None = None) -> None:
         self.pool = pool
+        self.own = own
         self.pinned: psycopg.Connection | None = None
 
     def execute(self, query: Any, args: Any = None) -> Any:
         query = _pg(query)
-        c = self.pinned
+        c = self.pinned or self.own
         if c is not None:
-            return c.execute(query, args)
+            try:
+                return c.execute(query, args)
+            except psycopg.OperationalError:
+                if c is self.own and c.broken:
+                    self.own = None        # the pool drops it; later statements borrow
+                raise
         with self.pool.connection() as c:
             cur = c.execute(query, args)
             return _Rows(cur.fetchall() if cur.description is not None else [], cur.rowcount)
@@ -186,11 +195,12 @@ class PgRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
     def __enter__(self) -> Self:
         if self._depth == 0:
             b = self.conn
-            b.pinned = self.store._pool.getconn()
+            b.pinned = b.own or self.store._pool.getconn()
             try:
                 b.pinned.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             except BaseException:
-                self.store._pool.putconn(b.pinned)
+                if b.pinned is not b.own:
+                    self.store._pool.putconn(b.pinned)
                 b.pinned = None
                 raise
         self._depth += 1
@@ -210,7 +220,8 @@ class PgRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
                 if exc[0] is None:
                     raise
             finally:
-                self.store._pool.putconn(c)
+                if c is not b.own:
+                    self.store._pool.putconn(c)
 
 
 class PgWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, PgRead, WriteTxn):
@@ -334,6 +345,8 @@ class PgStore(Store):
         self._watch_thread: threading.Thread | None = None
         self._migrate()
         size = pool_size or int(os.environ.get("EDDYDB_PG_POOL", "16"))
+        self._sticky = 0
+        self._sticky_max = size // 2
         self._pool = ConnectionPool(self.conninfo, min_size=1, max_size=size, timeout=60.0, max_idle=60.0, open=True,
                                     kwargs={"autocommit": True, "options": self.options},
                                     name=f"eddydb-{self.schema}")
@@ -408,8 +421,36 @@ class PgStore(Store):
         if r is None:
             if self._closed:
                 raise RuntimeError("store is closed")
-            r = self._local.r = PgRead(_Borrowing(self._pool), self)
+            own = None
+            with self._lock:
+                if self._sticky < self._sticky_max:
+                    self._sticky += 1
+                    take = True
+                else:
+                    take = False
+            if take:
+                try:
+                    own = self._pool.getconn()
+                except Exception:
+                    with self._lock:
+                        self._sticky -= 1
+                    raise
+            b = _Borrowing(self._pool, own)
+            r = self._local.r = PgRead(b, self)
+            if own is not None:
+                # the thread's own connection goes back to the pool when the thread is gone
+                weakref.finalize(b, self._unstick, own)
         return r
+
+    def _unstick(self, conn: psycopg.Connection) -> None:
+        with self._lock:
+            self._sticky -= 1
+        if self._closed:
+            return
+        try:
+            self._pool.putconn(conn)
+        except Exception:  # noqa: BLE001, S110 - a connection the pool no longer knows: dropped
+            pass
 
     def begin_write(self) -> PgWrite:
         if self._wconn.closed or self._wconn.broken:
