@@ -171,3 +171,34 @@ def test_polling_fallback_without_notify(pg_url: str, pg_store: PgStore) -> None
         wait_for(lambda: (_append(pg_store, "shardP"), any("shardP" in s for s in got))[1], 10, interval=0.3)
     finally:
         other.close()
+
+
+def test_newer_schema_version_refuses_to_open(pg_url: str, pg_store: PgStore) -> None:
+    conninfo, schema = parse_store_url(pg_url)
+    with psycopg.connect(conninfo, autocommit=True) as c:
+        c.execute(f"UPDATE {schema}.schema_version SET version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(RuntimeError, match="newer than this"):
+        open_store(Settings(data=None, store=pg_url))
+
+
+def test_many_threads_read_with_a_small_pool(pg_url: str) -> None:
+    """More reading threads than pool connections: the extra threads borrow per statement."""
+    store = PgStore(pg_url, settings=None, pool_size=4)
+    try:
+        _put(store, 1, b"k", b"{}")
+        results: list[bytes | None] = []
+
+        def reader() -> None:
+            for _ in range(20):
+                results.append(store.read().get_item(1, 1, b"k", b""))
+            with store.read() as r:
+                results.append(r.get_item(1, 1, b"k", b""))
+
+        threads = [threading.Thread(target=reader) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert results == [b"{}"] * (12 * 21)
+    finally:
+        store.close()
