@@ -3,6 +3,7 @@ without --workers) still hand out each sequence number once and keep each shard 
 from __future__ import annotations
 
 from botocore.config import Config
+from util import wait_for
 
 import eddydb
 
@@ -36,6 +37,29 @@ def test_two_opens_of_one_directory_never_reuse_a_sequence_number(tmp_path):
         assert len(seqs) == 50
         assert len(set(seqs)) == 50
         assert seqs == sorted(seqs)
+    finally:
+        b.close()
+        a.close()
+
+
+def test_a_commit_by_another_open_of_the_directory_wakes_stream_subscribers(tmp_path):
+    a = eddydb.open(str(tmp_path))
+    b = eddydb.open(str(tmp_path))
+    try:
+        ca, cb = a.client("dynamodb", config=NO_RETRY), b.client("dynamodb", config=NO_RETRY)
+        ca.create_table(
+            TableName="hinted", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+        )
+        woken: list[set[str]] = []
+        a.instance.streams.subscribe(woken.append)
+        cb.put_item(TableName="hinted", Item={"pk": {"S": "from-b"}})
+        shard = a.client("dynamodbstreams").describe_stream(
+            StreamArn=ca.describe_table(TableName="hinted")["Table"]["LatestStreamArn"]
+        )["StreamDescription"]["Shards"][0]["ShardId"]
+        wait_for(lambda: any(shard in s for s in woken), timeout=10,
+                 message="a subscriber of A never heard of B's commit")
     finally:
         b.close()
         a.close()

@@ -63,6 +63,9 @@ class StreamService:
             engine.writer.add_commit_listener(self._shard_cache.committed, before_resolve=True)
         self.notifier = Notifier()
         engine.add_commit_listener(self.notifier.on_commit)
+        # Commits by other processes on the same store reach this process only through the store's hint.
+        watch = getattr(store, "watch_changes", None)
+        self._unwatch = watch(lambda shards: self.notifier.on_commit({"shards": shards})) if watch else None
         self._upkeep_lock = threading.Lock()
         self._next_trim = 0.0          # when retention may next have something to remove
         self._tables_changed = True    # look for streams of dropped tables at the next upkeep
@@ -318,6 +321,8 @@ class StreamService:
 
     def close(self) -> None:
         self._stop.set()
+        if self._unwatch is not None:
+            self._unwatch()
         self.notifier.wake_all()
         t, self._thread = self._thread, None
         if t is not None and t is not threading.current_thread():

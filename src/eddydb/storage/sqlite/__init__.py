@@ -7,6 +7,7 @@ Opened by `storage.open_store`.
 """
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -109,6 +110,10 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Sqlit
             self.conn.execute("ROLLBACK")
 
 
+_log = logging.getLogger("eddydb.storage")
+_WATCH_EVERY = 0.05  # seconds between cross-process change checks
+
+
 class SqliteStore(Store):
     """One SQLite database (a file under `data`, or a private temporary file when `path` is None)."""
 
@@ -146,6 +151,58 @@ class SqliteStore(Store):
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="eddydb-checkpoint", daemon=True)
         self._checkpointer.start()
+
+    def watch_changes(self, callback: Any) -> Any:
+        """Call `callback(shard_ids)` from a background thread when stream records were committed to
+        those shards by any connection (other processes included: `--workers`, a CLI on the same
+        directory). A wake-up hint only, found by polling `PRAGMA data_version` every
+        _WATCH_EVERY seconds; this process's own commits may be reported again. Returns an
+        unsubscribe function."""
+        with self._lock:
+            self._watchers = [*getattr(self, "_watchers", []), callback]
+            if getattr(self, "_watch_thread", None) is None and not self._closed:
+                # the baseline is taken before returning: nothing committed after this call is missed
+                self._watch_conn = self._connect(cache_kb=1024)
+                self._watch_base = self._open_shard_tops(self._watch_conn)
+                self._watch_thread = threading.Thread(target=self._watch_loop, name="eddydb-watch", daemon=True)
+                self._watch_thread.start()
+
+        def unsubscribe() -> None:
+            with self._lock:
+                self._watchers = [c for c in self._watchers if c is not callback]
+
+        return unsubscribe
+
+    def _watch_loop(self) -> None:
+        conn = self._watch_conn
+        version, last = None, self._watch_base
+        try:
+            while True:
+                now = conn.execute("PRAGMA data_version").fetchone()[0]
+                if now != version:
+                    version = now
+                    tops = self._open_shard_tops(conn)
+                    grown = {sid for sid, top in tops.items() if last.get(sid) != top}
+                    last = tops
+                    for cb in list(self._watchers) if grown else ():
+                        try:
+                            cb(set(grown))
+                        except Exception:  # noqa: BLE001 - a watcher's bug must not stop the hints
+                            _log.exception("change watcher failed")
+                if self._stop.wait(_WATCH_EVERY):
+                    break
+        except sqlite3.Error:
+            pass  # the store is closing
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _open_shard_tops(conn: sqlite3.Connection) -> dict[str, int]:
+        """Highest committed sequence number of every open shard that has records."""
+        return dict(conn.execute(
+            "SELECT r.shard_id, max(r.seq) FROM stream_records r JOIN shards s ON s.shard_id = r.shard_id"
+            " WHERE s.end_seq IS NULL GROUP BY r.shard_id"
+        ).fetchall())
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database (PASSIVE: never blocks the writer or readers) when commits happened."""
