@@ -300,8 +300,6 @@ def test_missing_required_params(ddbs, make_table):
         ddbs.get_item(TableName=t)
 
 
-@pytest.mark.xfail(reason="noted for engineer 2: request-shape errors are reported together and before the table lookup",
-                   strict=False)
 def test_validation_errors_reported_together_before_table_lookup(ddbs):
     with raises(V, "Value null at 'key' failed to satisfy constraint: Member must not be null"):
         ddbs.get_item(TableName="no-such-table-xyz")

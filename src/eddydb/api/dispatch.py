@@ -44,6 +44,7 @@ _MODULES: tuple[tuple[str, str], ...] = (
 )
 
 _TARGETS: dict[str, Handler] | None = None
+_CHECKS: dict[str, Callable[[dict], None]] = {}   # target -> request-shape check (api/shapes.py), built on first use
 _FutureType = Future
 
 
@@ -94,6 +95,10 @@ def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | 
         else:
             return error_response(SerializationException("Start of structure or map found where not expected."))
     try:
+        check = _CHECKS.get(target)  # type: ignore[arg-type]  # a handler was found: target is a str
+        if check is None:
+            check = _CHECKS[target] = _shape_check(target)  # type: ignore[index,arg-type]
+        check(request)
         out = handler(inst, request)
     except EddyError as e:
         return error_response(e)
@@ -106,6 +111,12 @@ def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | 
     if isinstance(out, _FutureType):
         return out
     return _encode(out)
+
+
+def _shape_check(target: str) -> Callable[[dict], None]:
+    from eddydb.api.shapes import validator
+
+    return validator(target)
 
 
 def complete(future: Future, target: str = "") -> tuple[int, bytes]:

@@ -1,0 +1,154 @@
+"""Request-shape ("coral") validation: wrong JSON types are SerializationExceptions, model
+constraint violations are reported together in one ValidationException, and both come before any
+table lookup. Raw HTTP requests, since an SDK will not send most of these shapes."""
+from __future__ import annotations
+
+import http.client
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from conformance.cfutil import raises
+
+V = "ValidationException"
+S = "SerializationException"
+_AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dynamodb/aws4_request, "
+         "SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + "0" * 64)
+_MISSING = "no-such-table-shapes"
+
+
+@pytest.fixture
+def post(eddy_server: Any) -> Any:
+    u = urlsplit(eddy_server.url)
+
+    def send(op: str, body: dict, prefix: str = "DynamoDB_20120810") -> tuple[int, dict]:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c.request("POST", "/", body=json.dumps(body), headers={
+            "Content-Type": "application/x-amz-json-1.0", "Authorization": _AUTH, "X-Amz-Target": f"{prefix}.{op}"})
+        r = c.getresponse()
+        data = json.loads(r.read() or b"{}")
+        c.close()
+        return r.status, data
+    return send
+
+
+def _err(resp: tuple[int, dict]) -> tuple[str, str]:
+    status, body = resp
+    assert status == 400, body
+    return body["__type"].rsplit("#", 1)[-1], body.get("message", body.get("Message", ""))
+
+
+@pytest.mark.parametrize(("op", "body", "message"), [
+    ("GetItem", {"TableName": 5, "Key": {}}, "NUMBER_VALUE cannot be converted to String"),
+    ("GetItem", {"TableName": 2.5, "Key": {}}, "DECIMAL_VALUE cannot be converted to String"),
+    ("GetItem", {"TableName": True, "Key": {}}, "TRUE_VALUE cannot be converted to String"),
+    ("GetItem", {"TableName": ["a"], "Key": {}}, "Unrecognized collection type class java.lang.String"),
+    ("GetItem", {"TableName": {"a": 1}, "Key": {}}, "Start of structure or map found where not expected"),
+    ("GetItem", {"TableName": _MISSING, "Key": {}, "ConsistentRead": 1},
+     "NUMBER_VALUE cannot be converted to Boolean"),
+    ("GetItem", {"TableName": _MISSING, "Key": {}, "ConsistentRead": "maybe"}, "Unexpected token received from parser"),
+    ("GetItem", {"TableName": _MISSING, "Key": []},
+     "Unrecognized collection type java.util.Map<java.lang.String, com.amazonaws.dynamodb.v20120810.AttributeValue>"),
+    ("GetItem", {"TableName": _MISSING, "Key": "k"}, "Unexpected field type"),
+    ("GetItem", {"TableName": _MISSING, "Key": {"pk": "a"}}, "Unexpected value type in payload"),
+    ("GetItem", {"TableName": _MISSING, "Key": {}, "AttributesToGet": "a"}, "Unexpected field type"),
+    ("Query", {"TableName": _MISSING, "Limit": "5"}, "STRING_VALUE cannot be converted to Integer"),
+    ("Query", {"TableName": _MISSING, "Limit": False}, "FALSE_VALUE cannot be converted to Integer"),
+    ("Query", {"TableName": _MISSING, "KeyConditions": {"pk": []}},
+     "Unrecognized collection type class com.amazonaws.dynamodb.v20120810.Condition"),
+    ("BatchWriteItem", {"RequestItems": {_MISSING: "x"}}, "ParameterizedTypeImpl cannot be cast"),
+])
+def test_wrong_json_type_is_serialization_exception(post, op, body, message):
+    code, msg = _err(post(op, body))
+    assert code == S
+    assert msg == message or (message.endswith("cannot be cast") and message in msg), msg
+
+
+def test_first_wrong_type_in_document_order_wins(post):
+    assert _err(post("GetItem", {"ConsistentRead": 3, "TableName": 5})) == (
+        S, "NUMBER_VALUE cannot be converted to Boolean")
+
+
+def test_missing_members_reported_together(post):
+    assert _err(post("GetItem", {})) == (V, (
+        "2 validation errors detected: Value null at 'tableName' failed to satisfy constraint: Member must not be "
+        "null; Value null at 'key' failed to satisfy constraint: Member must not be null"))
+
+
+def test_constraints_reported_together_before_table_lookup(post):
+    code, msg = _err(post("Query", {"TableName": _MISSING, "Limit": 0, "Select": "SOME",
+                                    "ReturnConsumedCapacity": "ALL"}))
+    assert code == V
+    assert msg == (
+        "3 validation errors detected: "
+        "Value 'SOME' at 'select' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES, SPECIFIC_ATTRIBUTES, COUNT]; "
+        "Value 'ALL' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[INDEXES, TOTAL, NONE]; "
+        "Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+
+
+def test_nested_member_paths(post):
+    code, msg = _err(post("CreateTable", {
+        "TableName": _MISSING, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk"}]}))
+    assert (code, msg) == (V, ("1 validation error detected: Value null at 'keySchema.1.member.keyType' failed to "
+                              "satisfy constraint: Member must not be null"))
+
+
+def test_transaction_item_member_path(post):
+    code, msg = _err(post("TransactWriteItems", {"TransactItems": [
+        {"ConditionCheck": {"TableName": _MISSING, "Key": {"pk": {"S": "a"}}}}]}))
+    assert (code, msg) == (V, ("1 validation error detected: Value null at "
+                              "'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy "
+                              "constraint: Member must not be null"))
+
+
+def test_map_value_constraint(post):
+    code, msg = _err(post("BatchWriteItem", {"RequestItems": {_MISSING: []}}))
+    assert code == V
+    assert msg.startswith("1 validation error detected: Value '{" + _MISSING + "=[]}' at 'requestItems' failed to "
+                          "satisfy constraint: Map value must satisfy constraint: [Member must have length less than "
+                          "or equal to 25, Member must have length greater than or equal to 1]")
+
+
+def test_length_constraint(post):
+    code, msg = _err(post("DescribeTable", {"TableName": ""}))
+    assert (code, msg) == (V, ("1 validation error detected: Value '' at 'tableName' failed to satisfy constraint: "
+                              "Member must have length greater than or equal to 1"))
+
+
+def test_streams_request_shape(post):
+    code, msg = _err(post("GetShardIterator", {"ShardIteratorType": "NOWHERE"}, prefix="DynamoDBStreams_20120810"))
+    assert code == V
+    assert msg.startswith("3 validation errors detected: ")
+    assert "Value 'NOWHERE' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value " \
+           "set: [TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER" in msg
+
+
+def test_boolean_text_is_converted(post, ddbs, make_table):
+    t = make_table(client=ddbs)
+    ddbs.put_item(TableName=t, Item={"pk": {"S": "a"}, "v": {"N": "1"}})
+    status, body = post("GetItem", {"TableName": t, "Key": {"pk": {"S": "a"}}, "ConsistentRead": "true"})
+    assert status == 200 and body["Item"]["v"] == {"N": "1"}
+    status, body = post("Query", {"TableName": t, "KeyConditionExpression": "pk = :p",
+                                  "ExpressionAttributeValues": {":p": {"S": "a"}}, "ScanIndexForward": "no"})
+    assert status == 200 and body["Count"] == 1
+
+
+def test_fractional_limit_is_truncated(post, ddbs, make_table):
+    t = make_table(client=ddbs)
+    for k in "abc":
+        ddbs.put_item(TableName=t, Item={"pk": {"S": k}})
+    status, body = post("Scan", {"TableName": t, "Limit": 2.9})
+    assert status == 200 and body["Count"] == 2
+
+
+def test_sdk_request_with_missing_key_on_missing_table(ddb):
+    with raises(V, "^1 validation error detected: Value null at 'key' failed to satisfy constraint"):
+        ddb.get_item(TableName=_MISSING)
+    with raises(V, "^1 validation error detected: Value null at 'item' failed to satisfy constraint"):
+        ddb.put_item(TableName=_MISSING)
