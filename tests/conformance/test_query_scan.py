@@ -233,3 +233,21 @@ def test_exclusive_start_key_errors(ddb, qt):
     with raises(V):
         ddb.query(TableName=qt, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
                   ExclusiveStartKey={"pk": {"S": "b"}, "sk": _n(1)})
+
+
+def test_query_key_values_over_the_key_size_limits(ddb, mk):
+    t = mk("pk", "sk")
+    big_hash, big_range = {":p": {"S": "x" * 2049}}, {":p": {"S": "a"}, ":s": {"S": "y" * 1025}}
+    with raises(V, "^One or more parameter values were invalid: Size of hashkey has exceeded the maximum size "
+                   "limit of2048 bytes$"):
+        ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues=big_hash)
+    with raises(V, "^One or more parameter values were invalid: Aggregated size of all range keys has exceeded the "
+                   "size limit of 1024 bytes$"):
+        ddb.query(TableName=t, KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+                  ExpressionAttributeValues=big_range)
+    with raises(V, "Size of hashkey has exceeded"):
+        ddb.query(TableName=t, KeyConditions={"pk": {"ComparisonOperator": "EQ",
+                                                     "AttributeValueList": [{"S": "\u00e9" * 1025}]}})
+    ok = ddb.query(TableName=t, KeyConditionExpression="pk = :p AND sk < :s",
+                   ExpressionAttributeValues={":p": {"S": "x" * 2048}, ":s": {"S": "y" * 1024}})
+    assert ok["Count"] == 0

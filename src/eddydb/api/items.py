@@ -114,24 +114,30 @@ def _b64_len(b: str) -> int:
     return len(b) * 3 // 4 - b.count("=", len(b) - 2)
 
 
-def _key_sizes(ks: KeySchema, item: dict) -> None:
-    hv = item[ks.hash_name]
+def _check_hash_size(hv: dict) -> None:
     if "S" in hv:
         s = hv["S"]
         if len(s) > _MAX_HASH // 4 and len(s.encode("utf-8", "surrogatepass")) > _MAX_HASH:
             raise ValidationException(f"{_INVALID}Size of hashkey has exceeded the maximum size limit of{_MAX_HASH} bytes")
     elif "B" in hv and _b64_len(hv["B"]) > _MAX_HASH:
         raise ValidationException(f"{_INVALID}Size of hashkey has exceeded the maximum size limit of{_MAX_HASH} bytes")
-    if ks.range_name is not None:
-        rv = item[ks.range_name]
-        if "S" in rv:
-            s = rv["S"]
-            if len(s) > _MAX_RANGE // 4 and len(s.encode("utf-8", "surrogatepass")) > _MAX_RANGE:
-                raise ValidationException(
-                    f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of {_MAX_RANGE} bytes")
-        elif "B" in rv and _b64_len(rv["B"]) > _MAX_RANGE:
+
+
+def _check_range_size(rv: dict) -> None:
+    if "S" in rv:
+        s = rv["S"]
+        if len(s) > _MAX_RANGE // 4 and len(s.encode("utf-8", "surrogatepass")) > _MAX_RANGE:
             raise ValidationException(
                 f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of {_MAX_RANGE} bytes")
+    elif "B" in rv and _b64_len(rv["B"]) > _MAX_RANGE:
+        raise ValidationException(
+            f"{_INVALID}Aggregated size of all range keys has exceeded the size limit of {_MAX_RANGE} bytes")
+
+
+def _key_sizes(ks: KeySchema, item: dict) -> None:
+    _check_hash_size(item[ks.hash_name])
+    if ks.range_name is not None:
+        _check_range_size(item[ks.range_name])
 
 
 def validate_key(table: TableMeta, key: Any, *, ks: KeySchema | None = None, path: str = "key") -> dict:
@@ -596,6 +602,10 @@ def query(inst: Any, req: dict) -> dict | bytes:
                         f"QueryFilter can only contain non-key attributes: Primary key attribute: {name}")
                 raise ValidationException(
                     f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}")
+    # a key value over DynamoDB's key size limits is rejected as in GetItem (never an empty page)
+    _check_hash_size(kc.hash_value)
+    for rv in kc.range_values:
+        _check_range_size(rv)
     select = _select(req, table, index, paths, "Querying")
     start = _start_key(req, table, index)
     _check_start_in_query(kc, index.key if index is not None else table.key, start)
