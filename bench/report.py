@@ -173,6 +173,7 @@ def markdown(results: dict) -> str:
             cur = r[0] or cur
             other = dp[r[1]]["ops"][cur].get("other_cpu_pct")
             out.append("| " + " | ".join([*r, str(other)]) + " |")
+        out.append("")
         out += [f"- {n}" for n in notes if not n.startswith("WARNING")]
     for s in ("streams", "triggers", "ttl"):
         r = results["suites"].get(s, {}).get("eddydb")
