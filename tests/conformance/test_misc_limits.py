@@ -1,6 +1,9 @@
 """Reserved words, operand limits, nesting depth, transaction request shapes."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from conformance.cfutil import raises
 
 V = "ValidationException"
@@ -57,3 +60,24 @@ def test_transaction_request_shapes(ddb, mk):
     reason = e.error.response["CancellationReasons"][0]
     assert reason["Code"] == "ValidationError"
     assert "does not exist in the item" in reason["Message"]
+
+
+def test_deeply_nested_condition_expression(ddb, mk):
+    t = mk()
+    ddb.put_item(TableName=t, Item={**K, "n": {"N": "5"}})
+    vals = {":v": {"N": "5"}}
+    expr = "(" * 2000 + "n = :v" + ")" * 2000
+    ddb.put_item(TableName=t, Item={**K, "n": {"N": "5"}}, ConditionExpression=expr, ExpressionAttributeValues=vals)
+    expr = "(n = :v AND " * 300 + "n = :v" + ")" * 300
+    ddb.put_item(TableName=t, Item={**K, "n": {"N": "5"}}, ConditionExpression=expr, ExpressionAttributeValues=vals)
+    with raises("ConditionalCheckFailedException"):
+        ddb.put_item(TableName=t, Item=K, ConditionExpression="NOT " * 999 + "n = :v", ExpressionAttributeValues=vals)
+    with raises(V, "Invalid ConditionExpression: The expression has too many nested levels"):
+        ddb.put_item(TableName=t, Item=K, ConditionExpression="size(" * 200 + "n" + ")" * 200 + " = :v",
+                     ExpressionAttributeValues=vals)
+
+
+def test_importing_eddydb_leaves_the_recursion_limit_alone():
+    code = ("import sys; before = sys.getrecursionlimit(); import eddydb.expressions.parser, eddydb.api.items; "
+            "assert sys.getrecursionlimit() == before, sys.getrecursionlimit()")
+    subprocess.run([sys.executable, "-c", code], check=True)

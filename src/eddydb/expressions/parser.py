@@ -8,7 +8,6 @@ per-request ExpressionAttributeValues are checked and bound by the public
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -66,10 +65,12 @@ _CONDITION_FUNCS = {  # name -> number of operands
 }
 _UPDATE_FUNCS = {"if_not_exists": 2, "list_append": 2}
 _MAX_IN = 100
-# A 4 KB expression can nest ~2000 parentheses, a few frames each while parsing; Python
-# 3.11 frames of pure-Python recursion do not use the C stack, so raising the limit is safe.
-if sys.getrecursionlimit() < 12000:
-    sys.setrecursionlimit(12000)
+# Parentheses and NOT/AND/OR are parsed without recursion (see `_Parser.condition`); function
+# calls nested inside operands are bounded instead (no valid condition nests them more than twice;
+# a 4 KB update expression fits about 250 nested list_append calls).
+_MAX_CALL_NESTING_CONDITION = 32
+_MAX_CALL_NESTING_UPDATE = 300
+_TOO_DEEP = "The expression has too many nested levels"
 _MAX_EXPRESSION_BYTES = 4096
 HUMAN_TYPES = {
     "S": "STRING", "N": "NUMBER", "B": "BINARY", "SS": "STRING SET", "NS": "NUMBER SET",
@@ -98,6 +99,37 @@ class _Parsed:
     attributes: frozenset[str] = frozenset()  # top-level attribute names the paths refer to
 
 
+class _Group:
+    """An open parenthesis of a condition: its finished OR terms, the AND terms of the current
+    OR term, and how many NOTs stood before the parenthesis."""
+
+    __slots__ = ("ands", "nots", "ors")
+
+    def __init__(self) -> None:
+        self.ors: list[Node] = []
+        self.ands: list[Node] = []
+        self.nots = 0
+
+
+def _negate(node: Node, nots: int) -> Node:
+    """`node` under `nots` NOTs. Conditions are two-valued, so only the parity matters; an even
+    count keeps one NOT NOT pair so that callers rejecting NOT (key conditions) still see it."""
+    if nots == 0:
+        return node
+    inner, k = node, 0
+    while type(inner) is Not and k < 2:
+        inner, k = inner.operand, k + 1
+    total = nots + k
+    return Not(inner) if total % 2 else Not(Not(inner))
+
+
+def _balanced(op: Callable[[Node, Node], Node], terms: list[Node]) -> Node:
+    """`a op b op c ...` as a balanced tree (same meaning and left-to-right order; depth log n)."""
+    while len(terms) > 1:
+        terms = [op(terms[k], terms[k + 1]) if k + 1 < len(terms) else terms[k] for k in range(0, len(terms), 2)]
+    return terms[0]
+
+
 class _Parser:
     def __init__(self, text: str, kind: str, names: dict[str, str]) -> None:
         self.text = text
@@ -112,6 +144,7 @@ class _Parser:
         self.reserved: str | None = None
         self.undefined_name: str | None = None
         self.semantic: str | None = None  # first non-syntax error found while parsing
+        self.calls = 0  # function calls currently open inside operands
 
     # --- helpers ---------------------------------------------------------------
     def error(self, message: str) -> ValidationException:
@@ -177,8 +210,8 @@ class _Parser:
                 self.fail()
         except _SyntaxError:
             raise self.error(self.syntax_message()) from None
-        except RecursionError:
-            raise self.error("The expression has too many nested levels") from None
+        except RecursionError:  # defensive: nesting is bounded above, this should not happen
+            raise self.error(_TOO_DEEP) from None
         if self.reserved is not None:
             raise self.error(f"Attribute name is a reserved keyword; reserved keyword: {self.reserved}")
         if self.undefined_name is not None:
@@ -236,13 +269,20 @@ class _Parser:
         self.values_used.add(t.text)
         return ValueRef(t.text)
 
+    def nest(self, limit: int) -> None:
+        self.calls += 1
+        if self.calls > limit:
+            raise self.error(_TOO_DEEP)
+
     def call_args(self) -> list[Any]:
         self.expect_op("(")
+        self.nest(_MAX_CALL_NESTING_CONDITION)
         args = [self.operand()]
         while self.is_op(","):
             self.i += 1
             args.append(self.operand())
         self.expect_op(")")
+        self.calls -= 1
         return args
 
     def function_call(self) -> tuple[str, list[Any]]:
@@ -282,32 +322,46 @@ class _Parser:
 
     # --- conditions ------------------------------------------------------------------
     def condition(self) -> Node:
-        left = self.and_expr()
-        while self.is_kw("OR"):
-            self.i += 1
-            left = Or(left, self.and_expr())
-        return left
+        """condition := and_expr (OR and_expr)*; and_expr := not_expr (AND not_expr)*;
+        not_expr := NOT not_expr | '(' condition ')' | primary.
 
-    def and_expr(self) -> Node:
-        left = self.not_expr()
-        while self.is_kw("AND"):
-            self.i += 1
-            left = And(left, self.not_expr())
-        return left
-
-    def not_expr(self) -> Node:
-        if self.is_kw("NOT"):
-            self.i += 1
-            return Not(self.not_expr())
-        return self.primary()
+        Parsed with an explicit stack of open parentheses (no recursion), so a 4 KB expression
+        of nested parentheses needs no deep Python stack. AND/OR chains become balanced trees and
+        NOT NOT x becomes x (conditions are two-valued), so evaluating a tree stays shallow too."""
+        stack: list[_Group] = []
+        group = _Group()
+        while True:
+            nots = 0
+            while self.is_kw("NOT"):
+                self.i += 1
+                nots += 1
+            if self.is_op("("):
+                self.i += 1
+                group.nots = nots
+                stack.append(group)
+                group = _Group()
+                continue
+            node = _negate(self.primary(), nots)
+            while True:  # after a complete not_expr: AND / OR / end of this group
+                group.ands.append(node)
+                if self.is_kw("AND"):
+                    self.i += 1
+                    break
+                group.ors.append(_balanced(And, group.ands))
+                group.ands = []
+                if self.is_kw("OR"):
+                    self.i += 1
+                    break
+                result = _balanced(Or, group.ors)
+                if not stack:
+                    return result
+                self.expect_op(")")
+                group = stack.pop()
+                node = _negate(result, group.nots)
 
     def primary(self) -> Node:
+        """A comparison or a boolean function (parentheses are handled by `condition`)."""
         t = self.tok
-        if t.kind == "OP" and t.text == "(":
-            self.i += 1
-            node = self.condition()
-            self.expect_op(")")
-            return node
         if t.kind == "NAME" and self.peek().kind == "OP" and self.peek().text == "(":
             name = t.text
             self.i += 1
@@ -462,11 +516,13 @@ class _Parser:
         if t.kind == "NAME" and self.peek().kind == "OP" and self.peek().text == "(":
             name = self.advance().text
             self.expect_op("(")
+            self.nest(_MAX_CALL_NESTING_UPDATE)
             args = [self.set_operand()]
             while self.is_op(","):
                 self.i += 1
                 args.append(self.set_operand())
             self.expect_op(")")
+            self.calls -= 1
             if name in _UPDATE_FUNCS:
                 self.check_arity(name, args, 2)
                 if len(args) != 2:
