@@ -120,3 +120,19 @@ def test_transact_get(ddb, mk):
         ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "nosuch-tab", "Key": _k("a")}}])
     with raises(V, "The provided key element does not match the schema"):
         ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": {"zz": {"S": "a"}}}}])
+
+
+def test_transact_put_of_an_item_invalid_on_its_own_is_a_validation_exception(ddb, mk):
+    t = mk("pk", gsi={"gsi": ("g:S",)})
+    ddb.put_item(TableName=t, Item=_k("b"))
+    with raises(V, "^One or more parameter values are not valid. A value specified for a secondary index key is not "
+                   "supported. The AttributeValue for a key attribute cannot contain an empty string value. "
+                   "IndexName: gsi, IndexKey: g$"):
+        ddb.transact_write_items(TransactItems=[
+            {"Delete": {"TableName": t, "Key": _k("b")}},
+            {"Put": {"TableName": t, "Item": {**_k("a"), "g": {"S": ""}}}}])
+    with raises(V, "^One or more parameter values were invalid: Type mismatch for Index Key g Expected: S Actual: N "
+                   "IndexName: gsi$"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {**_k("a"), "g": {"N": "1"}}}}])
+    assert "Item" in ddb.get_item(TableName=t, Key=_k("b"))
+    assert "Item" not in ddb.get_item(TableName=t, Key=_k("a"))

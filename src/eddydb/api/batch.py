@@ -18,7 +18,7 @@ from eddydb.api import items as I
 from eddydb.engine import batch as B
 from eddydb.engine import transactions as TX
 from eddydb.engine.catalog import TableMeta
-from eddydb.engine.items import ConditionCheckOp, DeleteOp, PutOp, UpdateOp
+from eddydb.engine.items import ConditionCheckOp, DeleteOp, PutOp, UpdateOp, check_index_keys
 from eddydb.engine.writes import item_key
 from eddydb.model.errors import ResourceNotFoundException, ValidationException
 from eddydb.model.size import item_size
@@ -230,6 +230,9 @@ def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
     cond = compiled.condition
     if kind == "Put":
         item = I.validate_put_item(table, spec.get("Item"))
+        if table.indexes:
+            # invalid on its own (not because of the table's state): rejected before the transaction, as DynamoDB does
+            check_index_keys(table, item)
         return PutOp(table, item, cond, rvccf), item_key(table, item), item_size(item)
     key = I.validate_key(table, spec.get("Key"))
     if kind == "Delete":
