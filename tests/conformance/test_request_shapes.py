@@ -152,3 +152,67 @@ def test_sdk_request_with_missing_key_on_missing_table(ddb):
         ddb.get_item(TableName=_MISSING)
     with raises(V, "^1 validation error detected: Value null at 'item' failed to satisfy constraint"):
         ddb.put_item(TableName=_MISSING)
+
+
+def _random_value(shape: Any, rnd: Any, depth: int = 0) -> Any:
+    """A JSON value for a compiled shape: usually well-typed and within bounds, sometimes not."""
+    wrong = rnd.random() < 0.08
+    if wrong:
+        return rnd.choice([1, 2.5, True, "x", [], {}, ["a"], {"a": 1}])
+    kind = shape.kind
+    if shape.opaque:
+        return {"S": "v"}
+    if kind == "string":
+        if shape.enum is not None and rnd.random() < 0.9:
+            return rnd.choice(sorted(shape.enum))
+        n = rnd.choice([0, 1, 2, 3, 5, 36, 37, 300])
+        return rnd.choice(["a", "b_", "é", ";"]) * n
+    if kind == "boolean":
+        return rnd.choice([True, False, "yes", "no"]) if rnd.random() < 0.3 else rnd.choice([True, False])
+    if kind in ("integer", "long"):
+        return rnd.choice([-1, 0, 1, 5, 100, 1000001, 2.5])
+    if kind in ("double", "float", "timestamp"):
+        return rnd.choice([0, 1.5])
+    if kind == "blob":
+        return "AAAA"
+    if depth > 4:
+        return None
+    if kind == "list":
+        return [_random_value(shape.member, rnd, depth + 1) for _ in range(rnd.choice([0, 1, 2]))]
+    if kind == "map":
+        return {rnd.choice(["k", "tbl", "", "x" * 3]): _random_value(shape.value, rnd, depth + 1)
+                for _ in range(rnd.choice([0, 1, 2]))}
+    return {m: _random_value(ms, rnd, depth + 1) for m, ms in shape.members.items() if rnd.random() < 0.6}
+
+
+@pytest.mark.parametrize("op", ["GetItem", "PutItem", "UpdateItem", "Query", "Scan", "BatchWriteItem",
+                                "BatchGetItem", "TransactWriteItems", "CreateTable", "UpdateTable", "TagResource"])
+def test_fast_check_agrees_with_the_full_validation(op):
+    """The precompiled per-operation check accepts exactly what the message-building path accepts."""
+    import copy
+    import random
+
+    from eddydb.api import shapes
+    from eddydb.model.errors import EddyError
+
+    target = "DynamoDB_20120810." + op
+    shapes.validator(target)
+    model = shapes._MODELS["dynamodb"]
+    root = model.shape(model.operations[op]["input"]["shape"])
+    fast = shapes._fast(root)
+    rnd = random.Random(op)
+    for _ in range(400):
+        req = _random_value(root, rnd)
+        if not isinstance(req, dict):
+            continue
+        before = copy.deepcopy(req)
+        ok = fast(req)
+        try:
+            shapes._slow(model, root, req)
+            accepted = True
+        except EddyError:
+            accepted = False
+        if ok:
+            assert accepted and req == before, before
+        elif accepted and req == before:
+            raise AssertionError(f"fast check refused a valid request: {before}")

@@ -345,6 +345,8 @@ def _deserialize(s: _Shape, v: Any, in_collection: bool) -> Any:
             raise SerializationException(_START_MAP)
         raise SerializationException("only base-64-encoded strings are convertible to bytes")
     if kind == "timestamp":
+        if t is bool:
+            raise SerializationException(f"{'TRUE' if v else 'FALSE'}_VALUE cannot be converted to Date")
         if t is list:
             raise SerializationException("Unrecognized collection type class java.util.Date")
         if t is dict:
@@ -459,8 +461,9 @@ def _all_constraints(s: _Shape) -> str:
     return "[" + ", ".join(parts) + "]"
 
 
-def _check(s: _Shape, v: Any, path: str, errs: _Errors) -> None:
-    """Collect the constraint violations of (already deserialized) `v` at `path`."""
+def _check(s: _Shape, v: Any, path: str, errs: _Errors, own: bool = True) -> None:
+    """Collect the constraint violations of (already deserialized) `v` at `path` (`own=False`:
+    only those inside `v`, its own were reported by the enclosing map)."""
     if s.opaque:
         return
     kind = s.kind
@@ -474,8 +477,9 @@ def _check(s: _Shape, v: Any, path: str, errs: _Errors) -> None:
                 continue
             _check(s.members[m], x, prefix + s.lower[m], errs)
         return
-    for msg in _violations(errs.model, s, v):
-        errs.add(f"'{_show(v, s)}'", path, msg)
+    if own:
+        for msg in _violations(errs.model, s, v):
+            errs.add(f"'{_show(v, s)}'", path, msg)
     if kind == "list":
         elem = s.member
         assert elem is not None
@@ -496,10 +500,10 @@ def _check(s: _Shape, v: Any, path: str, errs: _Errors) -> None:
         for k, x in v.items():
             if x is None:
                 continue
-            if val.kind == "structure":
-                _check(val, x, f"{path}.{k}.member", errs)
-            elif _violations(errs.model, val, x):
+            if val.kind != "structure" and _violations(errs.model, val, x):
                 errs.add(f"'{_show(v, s)}'", path, f"Map value must satisfy constraint: {_all_constraints(val)}")
+            if val.kind in ("structure", "list", "map"):
+                _check(val, x, f"{path}.{k}.member", errs, own=False)
 
 
 def _slow(model: _Model, root: _Shape, req: dict) -> None:
