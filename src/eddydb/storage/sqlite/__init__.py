@@ -30,8 +30,10 @@ __all__ = ["SqliteRead", "SqliteStore", "SqliteWrite"]
 
 _MODULES = (_items, _streams, _triggers, _functions)
 _CHECKPOINT_EVERY = 0.25           # seconds between background WAL checkpoints (when something committed)
-_WAL_SIZE_LIMIT = 64 * 1024 * 1024
-_WAL_RESTART_PAGES = 4096          # WAL pages (~16 MB) beyond which a checkpoint restarts the WAL  # bytes the WAL file is truncated back to after a checkpoint reset
+_WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated back to after a checkpoint reset
+# WAL pages (~64 MB) beyond which a checkpoint restarts the WAL. A RESTART holds new writers while it
+# copies the rest, so it is kept rare: at 4096 pages a 100k-item TTL sweep stalled PutItem p99 to 30 ms.
+_WAL_RESTART_PAGES = 16384
 
 
 class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
