@@ -113,6 +113,25 @@ def dynamodb(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue("_embedded_ddb")
 
 
+@pytest.fixture(scope="session")
+def _unvalidated_server_ddb(eddy_server: ServerProcess) -> Any:
+    return make_client("dynamodb", eddy_server.url, parameter_validation=False)
+
+
+@pytest.fixture(scope="session")
+def _unvalidated_embedded_ddb(eddy_embedded: Any) -> Any:
+    return eddy_embedded.client("dynamodb", config=client_config(parameter_validation=False))
+
+
+@pytest.fixture
+def ddb(request: pytest.FixtureRequest, dynamodb: Any) -> Any:
+    """The `dynamodb` client's twin (same database, same parametrisation) with botocore's client-side
+    parameter validation off, so requests DynamoDB itself would reject reach eddydb and get its answer."""
+    if request.node.callspec.params.get("dynamodb") == "server":
+        return request.getfixturevalue("_unvalidated_server_ddb")
+    return request.getfixturevalue("_unvalidated_embedded_ddb")
+
+
 @pytest.fixture
 def dynamodb_server(eddy_server: ServerProcess, _server_ddb: Any) -> Any:
     """A boto3 DynamoDB client talking HTTP to the session server only."""
