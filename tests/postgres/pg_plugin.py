@@ -79,4 +79,7 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 def pytest_configure(config: Any) -> None:
     if harness.enabled():
         harness.ensure_running()      # fail loudly at once when PostgreSQL is unreachable
+        # The suite keeps dozens of databases and servers open at once (two xdist workers); with the
+        # default pool of 16 per store they exhaust PostgreSQL's default max_connections (100).
+        os.environ.setdefault("EDDYDB_PG_POOL", "4")
         _patch()
