@@ -18,6 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = ["BENCH_DIR", "REPO", "TARGETS", "Target", "free_port", "start_target"]
 
@@ -28,6 +29,8 @@ TARGETS = ["eddydb", "dynalite", "dynalite-disk", "moto"]
 DESCRIPTIONS = {
     "eddydb": "eddydb serve, durable SQLite (WAL, synchronous=NORMAL) in a temp dir",
     "eddydb-mem": "eddydb serve --in-memory",
+    "eddydb-pg": "eddydb serve --store postgresql://... (PostgreSQL 15 on localhost, 1 process)",
+    "eddydb-pg2": "eddydb serve --store postgresql://... --workers 2 (2 processes on one database)",
     "dynalite": "dynalite (Node), in-memory (its default)",
     "dynalite-disk": "dynalite --path DIR (LevelDB on disk)",
     "moto": "moto_server (Python, werkzeug), in-memory",
@@ -83,6 +86,9 @@ class Target:
         if self.tmpdir:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
+        dropdb = self.extra.pop("dropdb", None)
+        if dropdb is not None:
+            dropdb()
 
     def pin(self, cpus: list[int]) -> None:
         """Pin the server process (all its threads) to `cpus`."""
@@ -187,6 +193,32 @@ def _die_with_parent() -> None:
         pass
 
 
+def _fresh_pg_database() -> tuple[str, Any]:
+    """A throw-away database on the local PostgreSQL (EDDYDB_BENCH_PG: server URL) and its dropper."""
+    import uuid
+
+    try:
+        import psycopg
+    except ImportError as e:
+        raise TargetUnavailable(f"psycopg is not installed: {e}") from e
+    base = os.environ.get("EDDYDB_BENCH_PG", "postgresql://root@localhost/postgres")
+    name = "eddybench_" + uuid.uuid4().hex[:10]
+    try:
+        with psycopg.connect(base, autocommit=True) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as e:
+        raise TargetUnavailable(f"PostgreSQL at {base} unavailable: {e}") from e
+
+    def drop() -> None:
+        try:
+            with psycopg.connect(base, autocommit=True) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except psycopg.Error:
+            pass
+
+    return base.rsplit("/", 1)[0] + "/" + name, drop
+
+
 def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str = "127.0.0.1") -> Target:
     """Start `name` on a free port and wait until it answers HTTP. Raises TargetUnavailable."""
     port = free_port()
@@ -195,15 +227,21 @@ def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str =
     env = dict(os.environ)
     env.setdefault("AWS_ACCESS_KEY_ID", "bench")
     env.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
-    if name in ("eddydb", "eddydb-mem"):
+    extra: dict = {}
+    if name.startswith("eddydb"):
         # EDDYDB_BENCH_SRC: measure another source tree (e.g. a patched copy) with the same harness
         src = os.environ.get("EDDYDB_BENCH_SRC") or str(REPO / "src")
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
         cmd = [sys.executable, "-m", "eddydb", "serve", "--host", host, "--port", str(port)]
         if name == "eddydb":
             cmd += ["--data", os.path.join(tmp, "data")]
-        else:
+        elif name == "eddydb-mem":
             cmd += ["--in-memory"]
+        elif name in ("eddydb-pg", "eddydb-pg2"):
+            url, extra["dropdb"] = _fresh_pg_database()
+            cmd += ["--store", url] + (["--workers", "2"] if name == "eddydb-pg2" else [])
+        else:
+            raise TargetUnavailable(f"unknown target {name!r} (known: {', '.join(DESCRIPTIONS)})")
         cmd += list(eddydb_args or [])
     elif name == "moto":
         _ensure_moto()
@@ -225,7 +263,7 @@ def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str =
         raise TargetUnavailable(f"cannot start {name}: {e}") from e
     finally:
         logf.close()
-    t = Target(name, host, port, proc, tmp, DESCRIPTIONS[name], log_path, {"cmd": cmd})
+    t = Target(name, host, port, proc, tmp, DESCRIPTIONS[name], log_path, {"cmd": cmd, **extra})
     try:
         _wait_ready(t)
     except TargetUnavailable:
