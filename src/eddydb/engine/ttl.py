@@ -29,8 +29,8 @@ log = logging.getLogger("eddydb.ttl")
 
 SERVICE_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 FIVE_YEARS = 5 * 365 * 24 * 3600.0
-_CHUNK = 128            # deletes per writer function: keeps foreground writes' latency low
-_SCAN = 4096            # candidates read per index probe
+_CHUNK = 32             # deletes per writer function: keeps foreground writes' latency low
+_SCAN = 512             # candidates read per index probe
 _loads = orjson.loads
 
 
@@ -116,17 +116,12 @@ def sweep(engine: Any, table_name: str | None = None, now: float | None = None, 
                 break
             if _after_decision is not None:
                 _after_decision()
-            # At most two chunks in flight: the writer always has the next one queued (no idle gap),
-            # yet each group-commit batch holds only a few milliseconds of deletes plus the foreground
-            # writes queued meanwhile, so a big expiry does not stall PutItem latency.
+            # One small chunk in flight at a time: a foreground write queued behind the sweep waits for
+            # at most ~1 ms of deletes (with their stream records), and the writer still sweeps about
+            # 30,000 items/s (bench: 100k in ~3.3 s); two chunks of 128 made PutItem p99 5.8x.
             deleted = 0
-            pending: list[Any] = []
             for i in range(0, len(rows), _CHUNK):
-                if len(pending) >= 2:
-                    deleted += pending.pop(0).result()
-                pending.append(engine.writer.submit(
-                    _delete_fn(engine, table.name, table.table_id, rows[i:i + _CHUNK], now)))
-            deleted += sum(f.result() for f in pending)
+                deleted += engine.writer.run(_delete_fn(engine, table.name, table.table_id, rows[i:i + _CHUNK], now))
             total += deleted
             if len(rows) < _SCAN:
                 break
