@@ -193,7 +193,8 @@ def batch_write_item(inst: Any, req: dict) -> Future:
 _TX_KINDS = ("ConditionCheck", "Put", "Delete", "Update")
 
 
-def _transact_items(req: dict) -> list:
+def _transact_items(req: dict, member: str = "TransactWriteItem") -> list:
+    """TransactItems of a TransactWriteItems / TransactGetItems request, with coral's length checks."""
     items = req.get("TransactItems")
     if items is None:
         raise _coral("Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
@@ -203,7 +204,7 @@ def _transact_items(req: dict) -> list:
         raise _coral("Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length "
                      "greater than or equal to 1")
     if len(items) > _MAX_TRANSACT:
-        raise _coral(f"Value '[{', '.join('TransactWriteItem' for _ in items)}]' at 'transactItems' failed to "
+        raise _coral(f"Value '[{', '.join(member for _ in items)}]' at 'transactItems' failed to "
                      f"satisfy constraint: Member must have length less than or equal to {_MAX_TRANSACT}")
     return items
 
@@ -286,17 +287,7 @@ def transact_write_items(inst: Any, req: dict) -> Future:
 
 # --- TransactGetItems -------------------------------------------------------------------------------------
 def transact_get_items(inst: Any, req: dict) -> dict:
-    items = req.get("TransactItems")
-    if items is None:
-        raise _coral("Value null at 'transactItems' failed to satisfy constraint: Member must not be null")
-    if type(items) is not list:
-        raise ValidationException("TransactItems must be a list")
-    if not items:
-        raise _coral("Value '[]' at 'transactItems' failed to satisfy constraint: Member must have length "
-                     "greater than or equal to 1")
-    if len(items) > _MAX_TRANSACT:
-        raise _coral(f"Value '[{', '.join('TransactGetItem' for _ in items)}]' at 'transactItems' failed to "
-                     f"satisfy constraint: Member must have length less than or equal to {_MAX_TRANSACT}")
+    items = _transact_items(req, "TransactGetItem")
     rcc = _capacity(req)
     gets = []
     seen: set[tuple] = set()
