@@ -61,26 +61,9 @@ _STREAM_COLS = "arn, table_name, label, view_type, key_schema, status, created, 
 
 
 class StreamsRead(_SqliteStreamsRead):
-    """Read queries: SQLite's (standard SQL, `?` run as `%s`), except the two below."""
+    """Read queries: SQLite's (standard SQL, `?` run as `%s`), except the one below."""
 
     conn: Any
-
-    def list_streams(self, table_name: str | None = None, after_arn: str | None = None,
-                     limit: int | None = None) -> list[StreamRow]:
-        """Streams in ARN order (optionally of one table), strictly after `after_arn`."""
-        sql = f"SELECT {_STREAM_COLS} FROM streams WHERE true"
-        args: list[Any] = []
-        if table_name is not None:
-            sql += " AND table_name = %s"
-            args.append(table_name)
-        if after_arn is not None:
-            sql += " AND arn > %s"
-            args.append(after_arn)
-        sql += " ORDER BY arn"
-        if limit is not None:
-            sql += " LIMIT %s"
-            args.append(limit)
-        return self.conn.execute(sql, args).fetchall()
 
     def sequence_value(self) -> int:
         cur = self.__dict__.get("_seq_last")   # the writer's batch may be ahead of the counter row

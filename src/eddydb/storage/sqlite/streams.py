@@ -71,7 +71,7 @@ class StreamsRead:
     def list_streams(self, table_name: str | None = None, after_arn: str | None = None,
                      limit: int | None = None) -> list[StreamRow]:
         """Streams in ARN order (optionally of one table), strictly after `after_arn`."""
-        sql = f"SELECT {_STREAM_COLS} FROM streams WHERE 1"
+        sql = f"SELECT {_STREAM_COLS} FROM streams WHERE true"  # standard SQL: PostgreSQL runs it too
         args: list[Any] = []
         if table_name is not None:
             sql += " AND table_name = ?"
