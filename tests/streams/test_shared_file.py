@@ -3,6 +3,7 @@ without --workers) still hand out each sequence number once and keep each shard 
 from __future__ import annotations
 
 from botocore.config import Config
+from streamutil import all_shards, read_stream, seq, stream_arn
 from util import wait_for
 
 import eddydb
@@ -22,18 +23,8 @@ def test_two_opens_of_one_directory_never_reuse_a_sequence_number(tmp_path):
         )
         for i in range(50):
             (ca if i % 2 == 0 else cb).put_item(TableName="shared", Item={"pk": {"S": f"k{i % 5}"}, "n": {"N": str(i)}})
-        s = a.client("dynamodbstreams")
-        arn = ca.describe_table(TableName="shared")["Table"]["LatestStreamArn"]
-        seqs = []
-        for shard in s.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            it = s.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                      ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            while it:
-                r = s.get_records(ShardIterator=it, Limit=1000)
-                seqs += [int(x["dynamodb"]["SequenceNumber"]) for x in r["Records"]]
-                if not r["Records"]:
-                    break
-                it = r.get("NextShardIterator")
+        records = read_stream(a.client("dynamodbstreams"), stream_arn(ca, "shared"))
+        seqs = [seq(r) for r in records]
         assert len(seqs) == 50
         assert len(set(seqs)) == 50
         assert seqs == sorted(seqs)
@@ -55,9 +46,7 @@ def test_a_commit_by_another_open_of_the_directory_wakes_stream_subscribers(tmp_
         woken: list[set[str]] = []
         a.instance.streams.subscribe(woken.append)
         cb.put_item(TableName="hinted", Item={"pk": {"S": "from-b"}})
-        shard = a.client("dynamodbstreams").describe_stream(
-            StreamArn=ca.describe_table(TableName="hinted")["Table"]["LatestStreamArn"]
-        )["StreamDescription"]["Shards"][0]["ShardId"]
+        shard = all_shards(a.client("dynamodbstreams"), stream_arn(ca, "hinted"))[0]["ShardId"]
         wait_for(lambda: any(shard in s for s in woken), timeout=10,
                  message="a subscriber of A never heard of B's commit")
     finally:
