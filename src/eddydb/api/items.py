@@ -322,13 +322,13 @@ def put_item(inst: Any, req: dict) -> Future:
         def fast(txn: Any) -> bytes:
             execute(txn, op)
             return _EMPTY
-        return inst.engine.writer.submit(fast)
+        return inst.engine.writer.submit(fast, inline=True)
     op = PutOp(table, item, cond, rvccf, raw=raw)
 
     def fn(txn: Any) -> dict | bytes:
         old, new = execute(txn, op)
         return _finish_write(op.table, rv, old, new, rcc, ricm)
-    return inst.engine.writer.submit(fn)
+    return inst.engine.writer.submit(fn, inline=True)
 
 
 def delete_item(inst: Any, req: dict) -> Future:
@@ -344,7 +344,7 @@ def delete_item(inst: Any, req: dict) -> Future:
     def fn(txn: Any) -> dict | bytes:
         old, new = execute(txn, op)
         return _finish_write(op.table, rv, old, new, rcc, ricm)
-    return inst.engine.writer.submit(fn)
+    return inst.engine.writer.submit(fn, inline=True)
 
 
 def update_item(inst: Any, req: dict) -> Future:
@@ -368,7 +368,7 @@ def update_item(inst: Any, req: dict) -> Future:
     def fn(txn: Any) -> dict | bytes:
         old, new = execute(txn, op)
         return _finish_write(op.table, rv, old, new, rcc, ricm, plan)
-    return inst.engine.writer.submit(fn)
+    return inst.engine.writer.submit(fn, inline=True)
 
 
 # --- reads -------------------------------------------------------------------------------------------

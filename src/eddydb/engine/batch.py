@@ -14,6 +14,7 @@ from typing import Any
 
 from eddydb.engine.capacity import Consumed, read_units, write_units
 from eddydb.engine.catalog import TableMeta
+from eddydb.engine.futures import WriteFuture, waiting_on
 from eddydb.engine.items import DeleteOp, PutOp, execute
 from eddydb.engine.writes import item_key
 from eddydb.model.size import item_size
@@ -77,7 +78,8 @@ def batch_write(engine: Any, ops: list[PutOp | DeleteOp], capacity_mode: str | N
     def fn(txn: Any) -> list[tuple[Any, Any]]:
         return [execute(txn, op) for op in ops]
 
-    out: Future = Future()
+    inner = engine.writer.submit(fn, inline=True)
+    out = WriteFuture(waiting_on(inner))
 
     def done(f: Future) -> None:
         exc = f.exception()
@@ -89,7 +91,7 @@ def batch_write(engine: Any, ops: list[PutOp | DeleteOp], capacity_mode: str | N
         except BaseException as e:  # noqa: BLE001
             out.set_exception(e)
 
-    engine.writer.submit(fn).add_done_callback(done)
+    inner.add_done_callback(done)
     return out
 
 

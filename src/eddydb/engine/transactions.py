@@ -17,6 +17,7 @@ from typing import Any
 
 from eddydb.engine.batch import write_capacity
 from eddydb.engine.capacity import Consumed, read_units
+from eddydb.engine.futures import WriteFuture, waiting_on
 from eddydb.engine.items import execute
 from eddydb.engine.writes import item_key
 from eddydb.model.errors import (
@@ -97,7 +98,7 @@ def _reason(exc: BaseException) -> dict[str, Any]:
 def transact_write(engine: Any, ops: list, *, token: str | None = None, fingerprint: bytes = b"",
                    capacity_mode: str | None = None, metrics: bool = False) -> Future:
     """Run `ops` all-or-nothing; resolves to the TransactWriteItems response."""
-    out: Future = Future()
+    out = WriteFuture()
     tokens = _tokens(engine) if token else None
     if tokens is not None:
         try:
@@ -148,7 +149,9 @@ def transact_write(engine: Any, ops: list, *, token: str | None = None, fingerpr
         except BaseException as e:  # noqa: BLE001
             out.set_exception(e)
 
-    engine.writer.submit(fn).add_done_callback(done)
+    inner = engine.writer.submit(fn, inline=True)
+    out = WriteFuture(waiting_on(inner))
+    inner.add_done_callback(done)
     return out
 
 

@@ -5,6 +5,14 @@ The thread takes every queued function, runs each inside a savepoint of one tran
 exception rolls back to the savepoint and fails only that function's future), commits once,
 then resolves the futures and calls the commit listeners with the batch's merged `txn.notes`.
 Used by `engine.database.Engine` (as `engine.writer`) and everything that writes.
+
+Inline batches. Handing every write to this thread and back costs two GIL hand-offs and wake-ups
+per request, which on a small machine is more than the write itself. So a thread that runs an
+event loop (the HTTP server's) can `attach_inline(loop.call_soon)`: writes it submits with
+`inline=True` are collected and, once per loop iteration, run as one batch right there, through
+the same `_run_batch`, under the mutex that the writer thread also holds for each of its batches.
+If the writer thread is busy at that moment the batch goes to its queue instead (the loop never
+waits for a lock). Either way a batch is one transaction and the listeners see it the same way.
 """
 from __future__ import annotations
 
@@ -15,11 +23,13 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from eddydb.engine.futures import WriteFuture
 from eddydb.storage.base import Store, WriteTxn
 
 __all__ = ["Writer", "WriterClosed"]
 
 T = TypeVar("T")
+_get_ident = threading.get_ident
 log = logging.getLogger("eddydb.writer")
 
 _MAX_BATCH = 1024
@@ -40,13 +50,33 @@ class Writer:
         self._pre_listeners: list[Callable[[dict[str, set]], None]] = []
         self._begin_hooks: list[Callable[[WriteTxn], None]] = []
         self._closed = False
+        self._mutex = threading.Lock()           # held while a batch runs, on whichever thread
+        self._runner: int | None = None          # ident of the thread running a batch right now
+        self._inline_ident: int | None = None
+        self._inline_schedule: Callable[[Callable[[], None]], Any] | None = None
+        self._inline_pending: list[tuple[Callable[[WriteTxn], Any], Future]] = []
+        self._inline_scheduled = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
     # --- public ----------------------------------------------------------------------------
-    def submit(self, fn: Callable[[WriteTxn], T]) -> Future[T]:
-        """Queue `fn(txn)` for the next batch; the future resolves after its batch committed."""
-        fut: Future = Future()
+    def submit(self, fn: Callable[[WriteTxn], T], *, inline: bool = False) -> Future[T]:
+        """Queue `fn(txn)` for the next batch; the future resolves after its batch committed.
+
+        `inline=True` (short item writes) lets the attached loop thread run it itself at the end
+        of the current loop iteration, when that is the calling thread (see the module docstring).
+        """
+        if inline and self._inline_ident == _get_ident():
+            fut = WriteFuture(self._flush_for)
+            if self._closed:
+                fut.set_exception(WriterClosed("the database is closed"))
+                return fut
+            self._inline_pending.append((fn, fut))
+            if not self._inline_scheduled:
+                self._inline_scheduled = True
+                self._inline_schedule(self.flush_inline)  # type: ignore[misc]
+            return fut
+        fut = WriteFuture()
         if self._closed:
             fut.set_exception(WriterClosed("the database is closed"))
             return fut
@@ -54,13 +84,61 @@ class Writer:
         return fut
 
     def run(self, fn: Callable[[WriteTxn], T]) -> T:
-        """Submit and wait. Must not be called from the writer thread itself (it would deadlock)."""
-        if threading.current_thread() is self._thread:
+        """Submit and wait. Must not be called from inside a write function (it would deadlock)."""
+        if self.in_writer_thread():
             raise RuntimeError("Writer.run called from inside a write function")
         return self.submit(fn).result()
 
     def in_writer_thread(self) -> bool:
-        return threading.current_thread() is self._thread
+        """True on the writer thread and on a thread running an inline batch right now."""
+        return threading.current_thread() is self._thread or self._runner == _get_ident()
+
+    def attach_inline(self, schedule: Callable[[Callable[[], None]], Any]) -> None:
+        """Let the calling thread (an event loop's) run its `inline=True` writes itself:
+        `schedule(cb)` must call `cb` on this thread soon, after the callbacks now running
+        (`loop.call_soon`)."""
+        self._inline_ident = _get_ident()
+        self._inline_schedule = schedule
+
+    def detach_inline(self) -> None:
+        """Stop inline execution; anything still collected goes to the writer thread."""
+        self._inline_ident = None
+        pending, self._inline_pending = self._inline_pending, []
+        for item in pending:
+            self._queue.put(item)
+
+    def flush_inline(self) -> None:
+        """Run the collected inline writes as one batch on this thread now (or, if the writer
+        thread holds the mutex, hand them to it)."""
+        self._inline_scheduled = False
+        batch = self._inline_pending
+        if not batch:
+            return
+        self._inline_pending = []
+        if not self._mutex.acquire(False):
+            for item in batch:
+                self._queue.put(item)
+            return
+        self._runner = _get_ident()
+        try:
+            self._run_batch(batch)
+        finally:
+            self._runner = None
+            self._mutex.release()
+
+    def _flush_for(self, fut: WriteFuture) -> None:
+        """`WriteFuture.result()` on the loop thread: run the collected writes before blocking
+        (nobody else would). Elsewhere a no-op."""
+        if self._inline_ident == _get_ident() and self._runner is None:
+            pending = self._inline_pending
+            if any(f is fut for _fn, f in pending):
+                self._inline_pending = []
+                with self._mutex:
+                    self._runner = _get_ident()
+                    try:
+                        self._run_batch(pending)
+                    finally:
+                        self._runner = None
 
     def add_commit_listener(self, fn: Callable[[dict[str, set]], None], *, before_resolve: bool = False) -> None:
         """Call `fn(notes)` after each commit. `before_resolve` listeners run before the batch's
@@ -81,12 +159,14 @@ class Writer:
         if self._closed:
             return
         self._closed = True
+        self.detach_inline()
         self._queue.put(_STOP)
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
     # --- the thread -------------------------------------------------------------------------
     def _loop(self) -> None:
+        self._ident = _get_ident()
         q = self._queue
         stopping = False
         while not stopping:
@@ -103,7 +183,12 @@ class Writer:
                     batch.append(nxt)
             except queue.Empty:
                 pass
-            self._run_batch(batch)
+            with self._mutex:
+                self._runner = self._ident
+                try:
+                    self._run_batch(batch)
+                finally:
+                    self._runner = None
         # fail anything submitted after the stop marker
         while True:
             try:

@@ -88,6 +88,9 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
     server = HttpServer(inst, loop)
+    if inst.engine.store.inline_writes:
+        # item writes then run on this (the loop's) thread, one batch per loop iteration
+        inst.engine.writer.attach_inline(loop.call_soon)
 
     def _on_signal() -> None:
         stop.set()
@@ -102,6 +105,7 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
             announce(sock.getsockname()[1])
         await stop.wait()
         await server.shutdown()
+        inst.engine.writer.detach_inline()
 
     try:
         loop.run_until_complete(_main())

@@ -14,6 +14,7 @@ import collections
 import itertools
 import logging
 import os
+import threading
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -92,18 +93,23 @@ class _Waker:
     """Completes Deferred responses on the loop thread; one thread-safe wake-up per batch of
     futures resolved together (the writer resolves a whole group commit at once)."""
 
-    __slots__ = ("_armed", "_loop", "_ready")
+    __slots__ = ("_armed", "_ident", "_loop", "_ready")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, ident: int = 0) -> None:
         self._loop = loop
+        self._ident = ident  # the loop's thread
         self._ready: collections.deque = collections.deque()
         self._armed = False
 
-    def notify(self, item: Any) -> None:  # called on the writer thread
+    def notify(self, item: Any) -> None:
+        """Called on the writer thread, or on the loop thread itself after an inline batch."""
         self._ready.append(item)
         if not self._armed:
             self._armed = True
-            self._loop.call_soon_threadsafe(self._drain)
+            if threading.get_ident() == self._ident:
+                self._loop.call_soon(self._drain)
+            else:
+                self._loop.call_soon_threadsafe(self._drain)
 
     def _drain(self) -> None:
         # Reset `_armed` only once the deque looks empty, and look again after the reset: futures
@@ -328,6 +334,7 @@ class HttpServer:
         self._idle: asyncio.Event | None = None
 
     async def start(self, sock: Any) -> None:
+        self.waker._ident = threading.get_ident()  # the loop's thread (a non-matching id only costs a syscall)
         self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock, backlog=4096)
 
     def maybe_idle(self) -> None:

@@ -147,13 +147,18 @@ class WriteTxn(ReadTxn):
 class Store(ABC):
     """One database's storage."""
 
+    # Whether a write batch is short enough (local disk, no network round trips) to run on an
+    # event-loop thread (engine/writer.py, inline batches). A networked store keeps its waits on
+    # the writer thread, where they release the GIL and block nobody's reads.
+    inline_writes: bool = False
+
     @abstractmethod
     def read(self) -> ReadTxn:
         """A read transaction for the calling thread (sees the last commit)."""
 
     @abstractmethod
     def begin_write(self) -> WriteTxn:
-        """Begin the writer transaction (only the writer thread calls this)."""
+        """Begin the writer transaction (only a thread running a writer batch calls this)."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -123,6 +123,7 @@ class SqliteStore(Store):
     """One SQLite database (a file under `data`, or a private temporary file when `path` is None)."""
 
     kind = "sqlite"
+    inline_writes = True
 
     def __init__(self, path: str | None, *, sync: str = "normal", settings: Any = None) -> None:
         self.settings = settings
