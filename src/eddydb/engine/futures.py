@@ -34,7 +34,7 @@ class WriteFuture(Future):
     """A lean Future (see the module docstring). `flush` is called before blocking in `result()`
     when the caller is the thread that must run the pending work itself."""
 
-    def __init__(self, flush: Callable[[WriteFuture], None] | None = None) -> None:  # noqa: D107 - no super().__init__: no Condition
+    def __init__(self, flush: Callable[[WriteFuture], None] | None = None) -> None:  # no super().__init__: no Condition
         self._state = _PENDING
         self._result: Any = None
         self._exception: BaseException | None = None
