@@ -159,6 +159,7 @@ def batch_write_item(inst: Any, req: dict) -> Future:
         raise ValidationException("Too many items requested for the BatchWriteItem call")
     ops: list[PutOp | DeleteOp] = []
     seen: set[tuple] = set()
+    want_old = rcc is not None  # only consumed capacity needs the replaced items (their size)
     for name, lst in ri.items():
         table = _table(inst, name)
         for wr in lst:
@@ -172,14 +173,14 @@ def batch_write_item(inst: Any, req: dict) -> Future:
             if put is not None:
                 if type(put) is not dict:
                     raise ValidationException("PutRequest must be a map")
-                item = I.validate_put_item(table, put.get("Item"))
-                op: PutOp | DeleteOp = PutOp(table, item)
+                item = I.validate_put_item(table, put.get("Item"), check_size=False)
+                op: PutOp | DeleteOp = PutOp(table, item, raw=I._put_bytes(item), want_old=want_old)
                 sk = item_key(table, item)
             else:
                 if type(delete) is not dict:
                     raise ValidationException("DeleteRequest must be a map")
                 key = I.validate_key(table, delete.get("Key"))
-                op = DeleteOp(table, key)
+                op = DeleteOp(table, key, want_old=want_old)
                 sk = item_key(table, key)
             ident = (table.table_id, *sk)
             if ident in seen:
