@@ -223,3 +223,63 @@ def test_update_removes_filters_and_destination(trigger, lambda_client):
     t.wait_state(u, "Enabled")
     t.put("b")
     t.wait_delivered(["b"])
+
+
+def test_list_returns_at_most_100_mappings_per_page_even_with_a_higher_max_items(tmp_path):
+    """ListEventSourceMappings: "returns a maximum of 100 items in each response, even if you set
+    the number higher" (botocore's MaxItems documentation)."""
+    import eddydb
+
+    with eddydb.open(str(tmp_path / "data")) as db:
+        ddb, lam = db.client("dynamodb"), db.client("lambda")
+        arn = ddb.create_table(
+            TableName="many", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+        )["TableDescription"]["LatestStreamArn"]
+        code = make_zip({"app.py": HANDLER})
+        made = set()
+        for i in range(101):
+            lam.create_function(FunctionName=f"fn{i}", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                                Code={"ZipFile": code})
+            made.add(lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=f"fn{i}",
+                                                     StartingPosition="LATEST", Enabled=False)["UUID"])
+        first = lam.list_event_source_mappings(MaxItems=1000)
+        assert len(first["EventSourceMappings"]) == 100
+        second = lam.list_event_source_mappings(MaxItems=1000, Marker=first["NextMarker"])
+        assert len(second["EventSourceMappings"]) == 1 and "NextMarker" not in second
+        assert {m["UUID"] for m in first["EventSourceMappings"] + second["EventSourceMappings"]} == made
+
+
+def test_updating_a_mapping_that_is_being_deleted_is_resource_in_use(tmp_path):
+    """UpdateEventSourceMapping on a mapping in the Deleting state: ResourceInUseException, HTTP 400
+    (the Lambda model: "you tried to update an event source mapping in the CREATING state, or you
+    tried to delete an event source mapping currently UPDATING")."""
+    import threading
+
+    import eddydb
+
+    with eddydb.open(str(tmp_path / "data")) as db:
+        ddb, lam = db.client("dynamodb"), db.client("lambda")
+        ddb.create_table(TableName="busy", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST",
+                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+        entered, release = threading.Event(), threading.Event()
+
+        def handler(event, context):
+            entered.set()
+            release.wait(30)
+
+        u = db.on_change("busy", handler, starting_position="TRIM_HORIZON")
+        ddb.put_item(TableName="busy", Item={"pk": {"S": "a"}})
+        assert entered.wait(20)
+        try:
+            assert lam.delete_event_source_mapping(UUID=u)["State"] == "Deleting"
+            # the processor is inside an invocation: the mapping stays Deleting until it returns
+            with pytest.raises(ClientError) as e:
+                lam.update_event_source_mapping(UUID=u, BatchSize=5)
+            assert _err(e)[0] == "ResourceInUseException"
+            assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        finally:
+            release.set()

@@ -144,6 +144,13 @@ class ResourceConflictException(_LambdaError):
     status = 409
 
 
+class LambdaResourceInUseException(_LambdaError):
+    """An event source mapping in a state that forbids the operation (e.g. an update while Deleting)."""
+
+    code = "ResourceInUseException"
+    status = 400
+
+
 class LambdaServiceException(_LambdaError):
     code = "ServiceException"
     status = 500

@@ -21,6 +21,7 @@ import orjson
 from eddydb.model.errors import (
     EddyError,
     InvalidParameterValueException,
+    LambdaResourceInUseException,
     LambdaResourceNotFoundException,
     ResourceConflictException,
 )
@@ -171,7 +172,7 @@ class MappingManager:
                 and (fname is None or d["_function"] == fname)]
         if marker:
             docs = [d for d in docs if d["UUID"] > marker]
-        limit = max_items or 100
+        limit = min(max_items or 100, 100)   # "a maximum of 100 items in each response" (Lambda's model)
         page = docs[:limit]
         out: dict[str, Any] = {"EventSourceMappings": [self.render(d) for d in page]}
         if len(docs) > limit:
@@ -194,7 +195,7 @@ class MappingManager:
                 raise self._not_found(uuid)
             doc = orjson.loads(raw)
             if doc["State"] == "Deleting":
-                raise ResourceConflictException(
+                raise LambdaResourceInUseException(
                     f"Cannot update the event source mapping because it is in use (State: Deleting). UUID: {uuid}")
             merged = {**doc, **{k: v for k, v in settings.items() if k != "Enabled"}}
             if fn is not None:
