@@ -268,3 +268,33 @@ def test_window_state_over_1mb_ends_the_window_early(db, table):
     third = [e for e in events if not e["isFinalInvokeForWindow"]][2]
     assert third["state"] == {}, "a fresh state after the early end"
     assert third["window"] == early[0]["window"]
+
+
+def test_parallelization_keeps_order_per_partition_key_across_sort_keys(db):
+    """ParallelizationFactor: the changes of one partition key stay in order even when they touch
+    different items (sort keys): one partition key is one lane."""
+    ddb = db.client("dynamodb")
+    ddb.create_table(TableName="lines", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                                   {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST",
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    for i in range(12):
+        for pk in ("a", "b"):
+            ddb.put_item(TableName="lines", Item={"pk": {"S": pk}, "sk": {"S": f"{i:02d}"}})
+    seen: dict[str, list[int]] = {"a": [], "b": []}
+    lock = threading.Lock()
+
+    def handler(event):
+        for r in event["Records"]:
+            keys = r["dynamodb"]["Keys"]
+            if int(keys["sk"]["S"]) % 3 == 0:
+                time.sleep(0.05)   # slow lanes would let later changes of the same partition key overtake
+            with lock:
+                seen[keys["pk"]["S"]].append(int(r["dynamodb"]["SequenceNumber"]))
+
+    db.on_change("lines", handler, batch_size=1, parallelization_factor=10, starting_position="TRIM_HORIZON")
+    wait_for(lambda: len(seen["a"]) + len(seen["b"]) == 24, 20)
+    for pk, seqs in seen.items():
+        assert seqs == sorted(seqs), f"partition key {pk} out of order"

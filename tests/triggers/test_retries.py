@@ -150,3 +150,15 @@ def test_lanes_keep_each_key_in_one_lane_in_order(keys, n):
         for r in p:
             k = r.event["dynamodb"]["Keys"]["pk"]["S"]
             assert owner.setdefault(k, i) == i
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), min_size=1, max_size=40), st.integers(2, 10))
+def test_lanes_keep_each_partition_key_in_one_lane_whatever_its_sort_keys(keys, n):
+    rs = recs(len(keys))
+    for r, (pk, sk) in zip(rs, keys):
+        r.event["dynamodb"]["Keys"] = {"pk": {"S": f"p{pk}"}, "sk": {"N": str(sk)}}
+    owner = {}
+    for i, lane in enumerate(lanes(rs, n, "pk")):
+        assert [r.seq for r in lane] == sorted(r.seq for r in lane)
+        for r in lane:
+            assert owner.setdefault(r.event["dynamodb"]["Keys"]["pk"]["S"], i) == i

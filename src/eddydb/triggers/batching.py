@@ -1,6 +1,7 @@
 """Batching of stream records for a shard processor: the trigger-event form of a record (with
 `eventSourceARN` and its payload size), splitting into batches of at most BatchSize records and
-6 MB, and splitting into ParallelizationFactor lanes by item key (so order is kept per key).
+6 MB, and splitting into ParallelizationFactor lanes by partition key (so the changes of one
+partition key, whatever their sort keys, stay in order).
 Pure code, used by `triggers.processor`.
 """
 from __future__ import annotations
@@ -35,8 +36,11 @@ class Rec:
     def sequence_number(self) -> str:
         return self.event.get("dynamodb", {}).get("SequenceNumber") or sequence_string(self.seq)
 
-    def key_hash(self) -> int:
+    def key_hash(self, partition_key: str | None = None) -> int:
+        """A stable hash of the record's partition key value (of all its keys when the name is unknown)."""
         keys = self.event.get("dynamodb", {}).get("Keys") or {}
+        if partition_key is not None and partition_key in keys:
+            keys = keys[partition_key]
         return zlib.crc32(orjson.dumps(keys, option=orjson.OPT_SORT_KEYS))
 
 
@@ -67,11 +71,12 @@ def chunks(recs: list[Rec], batch_size: int, max_bytes: int = MAX_BATCH_BYTES) -
     return out
 
 
-def lanes(recs: list[Rec], n: int) -> list[list[Rec]]:
-    """Split into n lanes by item key hash, each in stream order (empty lanes dropped)."""
+def lanes(recs: list[Rec], n: int, partition_key: str | None = None) -> list[list[Rec]]:
+    """Split into n lanes by a hash of the partition key (the attribute named `partition_key`), each
+    in stream order (empty lanes dropped)."""
     if n <= 1:
         return [recs] if recs else []
     out: list[list[Rec]] = [[] for _ in range(n)]
     for r in recs:
-        out[r.key_hash() % n].append(r)
+        out[r.key_hash(partition_key) % n].append(r)
     return [lane for lane in out if lane]

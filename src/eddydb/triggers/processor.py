@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from eddydb.model.errors import TrimmedDataAccessException
+from eddydb.model.errors import EddyError, TrimmedDataAccessException
 from eddydb.triggers import destinations
 from eddydb.triggers.batching import Rec, chunks, lanes, to_recs
 from eddydb.triggers.checkpoints import KEEP, Checkpoints
@@ -52,6 +52,7 @@ class ShardProcessor:
         self._pool: ThreadPoolExecutor | None = None
         self._window: Window | None = None
         self._saved: int | None = None   # last checkpointed seq
+        self._partition_key: str | None = None   # the table's partition key name (lanes)
         self.finished = False
 
     # --- control ------------------------------------------------------------------------------
@@ -113,6 +114,8 @@ class ShardProcessor:
         if self.cfg.tumbling_window:
             doc = self.checkpoints.load_window(self.shard_id)
             self._window = Window.from_doc(doc) if doc else None
+        if self.cfg.parallelization > 1:
+            self._partition_key = self._partition_key_name()
         target = self.cfg.batch_size * self.cfg.parallelization
         max_bytes = MAX_BATCH_BYTES * self.cfg.parallelization
         while not self.stopping:
@@ -215,7 +218,7 @@ class ShardProcessor:
 
     def _deliver_parallel(self, recs: list[Rec]) -> None:
         """ParallelizationFactor: lanes by item key run concurrently; the checkpoint moves when all are done."""
-        parts = lanes(recs, self.cfg.parallelization)
+        parts = lanes(recs, self.cfg.parallelization, self._partition_key)
         if len(parts) == 1:
             self._deliver(parts[0], checkpoint=False)
             return
@@ -226,6 +229,13 @@ class ShardProcessor:
         for e in errors:
             if e is not None:
                 raise e
+
+    def _partition_key_name(self) -> str | None:
+        try:
+            schema = self.inst.streams.stream(self.cfg.event_source_arn).key_schema
+        except EddyError:
+            return None
+        return next((k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"), None)
 
     def _invoke(self, batch: list[Rec]) -> Attempt:
         payload = orjson.dumps({"Records": [r.event for r in batch]})
