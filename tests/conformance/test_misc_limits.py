@@ -66,15 +66,60 @@ def test_deeply_nested_condition_expression(ddb, mk):
     t = mk()
     ddb.put_item(TableName=t, Item={**K, "n": {"N": "5"}})
     vals = {":v": {"N": "5"}}
-    expr = "(" * 2000 + "n = :v" + ")" * 2000
-    ddb.put_item(TableName=t, Item={**K, "n": {"N": "5"}}, ConditionExpression=expr, ExpressionAttributeValues=vals)
-    expr = "(n = :v AND " * 300 + "n = :v" + ")" * 300
+    expr = "(n = :v AND " * 149 + "n = :v" + ")" * 149  # 298 ANDs and comparisons: within the 300 limit
     ddb.put_item(TableName=t, Item={**K, "n": {"N": "5"}}, ConditionExpression=expr, ExpressionAttributeValues=vals)
     with raises("ConditionalCheckFailedException"):
-        ddb.put_item(TableName=t, Item=K, ConditionExpression="NOT " * 999 + "n = :v", ExpressionAttributeValues=vals)
+        ddb.put_item(TableName=t, Item=K, ConditionExpression="NOT " * 299 + "n = :v", ExpressionAttributeValues=vals)
+    with raises(V, "Invalid ConditionExpression: The expression has redundant parentheses;"):
+        ddb.put_item(TableName=t, Item=K, ConditionExpression="(" * 2000 + "n = :v" + ")" * 2000,
+                     ExpressionAttributeValues=vals)
     with raises(V, "Invalid ConditionExpression: The expression has too many nested levels"):
         ddb.put_item(TableName=t, Item=K, ConditionExpression="size(" * 200 + "n" + ")" * 200 + " = :v",
                      ExpressionAttributeValues=vals)
+
+
+def test_redundant_parentheses(ddb, mk):
+    # DynamoDB rejects a parenthesis around nothing but another parenthesis (moto and dynalite agree)
+    t = mk()
+    vals = {":v": {"N": "5"}}
+    ddb.put_item(TableName=t, Item={**K, "n": {"N": "5"}})
+    with raises(V, "^Invalid ConditionExpression: The expression has redundant parentheses;$"):
+        ddb.put_item(TableName=t, Item=K, ConditionExpression="n = :v AND ((n = :v))", ExpressionAttributeValues=vals)
+    with raises(V, "^Invalid FilterExpression: The expression has redundant parentheses;$"):
+        ddb.scan(TableName=t, FilterExpression="((n = :v))", ExpressionAttributeValues=vals)
+    r = ddb.scan(TableName=t, FilterExpression="(n = :v) AND (NOT (n <> :v))", ExpressionAttributeValues=vals)
+    assert r["Count"] == 1
+
+
+def test_at_most_300_operators_in_an_expression(ddb, mk):
+    # The documented quota: 300 operators or functions per expression ("SET a = :v + :v" has one)
+    t = mk()
+    vals = {":v": {"N": "1"}}
+    ddb.put_item(TableName=t, Item={**K, "n": {"N": "1"}})
+    ok = " OR ".join(["n = :v"] * 150)  # 150 comparisons + 149 ORs
+    ddb.put_item(TableName=t, Item={**K, "n": {"N": "1"}}, ConditionExpression=ok, ExpressionAttributeValues=vals)
+    assert ddb.scan(TableName=t, FilterExpression=ok, ExpressionAttributeValues=vals)["Count"] == 1
+    too_many = ok + " OR size(n) > :v"  # + OR, size, > = 302
+    with raises(V, "^Invalid ConditionExpression: The expression contains too many operators; operator count: 302$"):
+        ddb.put_item(TableName=t, Item=K, ConditionExpression=too_many, ExpressionAttributeValues=vals)
+    with raises(V, "^Invalid FilterExpression: The expression contains too many operators; operator count: 302$"):
+        ddb.scan(TableName=t, FilterExpression=too_many, ExpressionAttributeValues=vals)
+    sets = ",".join(f"a{i}=:v+:v" for i in range(300))
+    ddb.update_item(TableName=t, Key=K, UpdateExpression="SET " + sets, ExpressionAttributeValues=vals)
+    assert ddb.get_item(TableName=t, Key=K)["Item"]["a299"] == {"N": "2"}
+    with raises(V, "^Invalid UpdateExpression: The expression contains too many operators; operator count: 301$"):
+        ddb.update_item(TableName=t, Key=K, UpdateExpression="SET " + sets + ", b = if_not_exists(b, :v)",
+                        ExpressionAttributeValues=vals)
+
+
+def test_expression_longer_than_4kb(ddb, mk):
+    t = mk()
+    vals = {":v": {"N": "1"}}
+    expr = "attribute_exists(#aaaaaaaaaa) OR " * 124 + "n = :v"  # 4098 bytes, 250 operators
+    with raises(V, "^Invalid ConditionExpression: Expression size has exceeded the maximum allowed size; "
+                   "expression size: 4098$"):
+        ddb.put_item(TableName=t, Item=K, ConditionExpression=expr, ExpressionAttributeValues=vals,
+                     ExpressionAttributeNames={"#aaaaaaaaaa": "a"})
 
 
 def test_importing_eddydb_leaves_the_recursion_limit_alone():

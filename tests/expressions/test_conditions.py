@@ -315,10 +315,26 @@ def test_evaluate_on_missing_item():
     assert evaluate(parse_condition("attribute_not_exists(pk)", None, None), None)
 
 
-def test_deeply_nested_parentheses_parse_and_evaluate():
-    expr = "(" * 1500 + "n = :v" + ")" * 1500
-    assert ev(expr, {":v": N("5")})
-    assert ev("NOT " * 1000 + "n = :v", {":v": N("5")})
+def test_deeply_nested_conditions_parse_and_evaluate():
+    # as deep as DynamoDB's 300-operator limit allows
+    assert ev("(n = :v AND " * 149 + "n = :v" + ")" * 149, {":v": N("5")})
+    assert ev("NOT (" * 298 + "n = :v" + ")" * 298, {":v": N("5")})
+
+
+def test_redundant_parentheses_are_rejected():
+    with pytest.raises(ValidationException, match="^Invalid ConditionExpression: The expression has redundant "
+                                                  "parentheses;$"):
+        ev("(" * 1500 + "n = :v" + ")" * 1500, {":v": N("5")})
+    with pytest.raises(ValidationException, match="redundant parentheses"):
+        ev("n = :v AND ((n = :v))", {":v": N("5")})
+    assert ev("(n = :v) AND ((n = :v) OR (n = :v))", {":v": N("5")})
+
+
+def test_more_than_300_operators_are_rejected():
+    assert ev("NOT " * 299 + "n = :v", {":v": N("5")}) is False
+    with pytest.raises(ValidationException, match="^Invalid ConditionExpression: The expression contains too many "
+                                                  "operators; operator count: 301$"):
+        ev("NOT " * 300 + "n = :v", {":v": N("5")})
 
 
 def test_expression_longer_than_4kb_is_rejected():

@@ -13,28 +13,29 @@ _numbers = st.integers(-50, 50).map(str)
 
 @st.composite
 def _boolean_formula(draw, depth=0):
-    """(expression text, python text) over atoms t (true) and f (false), without parentheses
-    except where drawn; Python's not > and > or precedence is DynamoDB's."""
+    """(expression text, python text, is a parenthesis) over atoms t (true) and f (false), without
+    parentheses except where drawn (never "((x))", which DynamoDB rejects as redundant); Python's
+    not > and > or precedence is DynamoDB's."""
     if depth > 3 or draw(st.booleans()):
         atom = draw(st.sampled_from(["t", "f"]))
         expr = "a = :one" if atom == "t" else "a = :two"
-        return expr, ("True" if atom == "t" else "False")
+        return expr, ("True" if atom == "t" else "False"), False
     kind = draw(st.sampled_from(["and", "or", "not", "paren"]))
     if kind == "not":
-        e, p = draw(_boolean_formula(depth + 1))
-        return f"NOT {e}", f"not {p}"
+        e, p, _ = draw(_boolean_formula(depth + 1))
+        return f"NOT {e}", f"not {p}", False
     if kind == "paren":
-        e, p = draw(_boolean_formula(depth + 1))
-        return f"({e})", f"({p})"
-    le, lp = draw(_boolean_formula(depth + 1))
-    re_, rp = draw(_boolean_formula(depth + 1))
+        e, p, paren = draw(_boolean_formula(depth + 1))
+        return (e, p, True) if paren else (f"({e})", f"({p})", True)
+    le, lp, _ = draw(_boolean_formula(depth + 1))
+    re_, rp, _ = draw(_boolean_formula(depth + 1))
     word = "AND" if kind == "and" else "OR"
-    return f"{le} {word} {re_}", f"{lp} {kind} {rp}"
+    return f"{le} {word} {re_}", f"{lp} {kind} {rp}", False
 
 
 @given(_boolean_formula())
 def test_precedence_matches_not_and_or(formula):
-    expr, py = formula
+    expr, py, _ = formula
     cond = parse_condition(expr, None, {":one": {"N": "1"}, ":two": {"N": "2"}})
     assert evaluate(cond, {"a": {"N": "1"}}) is eval(py)  # test oracle over True/False only
 

@@ -72,6 +72,14 @@ _MAX_CALL_NESTING_CONDITION = 32
 _MAX_CALL_NESTING_UPDATE = 300
 _TOO_DEEP = "The expression has too many nested levels"
 _MAX_EXPRESSION_BYTES = 4096
+# DynamoDB's quota: at most 300 operators or functions in one expression (comparators, BETWEEN, IN,
+# AND, OR, NOT, + and -, function calls; SET's "=" is not one). The wording of the error is AWS's
+# style, not confirmed against the service.
+_MAX_OPERATORS = 300
+# "((a = :v))": DynamoDB (and moto and dynalite after it) rejects a parenthesis that only wraps
+# another parenthesis in condition and filter expressions.
+_REDUNDANT_PARENS = "The expression has redundant parentheses;"
+_PARENS_CHECKED = ("ConditionExpression", "FilterExpression")
 HUMAN_TYPES = {
     "S": "STRING", "N": "NUMBER", "B": "BINARY", "SS": "STRING SET", "NS": "NUMBER SET",
     "BS": "BINARY SET", "M": "MAP", "L": "LIST", "BOOL": "BOOLEAN", "NULL": "NULL",
@@ -103,12 +111,14 @@ class _Group:
     """An open parenthesis of a condition: its finished OR terms, the AND terms of the current
     OR term, and how many NOTs stood before the parenthesis."""
 
-    __slots__ = ("ands", "nots", "ors")
+    __slots__ = ("ands", "last_paren", "nots", "ors", "terms")
 
     def __init__(self) -> None:
         self.ors: list[Node] = []
         self.ands: list[Node] = []
         self.nots = 0
+        self.terms = 0             # not_exprs in this group
+        self.last_paren = False    # the last one was a bare parenthesised group
 
 
 def _negate(node: Node, nots: int) -> Node:
@@ -145,6 +155,7 @@ class _Parser:
         self.undefined_name: str | None = None
         self.semantic: str | None = None  # first non-syntax error found while parsing
         self.calls = 0  # function calls currently open inside operands
+        self.operators = 0  # operators and function calls seen (DynamoDB allows 300)
 
     # --- helpers ---------------------------------------------------------------
     def error(self, message: str) -> ValidationException:
@@ -212,6 +223,8 @@ class _Parser:
             raise self.error(self.syntax_message()) from None
         except RecursionError:  # defensive: nesting is bounded above, this should not happen
             raise self.error(_TOO_DEEP) from None
+        if self.operators > _MAX_OPERATORS:
+            raise self.error(f"The expression contains too many operators; operator count: {self.operators}")
         if self.reserved is not None:
             raise self.error(f"Attribute name is a reserved keyword; reserved keyword: {self.reserved}")
         if self.undefined_name is not None:
@@ -276,6 +289,7 @@ class _Parser:
 
     def call_args(self) -> list[Any]:
         self.expect_op("(")
+        self.operators += 1
         self.nest(_MAX_CALL_NESTING_CONDITION)
         args = [self.operand()]
         while self.is_op(","):
@@ -330,11 +344,13 @@ class _Parser:
         NOT NOT x becomes x (conditions are two-valued), so evaluating a tree stays shallow too."""
         stack: list[_Group] = []
         group = _Group()
+        check_parens = self.kind in _PARENS_CHECKED
         while True:
             nots = 0
             while self.is_kw("NOT"):
                 self.i += 1
                 nots += 1
+            self.operators += nots
             if self.is_op("("):
                 self.i += 1
                 group.nots = nots
@@ -342,22 +358,30 @@ class _Parser:
                 group = _Group()
                 continue
             node = _negate(self.primary(), nots)
+            paren = False
             while True:  # after a complete not_expr: AND / OR / end of this group
                 group.ands.append(node)
+                group.terms += 1
+                group.last_paren = paren
                 if self.is_kw("AND"):
                     self.i += 1
+                    self.operators += 1
                     break
                 group.ors.append(_balanced(And, group.ands))
                 group.ands = []
                 if self.is_kw("OR"):
                     self.i += 1
+                    self.operators += 1
                     break
                 result = _balanced(Or, group.ors)
                 if not stack:
                     return result
                 self.expect_op(")")
+                if check_parens and group.terms == 1 and group.last_paren:
+                    self.semantic_error(_REDUNDANT_PARENS)
                 group = stack.pop()
                 node = _negate(result, group.nots)
+                paren = group.nots == 0
 
     def primary(self) -> Node:
         """A comparison or a boolean function (parentheses are handled by `condition`)."""
@@ -403,6 +427,7 @@ class _Parser:
         t = self.tok
         if t.kind == "OP" and t.text in _COMPARATORS:
             self.i += 1
+            self.operators += 1
             right = self.operand()
             if t.text not in ("=", "<>"):
                 for a in (left, right):
@@ -411,6 +436,7 @@ class _Parser:
             return Compare(t.text, left, right)
         if self.is_kw("BETWEEN"):
             self.i += 1
+            self.operators += 1
             low = self.operand()
             if not self.is_kw("AND"):
                 self.fail()
@@ -424,6 +450,7 @@ class _Parser:
             return Between(left, low, high)
         if self.is_kw("IN"):
             self.i += 1
+            self.operators += 1
             self.expect_op("(")
             options = [self.operand()]
             while self.is_op(","):
@@ -502,6 +529,7 @@ class _Parser:
         t = self.tok
         if t.kind == "OP" and t.text in ("+", "-"):
             self.i += 1
+            self.operators += 1
             right = self.set_operand()
             for a in (left, right):
                 if isinstance(a, ValueRef):
@@ -516,6 +544,7 @@ class _Parser:
         if t.kind == "NAME" and self.peek().kind == "OP" and self.peek().text == "(":
             name = self.advance().text
             self.expect_op("(")
+            self.operators += 1
             self.nest(_MAX_CALL_NESTING_UPDATE)
             args = [self.set_operand()]
             while self.is_op(","):
