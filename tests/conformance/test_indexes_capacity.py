@@ -125,3 +125,25 @@ def test_item_collection_metrics(ddb, mk):
     t2 = mk()
     r = ddb.put_item(TableName=t2, Item={"pk": {"S": "a"}}, ReturnItemCollectionMetrics="SIZE")
     assert "ItemCollectionMetrics" not in r
+
+
+def test_index_key_values_over_the_key_size_limits_are_rejected(ddb, mk):
+    # A secondary-index key attribute has the table key's limits: 2048 bytes hash, 1024 bytes range
+    t = mk("pk", gsi={"gsi": ("g:S", "gr:B")}, range_key="sk", lsi={"lsi": ("pk", "l:S")})
+    key = {"pk": {"S": "a"}, "sk": {"S": "b"}}
+    ddb.put_item(TableName=t, Item={**key, "g": {"S": "\U0001f600" * 512}, "gr": {"B": b"x" * 1024},
+                                    "l": {"S": "y" * 1024}})
+    hash_msg = "Size of hashkey has exceeded the maximum size limit of2048 bytes"
+    range_msg = "Aggregated size of all range keys has exceeded the size limit of 1024 bytes"
+    with raises(V, hash_msg):
+        ddb.put_item(TableName=t, Item={**key, "g": {"S": "\U0001f600" * 512 + "x"}})
+    with raises(V, range_msg):
+        ddb.put_item(TableName=t, Item={**key, "g": {"S": "g"}, "gr": {"B": b"x" * 1025}})
+    with raises(V, range_msg):
+        ddb.update_item(TableName=t, Key=key, UpdateExpression="SET l = :v", ExpressionAttributeValues={":v": {"S": "\u00e9" * 513}})
+    with raises(V, hash_msg):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {**key, "g": {"S": "x" * 2049}}}}]})
+    with raises(V, range_msg):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {**key, "l": {"S": "x" * 1025}}}}])
+    item = ddb.get_item(TableName=t, Key=key)["Item"]
+    assert item["g"] == {"S": "\U0001f600" * 512} and item["l"] == {"S": "y" * 1024}
