@@ -17,9 +17,16 @@ from eddydb.engine.catalog import TableMeta
 from eddydb.engine.futures import WriteFuture, waiting_on
 from eddydb.engine.items import DeleteOp, PutOp, execute
 from eddydb.engine.writes import item_key
+from eddydb.model.errors import (
+    ConditionalCheckFailedException,
+    DuplicateItemException,
+    EddyError,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from eddydb.model.size import item_size
 
-__all__ = ["MAX_RESPONSE_BYTES", "GetRequest", "batch_get", "batch_write"]
+__all__ = ["MAX_RESPONSE_BYTES", "GetRequest", "batch_get", "batch_write", "execute_each"]
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
@@ -92,6 +99,19 @@ def batch_write(engine: Any, ops: list[PutOp | DeleteOp], capacity_mode: str | N
             out.set_exception(e)
 
     inner.add_done_callback(done)
+    return out
+
+
+def execute_each(txn: Any, ops: list[Any]) -> list[tuple[Any, Any] | EddyError]:
+    """Run independent ops in one writer function (BatchExecuteStatement): each op's (old, new), or the
+    error that op alone failed with (a failed op has written nothing: `execute` checks before it writes)."""
+    out: list[tuple[Any, Any] | EddyError] = []
+    for op in ops:
+        try:
+            out.append(execute(txn, op))
+        except (ConditionalCheckFailedException, DuplicateItemException, ValidationException,
+                ResourceNotFoundException) as e:
+            out.append(e)
     return out
 
 

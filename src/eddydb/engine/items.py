@@ -15,7 +15,12 @@ import orjson
 from eddydb.engine import exprs
 from eddydb.engine.catalog import TableMeta
 from eddydb.engine.writes import apply_change, expires_of, item_key
-from eddydb.model.errors import ConditionalCheckFailedException, ResourceNotFoundException, ValidationException
+from eddydb.model.errors import (
+    ConditionalCheckFailedException,
+    DuplicateItemException,
+    ResourceNotFoundException,
+    ValidationException,
+)
 from eddydb.model.size import item_size, value_size
 from eddydb.storage.base import WriteTxn
 
@@ -55,6 +60,7 @@ class PutOp:
     raw: bytes | None = None           # orjson bytes of `item` when the caller already has them
     want_old: bool = True              # False: the caller ignores `old` (no ReturnValues/capacity), so a
                                        # table without indexes/stream skips reading it
+    insert: bool = False               # PartiQL INSERT: DuplicateItemException when an item exists at the key
 
 
 @dataclass(slots=True)
@@ -172,7 +178,7 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
     if type(op) is PutOp:
         item = op.item
         skey = item_key(table, item)
-        if (not op.want_old and op.condition is None and not table.indexes
+        if (not op.want_old and op.condition is None and not op.insert and not table.indexes
                 and (table.stream is None or not table.stream.enabled)):
             # Nothing needs the old image: a blind replace (the hot path of plain PutItem).
             txn.put_item(table.table_id, skey[0], skey[1], skey[2],
@@ -180,6 +186,8 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
             return None, item
         raw = txn.get_item(table.table_id, *skey)
         old = None if raw is None else _loads(raw)
+        if op.insert and old is not None:
+            raise DuplicateItemException()
         if op.condition is not None and not _evaluate(op.condition, old):
             raise _fail(op, old)
         if table.indexes:

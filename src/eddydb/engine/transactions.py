@@ -22,6 +22,7 @@ from eddydb.engine.items import execute
 from eddydb.engine.writes import item_key
 from eddydb.model.errors import (
     ConditionalCheckFailedException,
+    DuplicateItemException,
     IdempotentParameterMismatchException,
     TransactionCanceledException,
     TransactionInProgressException,
@@ -92,6 +93,8 @@ def _reason(exc: BaseException) -> dict[str, Any]:
         return r
     if isinstance(exc, ValidationException):
         return {"Code": "ValidationError", "Message": exc.message}
+    if isinstance(exc, DuplicateItemException):  # a PartiQL INSERT (ExecuteTransaction)
+        return {"Code": "DuplicateItem", "Message": exc.message}
     raise exc
 
 
@@ -118,7 +121,7 @@ def transact_write(engine: Any, ops: list, *, token: str | None = None, fingerpr
             try:
                 images.append(execute(txn, op))
                 reasons.append({"Code": "None"})
-            except (ConditionalCheckFailedException, ValidationException) as e:
+            except (ConditionalCheckFailedException, ValidationException, DuplicateItemException) as e:
                 reasons.append(_reason(e))
                 images.append((None, None))
                 failed = True

@@ -77,6 +77,15 @@ class ConditionalCheckFailedException(_ClientError):
             self.extra["Item"] = item
 
 
+class DuplicateItemException(_ClientError):
+    """A PartiQL INSERT whose primary key already exists in the table."""
+
+    code = "DuplicateItemException"
+
+    def __init__(self, message: str = "Duplicate primary key exists in table") -> None:
+        super().__init__(message)
+
+
 class TransactionCanceledException(_ClientError):
     code = "TransactionCanceledException"
 
