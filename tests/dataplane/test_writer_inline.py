@@ -15,7 +15,6 @@ from eddydb.config import Settings
 from eddydb.engine.database import Engine
 from eddydb.engine.futures import WriteFuture, waiting_on
 from eddydb.storage import open_store
-
 from tests.util import wait_for
 
 
