@@ -298,3 +298,23 @@ def test_parallelization_keeps_order_per_partition_key_across_sort_keys(db):
     wait_for(lambda: len(seen["a"]) + len(seen["b"]) == 24, 20)
     for pk, seqs in seen.items():
         assert seqs == sorted(seqs), f"partition key {pk} out of order"
+
+
+def test_window_response_without_state_is_a_failed_invocation(db, table):
+    """Tumbling windows: "your function response must contain a state property. If the response
+    does not contain a state property, Lambda considers this a failed invocation" (retried)."""
+    calls = []
+
+    def handler(event, context):
+        if event["isFinalInvokeForWindow"]:
+            return {"state": event["state"]}
+        calls.append(event)
+        if len(calls) == 1:
+            return {"batchItemFailures": []}   # no state
+        return {"state": {"n": len(event["Records"])}}
+
+    db.on_change(table, handler, tumbling_window=300, starting_position="TRIM_HORIZON")
+    put(db, "a")
+    wait_for(lambda: len(calls) >= 2, 20)
+    assert keys_of(calls[:2]) == ["a", "a"], "the batch is retried"
+    assert calls[1]["state"] == {}

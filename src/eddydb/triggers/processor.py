@@ -301,9 +301,13 @@ class ShardProcessor:
         assert self._window is not None
         event = window_event([r.event for r in batch], self._window, self.shard_id, self.cfg.event_source_arn)
         att = self._call(orjson.dumps(event), batch)
-        if att.status in ("ok", "partial") and isinstance(att.response, dict):
-            state = att.response.get("state")
-            self._window.state = state if isinstance(state, dict) else {}
+        if att.status in ("ok", "partial"):
+            state = att.response.get("state") if isinstance(att.response, dict) else None
+            if not isinstance(state, dict):
+                # "If the response does not contain a state property, Lambda considers this a failed invocation"
+                self.manager.note_result(self.cfg.uuid, PROBLEM)
+                return Attempt("error", response=att.response, function_error="Unhandled")
+            self._window.state = state
             if state_too_big(self._window.state):
                 bounds = (self._window.start, self._window.end)
                 self._final_invoke(terminated_early=True)
