@@ -1,6 +1,6 @@
 """The JSON 1.0 dispatch table: `X-Amz-Target` ("DynamoDB_20120810.PutItem",
 "DynamoDBStreams_20120810.GetRecords") -> the operation handler of api/items, api/tables,
-api/batch or api/streams, and every outcome -> (HTTP status, JSON body bytes).
+api/batch, api/partiql or api/streams, and every outcome -> (HTTP status, JSON body bytes).
 
 Called by server/router.py (so by the HTTP server and the embedded boto3 clients alike). This is
 the one place where errors become wire bodies: `EddyError` -> its status and
@@ -40,6 +40,7 @@ _MODULES: tuple[tuple[str, str], ...] = (
     (DYNAMODB_PREFIX, "eddydb.api.tables"),
     (DYNAMODB_PREFIX, "eddydb.api.items"),
     (DYNAMODB_PREFIX, "eddydb.api.batch"),
+    (DYNAMODB_PREFIX, "eddydb.api.partiql"),
     (STREAMS_PREFIX, "eddydb.api.streams"),
 )
 
