@@ -54,6 +54,7 @@ def test_create_returns_defaults_then_becomes_enabled(trigger, lambda_client):
     assert resp["FunctionArn"].endswith(":function:" + t.function)
     assert resp["EventSourceMappingArn"].endswith(":event-source-mapping:" + resp["UUID"])
     assert resp["LastProcessingResult"] == "No records processed"
+    assert resp["StateTransitionReason"] == "User action"
     assert "LastModified" in resp
     t.wait_state(resp["UUID"], "Enabled")
 
@@ -152,6 +153,15 @@ def test_invalid_parameters_are_rejected(shared, lambda_client, params, needle):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+def test_starting_position_is_required_for_a_dynamodb_stream(shared, lambda_client):
+    arn, function = shared
+    with pytest.raises(ClientError) as e:
+        lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName=function)
+    assert _err(e)[0] == "InvalidParameterValueException"
+    assert "StartingPosition" in _err(e)[1]
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 def test_update_validates_too(trigger, lambda_client):
     t = trigger()
     u = t.map()
@@ -195,6 +205,7 @@ def test_duplicate_mapping_is_a_conflict(trigger, lambda_client):
     with pytest.raises(ClientError) as e:
         t.map()
     assert _err(e)[0] == "ResourceConflictException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
 
 
 def test_filter_criteria_round_trips(trigger, lambda_client):

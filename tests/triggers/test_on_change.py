@@ -318,3 +318,26 @@ def test_window_response_without_state_is_a_failed_invocation(db, table):
     wait_for(lambda: len(calls) >= 2, 20)
     assert keys_of(calls[:2]) == ["a", "a"], "the batch is retried"
     assert calls[1]["state"] == {}
+
+
+def test_a_batch_holds_records_of_one_shard(tmp_path):
+    from streams.streamutil import all_shards, read_shard
+
+    with eddydb.open(str(tmp_path / "data"), stream_partitions=4) as d:
+        ddb, streams = d.client("dynamodb"), d.client("dynamodbstreams")
+        arn = ddb.create_table(
+            TableName="parts", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+        )["TableDescription"]["LatestStreamArn"]
+        for i in range(40):
+            ddb.put_item(TableName="parts", Item={"pk": {"S": f"k{i}"}})
+        batches: list[list[str]] = []
+        d.on_change("parts", lambda event: batches.append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]]),
+                    batch_size=100, starting_position="TRIM_HORIZON")
+        wait_for(lambda: sum(len(b) for b in batches) == 40, 20)
+        shard_of = {r["dynamodb"]["SequenceNumber"]: s["ShardId"]
+                    for s in all_shards(streams, arn) for r in read_shard(streams, arn, s["ShardId"])}
+        assert len(set(shard_of.values())) > 1
+        for b in batches:
+            assert len({shard_of[seq] for seq in b}) == 1

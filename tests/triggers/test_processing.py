@@ -296,3 +296,27 @@ def test_a_blocked_mapping_does_not_block_another_on_the_same_stream(trigger, ma
     assert t.wait_delivered(["poison", "x", "y"], path=healthy_out) == ["poison", "x", "y"]
     wait_for(lambda: len([c for c in t.calls() if c["keys"] == ["poison"]]) >= 2, 20)
     assert "x" not in t.delivered(), "the blocked mapping stays behind its poison record"
+
+
+def test_filtered_out_records_never_reach_the_failure_destination(trigger, tmp_path):
+    t = trigger()
+    dlq = tmp_path / "dlq"
+    only_healthy = {"dynamodb": {"NewImage": {"poison": {"BOOL": [False]}}}}
+    t.map(FilterCriteria={"Filters": [{"Pattern": json.dumps(only_healthy)}]}, MaximumRetryAttempts=0,
+          DestinationConfig={"OnFailure": {"Destination": f"file://{dlq}"}})
+    t.put("bad", poison=True)     # would fail, but the filter drops it: never invoked, never discarded
+    t.put("good", poison=False)
+    assert t.wait_delivered(["good"]) == ["good"]
+    assert all("bad" not in c["keys"] for c in t.calls())
+    assert _dest_files(dlq) == []
+
+
+def test_records_stay_readable_on_the_stream_after_a_trigger_consumed_them(trigger, streams):
+    from streams.streamutil import read_stream
+
+    t = trigger()
+    t.map()
+    for k in ("a", "b", "c"):
+        t.put(k)
+    t.wait_delivered(["a", "b", "c"])
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_stream(streams, t.stream_arn)] == ["a", "b", "c"]
