@@ -171,3 +171,7 @@ def test_select_from_missing_table(dynamodb: Any) -> None:
 
 def test_partition_value_of_another_type_matches_nothing(dynamodb: Any, table: str) -> None:
     assert run(dynamodb, f'SELECT * FROM "{table}" WHERE pk = 1')["Items"] == []
+
+
+def test_projection_of_absent_attributes_is_an_empty_item(dynamodb: Any, table: str) -> None:
+    assert run(dynamodb, f"SELECT nothere FROM \"{table}\" WHERE pk = 'a' AND sk = 1")["Items"] == [{}]

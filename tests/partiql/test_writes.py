@@ -170,3 +170,9 @@ def test_writes_maintain_secondary_indexes(dynamodb: Any, make_table: Any) -> No
     assert "Type mismatch for Index Key g" in err["Message"]
     run(dynamodb, f"DELETE FROM \"{name}\" WHERE pk = 'a'")
     assert run(dynamodb, f"SELECT pk FROM \"{name}\".\"byg\"")["Items"] == []
+
+
+def test_insert_value_parameter(dynamodb: Any, table: str) -> None:
+    item = {"pk": {"S": "p"}, "sk": {"N": "7"}, "x": {"L": [{"S": "y"}]}}
+    run(dynamodb, f'INSERT INTO "{table}" VALUE ?', {"M": item})
+    assert get(dynamodb, table, "p", 7) == item

@@ -271,7 +271,7 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
         items = [it for it in items if not I._hidden(inst, table, it)]
     if stmt.projection is not None:
         paths = list(stmt.projection)
-        items = [p for p in (I._project(it, paths) for it in items) if p]
+        items = [I._project(it, paths) for it in items]
     out: dict[str, Any] = {"Items": items}
     if next_part is not None:
         out["NextToken"] = _encode_token(fp, next_part, last_key)
@@ -300,7 +300,7 @@ def _shape(stmt: P.Select, cond: Condition | None, item: dict | None) -> dict | 
     if item is None or (cond is not None and not I._x().evaluate(cond, item)):
         return None
     if stmt.projection is not None:
-        return I._project(item, list(stmt.projection)) or None
+        return I._project(item, list(stmt.projection))  # type: ignore[no-any-return]
     return item
 
 
