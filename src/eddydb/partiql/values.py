@@ -12,7 +12,7 @@ from eddydb.partiql.statements import Statement, Template
 
 __all__ = ["PARAMETER_COUNT", "bind", "template_value"]
 
-PARAMETER_COUNT = "Number of parameters in request and statement doesn't match."
+PARAMETER_COUNT = "Number of parameters in request and statement don't match."
 _SET_OF = {"S": "SS", "N": "NS", "B": "BS"}
 
 
