@@ -302,3 +302,13 @@ def test_request_over_16_mib_is_refused_with_413(url):
             pass  # the server answered and closed before reading everything
         data = s.recv(4096)
     assert data.startswith(b"HTTP/1.1 413")
+
+
+def test_bad_base64_is_serialization_exception_in_expression_attribute_values_too(url, make_table):
+    t = make_table()
+    for where in ({"Item": {"pk": {"S": "a"}, "b": {"B": "!!"}}},
+                  {"Item": {"pk": {"S": "a"}}, "ConditionExpression": "b = :v",
+                   "ExpressionAttributeValues": {":v": {"L": [{"B": "!!!!"}]}}}):
+        r, data = _post(url, "PutItem", json.dumps({"TableName": t, **where}))
+        assert r.status == 400
+        assert json.loads(data)["__type"] == "com.amazon.coral.service#SerializationException", data

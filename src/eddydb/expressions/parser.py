@@ -42,7 +42,7 @@ from eddydb.expressions.tree import (
     ValueRef,
     format_path,
 )
-from eddydb.model.errors import EddyError, ValidationException
+from eddydb.model.errors import EddyError, SerializationException, ValidationException
 from eddydb.model.values import compare_values, validate_value
 
 __all__ = [
@@ -619,6 +619,8 @@ def _bind_values(parsed: _Parsed, kind: str, values: dict[str, Any] | None) -> d
             )
         try:
             bound[name] = validate_value(av)
+        except SerializationException:  # bad base64 is a request-parsing error, wherever the value sits
+            raise
         except EddyError as e:
             raise ValidationException(f"ExpressionAttributeValues contains invalid value: {e.message} for key {name}"
                                       ) from None
