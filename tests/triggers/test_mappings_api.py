@@ -208,6 +208,19 @@ def test_duplicate_mapping_is_a_conflict(trigger, lambda_client):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
 
 
+def test_updating_a_mapping_onto_a_function_already_mapped_to_the_stream_is_a_conflict(trigger, make_function,
+                                                                                    lambda_client):
+    t = trigger()
+    other, _ = make_function()
+    t.map()
+    u = t.map(other)
+    with pytest.raises(ClientError) as e:
+        lambda_client.update_event_source_mapping(UUID=u, FunctionName=t.function)
+    assert _err(e)[0] == "ResourceConflictException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert lambda_client.get_event_source_mapping(UUID=u)["FunctionArn"].endswith(":function:" + other)
+
+
 def test_filter_criteria_round_trips(trigger, lambda_client):
     t = trigger()
     pattern = json.dumps({"eventName": ["INSERT"]})

@@ -104,6 +104,15 @@ def test_batching_window_waits_to_fill_the_batch(db, table):
     assert keys_of(batches[1:]) == ["d"]
 
 
+def test_a_lone_record_waits_for_the_batching_window_to_gather_more(db, table):
+    batches = []
+    db.on_change(table, lambda e, c: batches.append(e), batch_size=2, batching_window=300)
+    put(db, "a")
+    put(db, "b")   # within the window: joins a's batch, which is then full and goes at once
+    wait_for(lambda: batches, 20)
+    assert [keys_of([b]) for b in batches] == [["a", "b"]]
+
+
 def test_handler_exceptions_are_retried_in_order(db, table):
     calls = []
 

@@ -109,13 +109,7 @@ class MappingManager:
         self._check_destination(settings)
         shards = self._stream_shards(arn)
         fname, farn = self._resolve_function(params["FunctionName"])
-        for existing in self._load_all():
-            if existing["EventSourceArn"] == arn and existing["_function"] == fname \
-                    and existing["State"] != "Deleting":
-                raise ResourceConflictException(
-                    f"The event source arn (\" {arn} \") and function (\" {fname} \") provided mapping already "
-                    f"exists. Please update or delete the existing mapping with UUID {existing['UUID']}",
-                )
+        _check_unique(self._load_all(), arn, fname)
         uuid = str(_uuid.uuid4())
         latest: dict[str, int | None] = {}
         if settings["StartingPosition"] == "LATEST":
@@ -199,6 +193,8 @@ class MappingManager:
                     f"Cannot update the event source mapping because it is in use (State: Deleting). UUID: {uuid}")
             merged = {**doc, **{k: v for k, v in settings.items() if k != "Enabled"}}
             if fn is not None:
+                if fn[0] != doc["_function"]:
+                    _check_unique([orjson.loads(b) for b in txn.load_mappings()], doc["EventSourceArn"], fn[0])
                 merged["_function"], merged["FunctionArn"] = fn
             state = "Updating"
             if "Enabled" in settings and settings["Enabled"] != doc["_enabled"]:
@@ -564,6 +560,16 @@ class MappingManager:
             raise LambdaResourceNotFoundException(
                 f"Function not found: arn:aws:lambda:{self._region}:{self._account}:function:{name}")
         return name, self.inst.functions.arn(name)
+
+
+def _check_unique(docs: _List[dict[str, Any]], arn: str, fname: str) -> None:
+    """One mapping per (stream, function): ResourceConflictException naming the existing one."""
+    for existing in docs:
+        if existing["EventSourceArn"] == arn and existing["_function"] == fname and existing["State"] != "Deleting":
+            raise ResourceConflictException(
+                f"The event source arn (\" {arn} \") and function (\" {fname} \") provided mapping already "
+                f"exists. Please update or delete the existing mapping with UUID {existing['UUID']}",
+            )
 
 
 def _two_arguments(fn: Callable[..., Any]) -> Callable[[Any, Any], Any]:
