@@ -39,7 +39,7 @@ class WriteFuture(Future):
         self._result: Any = None
         self._exception: BaseException | None = None
         self._callbacks: list[Callable[[Future], Any]] | None = None
-        self._waiters: list[Any] | None = None
+        self._blocked: list[Any] | None = None
         self._lock = _allocate_lock()
         self._flush = flush
 
@@ -94,7 +94,7 @@ class WriteFuture(Future):
     def _settled(self) -> None:
         # State changes happen under the lock; after that only this thread touches the lists
         # (add_done_callback/_wait see the final state under the lock and do not append).
-        waiters, self._waiters = self._waiters, None
+        waiters, self._blocked = self._blocked, None
         if waiters:
             for w in waiters:
                 w.release()
@@ -130,10 +130,10 @@ class WriteFuture(Future):
                 return
             w = _allocate_lock()
             w.acquire()
-            if self._waiters is None:
-                self._waiters = [w]
+            if self._blocked is None:
+                self._blocked = [w]
             else:
-                self._waiters.append(w)
+                self._blocked.append(w)
         if not w.acquire(True, -1 if timeout is None else timeout):
             raise FutureTimeout()
 
@@ -145,7 +145,7 @@ class WriteFuture(Future):
             try:
                 raise self._exception
             finally:
-                self = None  # noqa: PLW0642 - break the traceback reference cycle, as Future does
+                self = None  # type: ignore[assignment]  # noqa: PLW0642 - breaks the traceback cycle, as Future does
         return self._result
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
