@@ -176,3 +176,10 @@ def test_insert_value_parameter(dynamodb: Any, table: str) -> None:
     item = {"pk": {"S": "p"}, "sk": {"N": "7"}, "x": {"L": [{"S": "y"}]}}
     run(dynamodb, f'INSERT INTO "{table}" VALUE ?', {"M": item})
     assert get(dynamodb, table, "p", 7) == item
+
+
+def test_set_add_takes_a_set(dynamodb: Any, table: str) -> None:
+    run(dynamodb, f"INSERT INTO \"{table}\" VALUE {{'pk': 'a', 'sk': 1, 'n': 1}}")
+    err = error_of(run, dynamodb, f"UPDATE \"{table}\" SET n = set_add(n, ?) WHERE pk = 'a' AND sk = 1", {"N": "1"})
+    assert err["Message"] == "An operand in the update expression has an incorrect data type"
+    assert get(dynamodb, table, "a", 1)["n"] == {"N": "1"}  # type: ignore[index]

@@ -90,6 +90,10 @@ def _write_op(inst: Any, stmt: P.Statement, values: dict[str, dict], table: Tabl
     if type(stmt) is P.Update:
         key, rest = _key(table, stmt.where, values)
         plan = UpdatePlan(stmt.actions, values)
+        set_values = [a.value for a in stmt.actions.adds] + [a.value for a in stmt.actions.deletes]
+        for v in set_values:   # set_add / set_delete take a set
+            if next(iter(P.operand_av(v, values))) not in ("SS", "NS", "BS"):
+                raise ValidationException("An operand in the update expression has an incorrect data type")
         for name in plan.top_level_names():
             if name in table.key.names():
                 raise ValidationException(f"Cannot update attribute {name}. This attribute is part of the key")
