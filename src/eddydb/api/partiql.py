@@ -21,7 +21,7 @@ from eddydb.engine import reads
 from eddydb.engine import transactions as TX
 from eddydb.engine.batch import execute_each, write_capacity
 from eddydb.engine.capacity import Consumed, consumed_read, consumed_write, read_units
-from eddydb.engine.catalog import IndexMeta, TableMeta
+from eddydb.engine.catalog import TableMeta
 from eddydb.engine.items import ConditionCheckOp, DeleteOp, PutOp, UpdateOp, execute
 from eddydb.engine.writes import item_key
 from eddydb.expressions.tree import And, Condition, Function, Node, Or, PathRef, UpdatePlan
@@ -159,17 +159,6 @@ def execute_statement(inst: Any, req: dict) -> dict | bytes | Future:
     return inst.engine.writer.submit(fn, inline=True)
 
 
-def _index(table: TableMeta, name: str | None) -> IndexMeta | None:
-    if name is None:
-        return None
-    index = table.indexes.get(name)
-    if index is None:
-        raise ValidationException(f"The table does not have the specified index: {name}")
-    if index.kind == "GSI" and (index.status != "ACTIVE" or index.backfilling):
-        raise ValidationException(f"Cannot read from backfilling global secondary index: {name}")
-    return index
-
-
 def _fingerprint(text: str, params: Any) -> str:
     return hashlib.sha256(orjson.dumps([text, params])).hexdigest()[:16]
 
@@ -219,7 +208,7 @@ def _query_plan(stmt: P.Select, values: dict[str, dict], ks: Any) -> tuple[list[
 
 def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, dict], table: TableMeta,
             rcc: str | None) -> dict:
-    index = _index(table, stmt.index)
+    index = I._index(table, {"IndexName": stmt.index}, inst) if stmt.index is not None else None
     consistent = I._consistent(req)
     if consistent and index is not None and index.kind == "GSI":
         raise ValidationException("Consistent reads are not supported on global secondary indexes")
