@@ -159,3 +159,25 @@ def test_long_or_chains_build_shallow_trees() -> None:
             if child is not None and hasattr(child, "left") and not isinstance(child, Compare):
                 stack.append((child, d + 1))
     assert depth < 20
+
+
+_WORDS = ["SELECT", "*", "FROM", '"t"', "t", ".", "WHERE", "a", "=", "?", "1", "'s'", "AND", "OR", "NOT", "(", ")",
+          "[", "]", "<<", ">>", "{", "}", ":", ",", "IN", "BETWEEN", "IS", "MISSING", "NULL", "INSERT", "INTO",
+          "VALUE", "UPDATE", "SET", "REMOVE", "DELETE", "RETURNING", "ALL", "OLD", "NEW", "MODIFIED", "EXISTS",
+          "ORDER", "BY", "DESC", "size", "begins_with", "set_add", "list_append", "+", "-", "<>", ";"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=14))
+def test_any_token_soup_parses_or_is_a_validation_error(words: list[str]) -> None:
+    try:
+        parse(" ".join(words))
+    except ValidationException:
+        pass
+
+
+@pytest.mark.parametrize("text", ["DELETE FROM t WHERE pk = 1 RETURNING", "DELETE FROM t WHERE pk = 1 RETURNING ALL",
+                                  "UPDATE t SET a = set_add(", "SELECT * FROM t WHERE size(", "EXISTS("])
+def test_statements_cut_short_are_validation_errors(text: str) -> None:
+    with pytest.raises(ValidationException):
+        parse(text)

@@ -230,17 +230,16 @@ class _Parser:
     def _returning(self, allowed: tuple[str, ...]) -> str:
         if not self._accept_kw("RETURNING"):
             return "NONE"
-        first = self.tok.value.upper() if self.tok.kind == "IDENT" else ""
-        self.i += 1
-        second = self.tok.value.upper() if self.tok.kind == "IDENT" else ""
-        self.i += 1
-        rv = _RETURNING.get((first, second))
+        first, second = self.toks[self.i], self.toks[min(self.i + 1, len(self.toks) - 1)]
+        rv = _RETURNING.get((first.value.upper(), second.value.upper())) \
+            if first.kind == "IDENT" and second.kind == "IDENT" else None
         if rv is None:
-            self.i -= 2
             raise self._error("expected ALL OLD, MODIFIED OLD, ALL NEW or MODIFIED NEW after RETURNING")
+        self.i += 2
         self._expect_op("*")
         if rv not in allowed:
-            raise ValidationException(f"Unsupported operation: RETURNING {first} {second} * is not supported here")
+            raise ValidationException(f"Unsupported operation: RETURNING {first.value.upper()} {second.value.upper()} * "
+                                      "is not supported here")
         return rv
 
     def _set_item(self, sets: list, adds: list, deletes: list) -> None:
