@@ -320,3 +320,25 @@ def test_records_stay_readable_on_the_stream_after_a_trigger_consumed_them(trigg
         t.put(k)
     t.wait_delivered(["a", "b", "c"])
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in read_stream(streams, t.stream_arn)] == ["a", "b", "c"]
+
+
+def test_filter_operators_and_or_across_filters_end_to_end(trigger):
+    """FilterCriteria through the Lambda API: prefix, numeric range, anything-but, equals-ignore-case
+    and exists in two filters that are ORed; records matching neither are dropped."""
+    t = trigger()
+    inserts_in_us = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {
+        "region": {"S": [{"prefix": "us-"}]}, "amount": {"N": [{"numeric": [">", 10, "<=", 20]}]}}}}
+    done_without_note = {"eventName": [{"anything-but": ["INSERT"]}], "dynamodb": {"NewImage": {
+        "status": {"S": [{"equals-ignore-case": "DONE"}]}, "note": [{"exists": False}]}}}
+    t.map(BatchSize=10, FilterCriteria={"Filters": [{"Pattern": json.dumps(inserts_in_us)},
+                                                    {"Pattern": json.dumps(done_without_note)}]})
+    t.put("k1", region="us-east", amount=15)      # first filter
+    t.put("k2", region="eu-west", amount=15)      # prefix fails
+    t.put("k3", region="us-west", amount=25)      # range fails
+    t.put("k1", status="done")                    # MODIFY, second filter
+    t.put("k2", status="Done", note="x")          # note exists: fails
+    t.put("k4", status="done")                    # INSERT: anything-but fails, and no region
+    t.put("k5", region="us-", amount=20)          # first filter (20 <= 20)
+    t.wait_delivered(["k5"])
+    assert t.delivered() == ["k1", "k1", "k5"]
+    assert [n for c in t.calls() for n in c["names"]] == ["INSERT", "MODIFY", "INSERT"]
