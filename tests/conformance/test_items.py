@@ -323,3 +323,33 @@ def test_empty_values_in_index_keys_by_update(ddb, mk):
     with raises(V, "cannot contain an empty binary value. IndexName: lsi, IndexKey: l"):
         ddb.update_item(TableName=t, Key=k, UpdateExpression="SET l = :v", ExpressionAttributeValues={":v": {"B": b""}})
     assert "Item" not in ddb.get_item(TableName=t, Key=k)
+
+
+def test_request_validation_comes_before_the_table_lookup(ddb):
+    # DynamoDB checks values, item size and expressions before looking the table up (dynalite's
+    # tests, run against DynamoDB, aim these requests at a table that does not exist)
+    t = "no-such-table-xyz"
+    with raises(V, "An string set  may not be empty"):
+        ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "s": {"SS": []}})
+    with raises(V, "^Item size has exceeded the maximum allowed size$"):
+        ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x": {"S": "y" * 409600}})
+    with raises(V, "Invalid ConditionExpression: Syntax error"):
+        ddb.put_item(TableName=t, Item={"pk": {"S": "a"}}, ConditionExpression="a = = b")
+    with raises(V, r"Value provided in ExpressionAttributeValues unused in expressions: keys: \{:w\}"):
+        ddb.update_item(TableName=t, Key={"pk": {"S": "a"}}, UpdateExpression="SET a = :v",
+                        ExpressionAttributeValues={":v": {"N": "1"}, ":w": {"N": "2"}})
+    with raises(V, "A value provided cannot be converted into a number"):
+        ddb.delete_item(TableName=t, Key={"pk": {"N": "x"}})
+    with raises(V, "Invalid ProjectionExpression: Syntax error"):
+        ddb.get_item(TableName=t, Key={"pk": {"S": "a"}}, ProjectionExpression="a,,b")
+    with raises(V, "Invalid KeyConditionExpression: Syntax error"):
+        ddb.query(TableName=t, KeyConditionExpression="pk = = :v", ExpressionAttributeValues={":v": {"S": "a"}})
+    with raises(V, "Either the KeyConditions or KeyConditionExpression parameter must be specified"):
+        ddb.query(TableName=t)
+    with raises(V, "The Segment parameter is zero-based and must be less than parameter TotalSegments"):
+        ddb.scan(TableName=t, Segment=2, TotalSegments=2)
+    with raises("ResourceNotFoundException", "^Requested resource not found$"):  # valid requests: the table
+        ddb.query(TableName=t, KeyConditionExpression="pk = :v", FilterExpression="x > :v",
+                  ExpressionAttributeValues={":v": {"S": "a"}})
+    with raises("ResourceNotFoundException"):
+        ddb.put_item(TableName=t, Item={"x": {"S": "a"}})  # the key schema needs the table

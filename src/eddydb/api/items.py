@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from eddydb.api.prevalidate import check_without_table
 from eddydb.engine import exprs, reads
 from eddydb.engine.capacity import consumed_read, consumed_write
 from eddydb.engine.catalog import IndexMeta, KeySchema, TableMeta
@@ -77,11 +78,14 @@ def _table_name(req: dict) -> str:
     return resolved
 
 
-def get_table(inst: Any, req: dict) -> TableMeta:
-    """The request's table (validated TableName); ResourceNotFoundException when absent."""
+def get_table(inst: Any, req: dict, operation: str = "") -> TableMeta:
+    """The request's table (validated TableName); ResourceNotFoundException when absent, after the
+    checks DynamoDB makes before looking the table up (`operation` names them)."""
     name = _table_name(req)
     t = inst.engine.find_table(name)
     if t is None:
+        if operation:
+            check_without_table(req, operation)
         raise ResourceNotFoundException("Requested resource not found")
     return t
 
@@ -308,7 +312,7 @@ def _finish_write(table: TableMeta, rv: str, old: dict | None, new: dict | None,
 
 
 def put_item(inst: Any, req: dict) -> Future:
-    table = get_table(inst, req)
+    table = get_table(inst, req, "PutItem")
     item = validate_put_item(table, req.get("Item"), check_size=False)
     raw = _put_bytes(item)
     rv = _return_values(req, ("NONE", "ALL_OLD"))
@@ -332,7 +336,7 @@ def put_item(inst: Any, req: dict) -> Future:
 
 
 def delete_item(inst: Any, req: dict) -> Future:
-    table = get_table(inst, req)
+    table = get_table(inst, req, "DeleteItem")
     key = validate_key(table, req.get("Key"))
     rv = _return_values(req, ("NONE", "ALL_OLD"))
     rvccf = _rvccf(req)
@@ -348,7 +352,7 @@ def delete_item(inst: Any, req: dict) -> Future:
 
 
 def update_item(inst: Any, req: dict) -> Future:
-    table = get_table(inst, req)
+    table = get_table(inst, req, "UpdateItem")
     key = validate_key(table, req.get("Key"))
     rv = _return_values(req, _RV_ALL)
     rvccf = _rvccf(req)
@@ -382,7 +386,7 @@ def _consistent(req: dict) -> bool:
 
 
 def get_item(inst: Any, req: dict) -> dict | bytes:
-    table = get_table(inst, req)
+    table = get_table(inst, req, "GetItem")
     key = validate_key(table, req.get("Key"))
     consistent = _consistent(req)
     rcc = _rcc(req)
@@ -578,7 +582,7 @@ def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
 
 
 def query(inst: Any, req: dict) -> dict | bytes:
-    table = get_table(inst, req)
+    table = get_table(inst, req, "Query")
     index = _index(table, req, inst)
     consistent = _consistent(req)
     if consistent and index is not None and index.kind == "GSI":
@@ -616,7 +620,7 @@ def query(inst: Any, req: dict) -> dict | bytes:
 
 
 def scan(inst: Any, req: dict) -> dict | bytes:
-    table = get_table(inst, req)
+    table = get_table(inst, req, "Scan")
     index = _index(table, req, inst)
     consistent = _consistent(req)
     if consistent and index is not None and index.kind == "GSI":

@@ -107,8 +107,8 @@ _EMPTY_KIND = {"S": "string", "B": "binary"}
 # documented; these are its messages for the table key (quirky "of2048" included).
 _MAX_INDEX_KEY = (2048, 1024)
 _TOO_BIG = ("One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes",
-            "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size "
-            "limit of 1024 bytes")
+            ("One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size "
+             "limit of 1024 bytes"))
 
 
 def check_index_keys(table: TableMeta, item: dict, *, update: bool = False) -> None:

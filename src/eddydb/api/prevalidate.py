@@ -1,0 +1,75 @@
+"""The checks of an item request that do not need its table.
+
+DynamoDB validates attribute values, the item size and every expression before it looks the
+table up, so a request that is both invalid and aimed at a missing table answers the
+ValidationException, not ResourceNotFoundException. api/items.py calls `check_without_table`
+only when the table is missing (an existing table's requests are checked as they are built).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from eddydb.engine.items import MAX_ITEM_SIZE
+from eddydb.expressions.parser import parse_condition, parse_projection
+from eddydb.expressions.request import check_attribute_maps, check_usage, compile_request
+from eddydb.model.errors import ValidationException
+from eddydb.model.size import item_size
+from eddydb.model.values import validate_item, validate_value
+
+__all__ = ["check_without_table"]
+
+
+def _values(m: Any) -> None:
+    if isinstance(m, dict):
+        for av in m.values():
+            validate_value(av)
+
+
+def _query_expressions(req: dict) -> None:
+    """compile_request's checks for a Query, with the key condition parsed as a plain condition
+    (its shape against the key schema needs the table; mixing it with legacy parameters is left
+    to the check that runs once the table exists)."""
+    kce = req.get("KeyConditionExpression")
+    if kce is None:
+        if req.get("KeyConditions") is None:
+            raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be "
+                                      "specified in the request.")
+        compile_request({k: v for k, v in req.items() if k != "KeyConditions"}, operation="Query")
+        return
+    names, values = req.get("ExpressionAttributeNames"), req.get("ExpressionAttributeValues")
+    check_attribute_maps(names, values)
+    kc = parse_condition(kce, names, values, kind="KeyConditionExpression")
+    flt = proj = None
+    if req.get("FilterExpression") is not None:
+        flt = parse_condition(req["FilterExpression"], names, values, kind="FilterExpression")
+    if req.get("ProjectionExpression") is not None:
+        proj = parse_projection(req["ProjectionExpression"], names)
+    check_usage(names, values, kc, flt, proj)
+
+
+def check_without_table(req: dict, operation: str) -> None:
+    """Raise the ValidationException DynamoDB would give `req` before looking its table up, if any."""
+    if operation == "PutItem":
+        item = req.get("Item")
+        if isinstance(item, dict):
+            item = validate_item(item)
+            if item_size(item) > MAX_ITEM_SIZE:
+                raise ValidationException("Item size has exceeded the maximum allowed size")
+    elif operation in ("GetItem", "UpdateItem", "DeleteItem"):
+        _values(req.get("Key"))
+    elif operation == "Scan":
+        segment, total = req.get("Segment"), req.get("TotalSegments")
+        if type(segment) is int and type(total) is int and 0 <= segment and 1 <= total <= 1000000:
+            if segment >= total:
+                raise ValidationException(f"The Segment parameter is zero-based and must be less than parameter "
+                                          f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
+        elif segment is not None and total is None:
+            raise ValidationException("The TotalSegments parameter is required but was not present in the request "
+                                      "when Segment parameter is present")
+        elif total is not None and segment is None:
+            raise ValidationException("The Segment parameter is required but was not present in the request when "
+                                      "parameter TotalSegments is present")
+    if operation == "Query":
+        _query_expressions(req)
+    else:
+        compile_request(req, operation=operation)
