@@ -208,6 +208,22 @@ def test_duplicate_mapping_is_a_conflict(trigger, lambda_client):
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
 
 
+def test_function_may_be_named_by_arn_or_partial_arn_and_list_filters_by_either(trigger, make_function,
+                                                                              lambda_client):
+    t = trigger()
+    other, _ = make_function()
+    arn = lambda_client.get_function(FunctionName=t.function)["Configuration"]["FunctionArn"]
+    partial = ":".join(lambda_client.get_function(FunctionName=other)["Configuration"]["FunctionArn"].split(":")[4:])
+    by_arn = t.map(arn)
+    by_partial = t.map(partial)
+    assert partial.startswith("000000000000:function:")
+    assert lambda_client.get_event_source_mapping(UUID=by_arn)["FunctionArn"] == arn
+    listed = lambda_client.list_event_source_mappings(FunctionName=arn)["EventSourceMappings"]
+    assert [m["UUID"] for m in listed] == [by_arn]
+    listed = lambda_client.list_event_source_mappings(FunctionName=other)["EventSourceMappings"]
+    assert [m["UUID"] for m in listed] == [by_partial]
+
+
 def test_updating_a_mapping_onto_a_function_already_mapped_to_the_stream_is_a_conflict(trigger, make_function,
                                                                                     lambda_client):
     t = trigger()

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 from util import wait_for
@@ -350,3 +351,25 @@ def test_a_batch_holds_records_of_one_shard(tmp_path):
         assert len(set(shard_of.values())) > 1
         for b in batches:
             assert len({shard_of[seq] for seq in b}) == 1
+
+
+def test_tumbling_windows_are_aligned_on_the_records_arrival_times(db, table):
+    events = []
+
+    def handler(event, context):
+        events.append(event)
+        return {"state": {}}
+
+    db.on_change(table, handler, tumbling_window=2, starting_position="TRIM_HORIZON")
+    for k in ("a", "b", "c"):
+        put(db, k)
+    wait_for(lambda: len(keys_of([e for e in events if not e["isFinalInvokeForWindow"]])) == 3, 20)
+
+    def epoch(text):
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+    for e in events:
+        start, end = epoch(e["window"]["start"]), epoch(e["window"]["end"])
+        assert start % 2 == 0 and end - start == 2
+        for r in e["Records"]:
+            assert start <= r["dynamodb"]["ApproximateCreationDateTime"] < end
