@@ -1,6 +1,8 @@
 """GSI/LSI behaviour, ReturnConsumedCapacity and ReturnItemCollectionMetrics shapes."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from conformance.cfutil import raises
@@ -147,3 +149,22 @@ def test_index_key_values_over_the_key_size_limits_are_rejected(ddb, mk):
         ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {**key, "l": {"S": "x" * 1025}}}}])
     item = ddb.get_item(TableName=t, Key=key)["Item"]
     assert item["g"] == {"S": "\U0001f600" * 512} and item["l"] == {"S": "y" * 1024}
+
+
+def test_a_new_gsi_leaves_out_items_whose_key_value_it_cannot_index(ddb, mk):
+    # Existing items with a wrong-typed, empty or oversized index key are index key violations: the
+    # GSI is created without them
+    t = mk()
+    good = {"pk": {"S": "ok"}, "g": {"S": "x"}}
+    for item in (good, {"pk": {"S": "n"}, "g": {"N": "1"}}, {"pk": {"S": "e"}, "g": {"S": ""}},
+                 {"pk": {"S": "big"}, "g": {"S": "y" * 2049}}):
+        ddb.put_item(TableName=t, Item=item)
+    ddb.update_table(TableName=t, AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                     GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "gsi", "KeySchema": [
+                         {"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}}])
+    deadline = time.monotonic() + 10
+    while ddb.describe_table(TableName=t)["Table"]["GlobalSecondaryIndexes"][0]["IndexStatus"] != "ACTIVE":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert ddb.scan(TableName=t, IndexName="gsi")["Items"] == [good]
+    assert ddb.scan(TableName=t)["Count"] == 4

@@ -13,6 +13,7 @@ import orjson
 from eddydb.engine import changelog
 from eddydb.engine.catalog import IndexMeta, TableMeta
 from eddydb.model.keys import encode_key, partition_hash
+from eddydb.model.size import value_size
 from eddydb.model.values import values_equal
 from eddydb.storage.base import WriteTxn
 
@@ -111,6 +112,19 @@ def apply_change(txn: WriteTxn, table: TableMeta, key: dict, old: dict | None, n
             changelog.record_change(txn, table, old, new, user_identity=user_identity)
 
 
+def _key_violation(index: IndexMeta, item: dict) -> bool:
+    """An index key value that writes reject (empty, or over 2048/1024 bytes). An existing item with
+    one is left out of a new GSI: DynamoDB reports it as an index key violation, it does not index it."""
+    ks = index.key
+    for name, typ, limit in ((ks.hash_name, ks.hash_type, 2048), (ks.range_name, ks.range_type, 1024)):
+        if name is None or typ == "N":
+            continue
+        av = item[name]
+        if av[typ] == "" or (len(av[typ]) * 4 > limit and value_size(av) > limit):
+            return True
+    return False
+
+
 def backfill_index(txn: WriteTxn, table: TableMeta, index: IndexMeta) -> int:
     """Add an entry to `index` for every current item of `table` (new GSI); returns entries written."""
     n = 0
@@ -120,8 +134,9 @@ def backfill_index(txn: WriteTxn, table: TableMeta, index: IndexMeta) -> int:
         if not rows:
             return n
         for phash, pk, sk, data in rows:
-            e = index_entry(index, orjson.loads(data), table, data)
-            if e is not None:
+            item = orjson.loads(data)
+            e = index_entry(index, item, table, data)
+            if e is not None and not _key_violation(index, item):
                 txn.put_index_entry(index.index_id, e[0], e[1], e[2], pk, sk, e[3])
                 n += 1
         last = rows[-1]
