@@ -342,3 +342,20 @@ def test_filter_operators_and_or_across_filters_end_to_end(trigger):
     t.wait_delivered(["k5"])
     assert t.delivered() == ["k1", "k1", "k5"]
     assert [n for c in t.calls() for n in c["names"]] == ["INSERT", "MODIFY", "INSERT"]
+
+
+def test_an_update_applies_to_a_batch_already_being_retried(trigger, tmp_path):
+    """A shard blocked behind a poison record (infinite retries) moves on once the mapping is updated
+    to MaximumRetryAttempts=0 with a failure destination: processing restarts with the new settings."""
+    t = trigger()
+    dlq = tmp_path / "dlq"
+    t.put("poison", poison=True)
+    t.put("ok")
+    u = t.map(BatchSize=1)
+    wait_for(lambda: len([c for c in t.calls() if c["keys"] == ["poison"]]) >= 2, 20)
+    t.lam.update_event_source_mapping(UUID=u, MaximumRetryAttempts=0,
+                                      DestinationConfig={"OnFailure": {"Destination": f"file://{dlq}"}})
+    t.wait_delivered(["ok"])
+    [rec] = wait_for(lambda: _dest_files(dlq), 20)
+    assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert rec["requestContext"]["condition"] == "RetryAttemptsExhausted"
