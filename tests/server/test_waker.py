@@ -43,3 +43,39 @@ def test_every_notification_is_delivered_exactly_once():
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+def test_a_notification_from_the_thread_that_started_the_server_still_wakes_the_loop():
+    # The server may be started on one thread and its loop run on another: only the loop's own
+    # thread may skip the thread-safe wake-up.
+    from eddydb.server.app import make_socket
+    from eddydb.server.http import HttpServer
+
+    loop = _new_loop()
+    srv = HttpServer(None, loop)
+    loop.run_until_complete(srv.start(make_socket("127.0.0.1", 0)))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        counts = [0]
+        srv.waker.notify(_Done(counts, 0))
+        wait_for(lambda: counts[0] == 1, timeout=5, message="the loop to deliver the notification")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def test_a_notification_on_the_loop_thread_is_delivered_without_a_thread_safe_wake_up():
+    loop = _new_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        waker = _Waker(loop)
+        counts = [0]
+        loop.call_soon_threadsafe(lambda: waker.notify(_Done(counts, 0)))
+        wait_for(lambda: counts[0] == 1, timeout=5, message="the loop to deliver the notification")
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()

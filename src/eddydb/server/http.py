@@ -14,7 +14,6 @@ import collections
 import itertools
 import logging
 import os
-import threading
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +27,7 @@ __all__ = ["HttpProtocol", "HttpServer"]
 log = logging.getLogger("eddydb.server")
 
 _crc32 = zlib.crc32
+_running_loop = asyncio._get_running_loop  # the C accessor get_running_loop uses, minus the raise
 _route = _router.route
 _Deferred = _router.Deferred
 
@@ -93,11 +93,10 @@ class _Waker:
     """Completes Deferred responses on the loop thread; one thread-safe wake-up per batch of
     futures resolved together (the writer resolves a whole group commit at once)."""
 
-    __slots__ = ("_armed", "_ident", "_loop", "_ready")
+    __slots__ = ("_armed", "_loop", "_ready")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, ident: int = 0) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self._ident = ident  # the loop's thread
         self._ready: collections.deque = collections.deque()
         self._armed = False
 
@@ -106,7 +105,7 @@ class _Waker:
         self._ready.append(item)
         if not self._armed:
             self._armed = True
-            if threading.get_ident() == self._ident:
+            if _running_loop() is self._loop:  # on the loop's own thread: no wake-up needed
                 self._loop.call_soon(self._drain)
             else:
                 self._loop.call_soon_threadsafe(self._drain)
@@ -334,7 +333,6 @@ class HttpServer:
         self._idle: asyncio.Event | None = None
 
     async def start(self, sock: Any) -> None:
-        self.waker._ident = threading.get_ident()  # the loop's thread (a non-matching id only costs a syscall)
         self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock, backlog=4096)
 
     def maybe_idle(self) -> None:
