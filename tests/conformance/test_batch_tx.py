@@ -136,3 +136,18 @@ def test_transact_put_of_an_item_invalid_on_its_own_is_a_validation_exception(dd
         ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {**_k("a"), "g": {"N": "1"}}}}])
     assert "Item" in ddb.get_item(TableName=t, Key=_k("b"))
     assert "Item" not in ddb.get_item(TableName=t, Key=_k("a"))
+
+
+def test_batch_and_transaction_validation_comes_before_the_table_lookup(ddb):
+    t = "no-such-table-xyz"
+    with raises(V, "An string set  may not be empty"):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {**_k("a"), "s": {"SS": []}}}}]})
+    with raises(V, "A value provided cannot be converted into a number"):
+        ddb.batch_write_item(RequestItems={t: [{"DeleteRequest": {"Key": {"pk": {"N": "x"}}}}]})
+    with raises(V, "Invalid UpdateExpression: Syntax error"):
+        ddb.transact_write_items(TransactItems=[{"Update": {"TableName": t, "Key": _k("a"), "UpdateExpression": "SET"}}])
+    with raises(V, "^Item size has exceeded the maximum allowed size$"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {**_k("a"), "x": {"S": "y" * 409600}}}}])
+    with raises("ResourceNotFoundException"):
+        ddb.transact_write_items(TransactItems=[{"ConditionCheck": {"TableName": t, "Key": _k("a"),
+                                                                    "ConditionExpression": "attribute_exists(pk)"}}])

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from eddydb.api import items as I
+from eddydb.api import prevalidate as P
 from eddydb.engine import batch as B
 from eddydb.engine import transactions as TX
 from eddydb.engine.catalog import TableMeta
@@ -161,7 +162,11 @@ def batch_write_item(inst: Any, req: dict) -> Future:
     seen: set[tuple] = set()
     want_old = rcc is not None  # only consumed capacity needs the replaced items (their size)
     for name, lst in ri.items():
-        table = _table(inst, name)
+        try:
+            table = _table(inst, name)
+        except ResourceNotFoundException:
+            P.check_batch_write_without_tables(ri)  # DynamoDB's checks before its table lookups
+            raise
         for wr in lst:
             if type(wr) is not dict:
                 raise ValidationException("WriteRequest must be a map")
@@ -269,7 +274,11 @@ def transact_write_items(inst: Any, req: dict) -> Future:
         kinds = [k for k in _TX_KINDS if ti.get(k) is not None]
         if len(kinds) != 1:
             raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
-        op, sk, n = _tx_op(inst, kinds[0], ti[kinds[0]], i)
+        try:
+            op, sk, n = _tx_op(inst, kinds[0], ti[kinds[0]], i)
+        except ResourceNotFoundException:
+            P.check_transact_write_without_tables(items)  # DynamoDB's checks before its table lookups
+            raise
         ident = (op.table.table_id, *sk)
         if ident in seen:
             raise ValidationException(_DUP_TXN)

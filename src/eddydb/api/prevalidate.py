@@ -16,7 +16,7 @@ from eddydb.model.errors import ValidationException
 from eddydb.model.size import item_size
 from eddydb.model.values import validate_item, validate_value
 
-__all__ = ["check_without_table"]
+__all__ = ["check_batch_write_without_tables", "check_transact_write_without_tables", "check_without_table"]
 
 
 def _values(m: Any) -> None:
@@ -73,3 +73,31 @@ def check_without_table(req: dict, operation: str) -> None:
         _query_expressions(req)
     else:
         compile_request(req, operation=operation)
+
+
+def check_batch_write_without_tables(request_items: dict) -> None:
+    """BatchWriteItem: the values and sizes of every PutRequest item and DeleteRequest key."""
+    for lst in request_items.values():
+        for wr in lst if isinstance(lst, list) else ():
+            if not isinstance(wr, dict):
+                continue
+            put, delete = wr.get("PutRequest"), wr.get("DeleteRequest")
+            if isinstance(put, dict):
+                check_without_table(put, "PutItem")
+            elif isinstance(delete, dict):
+                _values(delete.get("Key"))
+
+
+_TX_OPERATION = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "DeleteItem"}
+
+
+def check_transact_write_without_tables(items: list) -> None:
+    """TransactWriteItems: the values, item sizes and expressions of every action."""
+    for ti in items:
+        if not isinstance(ti, dict):
+            continue
+        for kind, operation in _TX_OPERATION.items():
+            spec = ti.get(kind)
+            if isinstance(spec, dict):
+                check_without_table({k: v for k, v in spec.items() if k != "ReturnValuesOnConditionCheckFailure"},
+                                    operation)
