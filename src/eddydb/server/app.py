@@ -88,8 +88,9 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
     server = HttpServer(inst, loop)
-    if inst.engine.store.inline_writes:
-        # item writes then run on this (the loop's) thread, one batch per loop iteration
+    if inst.engine.store.inline_writes and settings.workers <= 1:
+        # Item writes then run on this (the loop's) thread, one batch per loop iteration. Not with
+        # sibling processes: waiting for their write lock would stall this loop and its reads.
         inst.engine.writer.attach_inline(loop.call_soon)
 
     def _on_signal() -> None:
