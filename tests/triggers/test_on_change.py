@@ -373,3 +373,26 @@ def test_tumbling_windows_are_aligned_on_the_records_arrival_times(db, table):
         assert start % 2 == 0 and end - start == 2
         for r in e["Records"]:
             assert start <= r["dynamodb"]["ApproximateCreationDateTime"] < end
+
+
+def test_records_past_the_stream_retention_end_their_retries_at_the_destination(tmp_path):
+    """With infinite retries and no MaximumRecordAgeInSeconds a failing batch is "retried until the
+    records expire": past the stream's retention it is discarded to the failure destination."""
+    dlq = tmp_path / "dlq"
+    with eddydb.open(str(tmp_path / "data"), stream_retention=60) as d:
+        d.client("dynamodb").create_table(
+            TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        # the mapping's clock runs 2 minutes ahead: every record is past the 60-second retention
+        d.instance.mappings.clock = lambda: time.time() + 120
+
+        def always_fails(event, context):
+            raise RuntimeError("down")
+
+        d.on_change("orders", always_fails, on_failure=f"file://{dlq}")
+        put(d, "expired")
+        files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 20)
+        rec = json.load(open(dlq / files[0]))
+        assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
+        assert rec["DDBStreamBatchInfo"]["batchSize"] == 1

@@ -202,7 +202,7 @@ class ShardProcessor:
     # --- delivery -----------------------------------------------------------------------------
     def _delivery(self, *, checkpoint: bool, windowed: bool = False) -> Delivery:
         return Delivery(
-            batch_size=self.cfg.batch_size, max_retries=self.cfg.max_retries, max_age=self.cfg.max_age,
+            batch_size=self.cfg.batch_size, max_retries=self.cfg.max_retries, max_age=self._max_age(),
             bisect=self.cfg.bisect,
             invoke=self._invoke_windowed if windowed else self._invoke,
             discard=self._discard,
@@ -210,6 +210,14 @@ class ShardProcessor:
             stopped=lambda: self.stopping,
             wait=self._wait, clock=self.manager.clock,
         )
+
+    def _max_age(self) -> float:
+        """MaximumRecordAgeInSeconds bounded by the stream's retention: a batch is "retried until the
+        records expire", then discarded (to the failure destination) like one past the mapping's age."""
+        retention = self.inst.settings.stream_retention
+        if retention is None:
+            return self.cfg.max_age
+        return retention if self.cfg.max_age < 0 else min(self.cfg.max_age, retention)
 
     def _deliver(self, recs: list[Rec], *, checkpoint: bool) -> None:
         delivery = self._delivery(checkpoint=checkpoint)

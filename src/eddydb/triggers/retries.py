@@ -80,7 +80,7 @@ class Delivery:
     unless stopping; clock() -> epoch seconds (records' `created` is on that clock).
     """
 
-    def __init__(self, *, batch_size: int, max_retries: int, max_age: int, bisect: bool,
+    def __init__(self, *, batch_size: int, max_retries: int, max_age: float, bisect: bool,
                  invoke: Callable[[list[Rec]], Attempt],
                  discard: Callable[[list[Rec], str, int, Attempt | None], None],
                  progress: Callable[[int], None], stopped: Callable[[], bool],
