@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-from triggers_support import HANDLER, ROLE, make_zip
+from triggers_support import HANDLER, ROLE, create_stream_table, make_zip
 from util import make_client, wait_for
 
 
@@ -272,11 +272,7 @@ def test_list_returns_at_most_100_mappings_per_page_even_with_a_higher_max_items
 
     with eddydb.open(str(tmp_path / "data")) as db:
         ddb, lam = db.client("dynamodb"), db.client("lambda")
-        arn = ddb.create_table(
-            TableName="many", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
-        )["TableDescription"]["LatestStreamArn"]
+        arn = create_stream_table(ddb, "many", "KEYS_ONLY")
         code = make_zip({"app.py": HANDLER})
         made = set()
         for i in range(101):
@@ -301,10 +297,7 @@ def test_updating_a_mapping_that_is_being_deleted_is_resource_in_use(tmp_path):
 
     with eddydb.open(str(tmp_path / "data")) as db:
         ddb, lam = db.client("dynamodb"), db.client("lambda")
-        ddb.create_table(TableName="busy", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST",
-                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+        create_stream_table(ddb, "busy", "KEYS_ONLY")
         entered, release = threading.Event(), threading.Event()
 
         def handler(event, context):

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from triggers_support import create_stream_table
 from util import wait_for
 
 import eddydb
@@ -23,11 +24,7 @@ def db(tmp_path):
 
 @pytest.fixture
 def table(db):
-    ddb = db.client("dynamodb")
-    ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST",
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    create_stream_table(db.client("dynamodb"), "orders")
     return "orders"
 
 
@@ -160,10 +157,7 @@ def test_on_change_requires_a_stream(db):
 def test_in_process_mappings_do_not_outlive_the_database(tmp_path):
     path = str(tmp_path / "data")
     with eddydb.open(path) as d:
-        d.client("dynamodb").create_table(
-            TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+        create_stream_table(d.client("dynamodb"), "orders", "NEW_IMAGE")
         d.on_change("orders", lambda e, c: None)
         assert d.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     with eddydb.open(path) as d:
@@ -335,11 +329,7 @@ def test_a_batch_holds_records_of_one_shard(tmp_path):
 
     with eddydb.open(str(tmp_path / "data"), stream_partitions=4) as d:
         ddb, streams = d.client("dynamodb"), d.client("dynamodbstreams")
-        arn = ddb.create_table(
-            TableName="parts", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
-        )["TableDescription"]["LatestStreamArn"]
+        arn = create_stream_table(ddb, "parts", "KEYS_ONLY")
         for i in range(40):
             ddb.put_item(TableName="parts", Item={"pk": {"S": f"k{i}"}})
         batches: list[list[str]] = []
@@ -380,10 +370,7 @@ def test_records_past_the_stream_retention_end_their_retries_at_the_destination(
     records expire": past the stream's retention it is discarded to the failure destination."""
     dlq = tmp_path / "dlq"
     with eddydb.open(str(tmp_path / "data"), stream_retention=60) as d:
-        d.client("dynamodb").create_table(
-            TableName="orders", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        create_stream_table(d.client("dynamodb"), "orders")
         # the mapping's clock runs 2 minutes ahead: every record is past the 60-second retention
         d.instance.mappings.clock = lambda: time.time() + 120
 
@@ -393,6 +380,6 @@ def test_records_past_the_stream_retention_end_their_retries_at_the_destination(
         d.on_change("orders", always_fails, on_failure=f"file://{dlq}")
         put(d, "expired")
         files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 20)
-        rec = json.load(open(dlq / files[0]))
+        rec = json.loads((dlq / files[0]).read_text())
         assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
         assert rec["DDBStreamBatchInfo"]["batchSize"] == 1

@@ -75,6 +75,15 @@ def handler(event, context):
 
 
 
+def create_stream_table(ddb, name: str, view: str = "NEW_AND_OLD_IMAGES") -> str:
+    """Create a table keyed by the string `pk` with a stream of `view`; returns the stream ARN."""
+    return ddb.create_table(
+        TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+    )["TableDescription"]["LatestStreamArn"]
+
+
 def make_zip(files: dict[str, str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
