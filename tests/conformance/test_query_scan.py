@@ -251,3 +251,20 @@ def test_query_key_values_over_the_key_size_limits(ddb, mk):
     ok = ddb.query(TableName=t, KeyConditionExpression="pk = :p AND sk < :s",
                    ExpressionAttributeValues={":p": {"S": "x" * 2048}, ":s": {"S": "y" * 1024}})
     assert ok["Count"] == 0
+
+
+def test_key_condition_on_a_non_key_attribute(ddb, mk):
+    # DynamoDB names the range key the condition misses; with no range key to miss, the condition
+    # itself is unsupported
+    hash_only, hash_range = mk(), mk("pk", "sk:N")
+    vals = {":p": {"S": "a"}, ":x": _n(1)}
+    with raises(V, "^Query key condition not supported$"):
+        ddb.query(TableName=hash_only, KeyConditionExpression="pk = :p AND x = :x", ExpressionAttributeValues=vals)
+    with raises(V, "^Query key condition not supported$"):
+        ddb.query(TableName=hash_only, KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
+                                                      "x": {"ComparisonOperator": "EQ", "AttributeValueList": [_n(1)]}})
+    with raises(V, "^Query condition missed key schema element: sk$"):
+        ddb.query(TableName=hash_range, KeyConditionExpression="pk = :p AND x = :x", ExpressionAttributeValues=vals)
+    with raises(V, "^Query key condition not supported$"):
+        ddb.query(TableName=hash_range, KeyConditionExpression="pk = :p AND sk = :x AND x = :x",
+                  ExpressionAttributeValues=vals)

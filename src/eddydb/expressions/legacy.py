@@ -207,7 +207,9 @@ def key_conditions(conds: dict[str, Any], key: Any) -> KeyCondition:
         raise ValidationException(f"Query condition missed key schema element: {key.hash_name}")
     for name in parsed:
         if name not in (key.hash_name, key.range_name):
-            raise ValidationException(f"Query condition missed key schema element: {key.range_name or name}")
+            if key.range_name is None or key.range_name in parsed:  # as KeyConditionExpression
+                raise ValidationException("Query key condition not supported")
+            raise ValidationException(f"Query condition missed key schema element: {key.range_name}")
     hop, hargs = parsed[key.hash_name]
     if hop != "=":
         raise ValidationException("Query key condition not supported")

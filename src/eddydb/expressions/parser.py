@@ -785,7 +785,10 @@ def _key_shape(text: str, names_key: tuple[tuple[str, str], ...], hash_name: str
         raise ValidationException(f"Query condition missed key schema element: {hash_name}")
     for attr in conds:
         if attr != hash_name and attr != range_name:
-            raise ValidationException(f"Query condition missed key schema element: {range_name or attr}")
+            # a non-key attribute: DynamoDB names the missing range key, if there is one to miss
+            if range_name is None or range_name in conds:
+                raise ValidationException("Query key condition not supported")
+            raise ValidationException(f"Query condition missed key schema element: {range_name}")
     hop, hvals = conds[hash_name]
     if hop != "=":
         raise ValidationException("Query key condition not supported")
