@@ -353,3 +353,26 @@ def test_request_validation_comes_before_the_table_lookup(ddb):
                   ExpressionAttributeValues={":v": {"S": "a"}})
     with raises("ResourceNotFoundException"):
         ddb.put_item(TableName=t, Item={"x": {"S": "a"}})  # the key schema needs the table
+
+
+def test_unused_names_and_values_are_one_error_reports_on_single_item_writes_only(ddb, mk):
+    # DynamoDB's own inconsistency (moto records it too): PutItem/UpdateItem/DeleteItem prefix the
+    # message with "1 validation error detected: ", reads and transactions do not
+    t = mk()
+    k = {"pk": {"S": "a"}}
+    unused = r"Value provided in ExpressionAttributeValues unused in expressions: keys: \{:w\}$"
+    extra = {":v": {"N": "1"}, ":w": {"N": "2"}}
+    with raises(V, "^1 validation error detected: " + unused):
+        ddb.put_item(TableName=t, Item=k, ConditionExpression="a <> :v", ExpressionAttributeValues=extra)
+    with raises(V, "^1 validation error detected: " + unused):
+        ddb.update_item(TableName=t, Key=k, UpdateExpression="SET a = :v", ExpressionAttributeValues=extra)
+    with raises(V, "^1 validation error detected: Value provided in ExpressionAttributeNames unused"):
+        ddb.delete_item(TableName=t, Key=k, ConditionExpression="a <> :v", ExpressionAttributeValues={":v": {"N": "1"}},
+                        ExpressionAttributeNames={"#n": "b"})
+    with raises(V, "^" + unused):
+        ddb.scan(TableName=t, FilterExpression="a <> :v", ExpressionAttributeValues=extra)
+    with raises(V, "^" + unused):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": k, "ConditionExpression": "a <> :v",
+                                                         "ExpressionAttributeValues": extra}}])
+    with raises(V, "^1 validation error detected: ExpressionAttributeValues must not be empty$"):
+        ddb.update_item(TableName=t, Key=k, UpdateExpression="REMOVE a", ExpressionAttributeValues={})

@@ -233,7 +233,7 @@ def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
     # only the expression members exist in a transaction item (no legacy Expected/AttributeUpdates)
     _check_expression_maps(spec)
     exprs = {k: spec[k] for k in _TX_EXPR_FIELDS if k in spec}
-    compiled = I.compile_expressions(exprs, operation=_TX_OPERATION[kind])
+    compiled = I.compile_expressions(exprs, operation="Transact" + _TX_OPERATION[kind])
     cond = compiled.condition
     if kind == "Put":
         item = I.validate_put_item(table, spec.get("Item"))

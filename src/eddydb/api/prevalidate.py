@@ -48,16 +48,18 @@ def _query_expressions(req: dict) -> None:
 
 
 def check_without_table(req: dict, operation: str) -> None:
-    """Raise the ValidationException DynamoDB would give `req` before looking its table up, if any."""
-    if operation == "PutItem":
+    """Raise the ValidationException DynamoDB would give `req` before looking its table up, if any
+    (`operation` "TransactPutItem"... for the actions of a transaction)."""
+    kind = operation.removeprefix("Transact")
+    if kind == "PutItem":
         item = req.get("Item")
         if isinstance(item, dict):
             item = validate_item(item)
             if item_size(item) > MAX_ITEM_SIZE:
                 raise ValidationException("Item size has exceeded the maximum allowed size")
-    elif operation in ("GetItem", "UpdateItem", "DeleteItem"):
+    elif kind in ("GetItem", "UpdateItem", "DeleteItem"):
         _values(req.get("Key"))
-    elif operation == "Scan":
+    elif kind == "Scan":
         segment, total = req.get("Segment"), req.get("TotalSegments")
         if type(segment) is int and type(total) is int and 0 <= segment and 1 <= total <= 1000000:
             if segment >= total:
@@ -88,7 +90,8 @@ def check_batch_write_without_tables(request_items: dict) -> None:
                 _values(delete.get("Key"))
 
 
-_TX_OPERATION = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "DeleteItem"}
+_TX_OPERATION = {"Put": "TransactPutItem", "Update": "TransactUpdateItem", "Delete": "TransactDeleteItem",
+                 "ConditionCheck": "TransactDeleteItem"}
 
 
 def check_transact_write_without_tables(items: list) -> None:

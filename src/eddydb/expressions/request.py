@@ -111,7 +111,8 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
 
     `key` is the KeySchema (of the table or the queried index) for a Query; without it
     a KeyConditionExpression/KeyConditions is rejected. `operation` ("PutItem",
-    "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", ...) only refines messages.
+    "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "TransactPutItem"... for the
+    actions of a transaction) only refines messages.
     """
     expr_present = [p for p in _EXPRESSION_PARAMS if request.get(p) is not None]
     legacy_present = [p for p in _LEGACY_PARAMS if request.get(p) is not None]
@@ -123,13 +124,18 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
         )
     names = request.get("ExpressionAttributeNames")
     values = request.get("ExpressionAttributeValues")
-    value_params = _VALUE_PARAMS.get(operation, ())
-    check_attribute_maps(
-        names, values,
-        has_name_expressions=bool(expr_present),
-        has_value_expressions=any(p != "ProjectionExpression" for p in expr_present),
-        value_expression_params=value_params,
-    )
+    value_params = _VALUE_PARAMS.get(operation.removeprefix("Transact"), ())
+    try:
+        check_attribute_maps(
+            names, values,
+            has_name_expressions=bool(expr_present),
+            has_value_expressions=any(p != "ProjectionExpression" for p in expr_present),
+            value_expression_params=value_params,
+        )
+    except ValidationException as e:
+        if operation in _CORAL_EMPTY_VALUES and e.message == "ExpressionAttributeValues must not be empty":
+            raise ValidationException(_CORAL + e.message) from None
+        raise
     out = Compiled()
     if expr_present:
         if request.get("KeyConditionExpression") is not None:
@@ -144,7 +150,12 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
             out.filter = parse_condition(request["FilterExpression"], names, values, kind="FilterExpression")
         if request.get("ProjectionExpression") is not None:
             out.projection = parse_projection(request["ProjectionExpression"], names)
-        check_usage(names, values, out.key_condition, out.update, out.condition, out.filter, out.projection)
+        try:
+            check_usage(names, values, out.key_condition, out.update, out.condition, out.filter, out.projection)
+        except ValidationException as e:
+            if operation in _CORAL_UNUSED:
+                raise ValidationException(_CORAL + e.message) from None
+            raise
         return out
     op = request.get("ConditionalOperator")
     if request.get("Expected") is not None:
@@ -163,6 +174,13 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
         out.projection = legacy.attributes_to_get(request["AttributesToGet"])
     return out
 
+
+# DynamoDB reports these as a one-error coral report ("1 validation error detected: ...") for some
+# operations and not for others, TransactWriteItems' actions ("TransactPutItem"...) among them; moto
+# records the same inconsistency.
+_CORAL = "1 validation error detected: "
+_CORAL_UNUSED = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
+_CORAL_EMPTY_VALUES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"})
 
 _VALUE_PARAMS = {
     "PutItem": ("ConditionExpression",),
