@@ -470,16 +470,17 @@ def _select(req: dict, table: TableMeta, index: IndexMeta | None, paths: Any, op
     if sel not in _SELECT:
         raise _coral([_enum(sel, "select", _SELECT)])
     proj_name = "AttributesToGet" if req.get("AttributesToGet") is not None else "ProjectionExpression"
+    # DynamoDB words these as one-error coral reports (as moto records)
     if sel == "SPECIFIC_ATTRIBUTES":
         if not has_proj:
-            raise ValidationException(
-                "Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES")
+            raise _coral(["Must specify the AttributesToGet or ProjectionExpression when choosing to get "
+                          "SPECIFIC_ATTRIBUTES"])
     elif has_proj:
         if sel == "COUNT":
-            raise ValidationException(f"Cannot specify the {proj_name} when choosing to get only the Count")
-        raise ValidationException(f"Cannot specify the {proj_name} when choosing to get {sel}")
+            raise _coral([f"Cannot specify the {proj_name} when choosing to get only the Count"])
+        raise _coral([f"Cannot specify the {proj_name} when choosing to get {sel}"])
     if sel == "ALL_PROJECTED_ATTRIBUTES" and index is None:
-        raise ValidationException(f"ALL_PROJECTED_ATTRIBUTES can be used only when {op} using an IndexName")
+        raise _coral([f"ALL_PROJECTED_ATTRIBUTES can be used only when {op} using an IndexName"])
     if sel == "ALL_ATTRIBUTES" and index is not None and index.kind == "GSI" and index.projection_type != "ALL":
         raise ValidationException(
             f"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for "
