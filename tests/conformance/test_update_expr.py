@@ -162,8 +162,10 @@ def test_overlapping_and_sections(ddb, mk):
         _upd(ddb, t, "SET", {})
     with raises(V, "Invalid UpdateExpression: The function is not allowed in an update expression; function: size"):
         _upd(ddb, t, "SET a = size(b)")
-    with raises(V, "Invalid UpdateExpression"):
-        _upd(ddb, t, "")
+    with raises(V, "^1 validation error detected: Invalid UpdateExpression: The expression can not be empty;$"):
+        _upd(ddb, t, "")  # UpdateItem words it as a one-error coral report (as moto records)
+    with raises(V, "^1 validation error detected: Invalid UpdateExpression: The expression can not be empty;$"):
+        _upd(ddb, t, "  ")
 
 
 def test_nested_set_and_names(ddb, mk):

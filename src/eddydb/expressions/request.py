@@ -143,7 +143,12 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
                 raise ValidationException("KeyConditionExpression is only valid for Query")
             out.key_condition = parse_key_condition(request["KeyConditionExpression"], names, values, key)
         if request.get("UpdateExpression") is not None:
-            out.update = parse_update(request["UpdateExpression"], names, values)
+            try:
+                out.update = parse_update(request["UpdateExpression"], names, values)
+            except ValidationException as e:
+                if operation == "UpdateItem" and e.message == _EMPTY_UPDATE:
+                    raise ValidationException(_CORAL + e.message) from None
+                raise
         if request.get("ConditionExpression") is not None:
             out.condition = parse_condition(request["ConditionExpression"], names, values)
         if request.get("FilterExpression") is not None:
@@ -181,6 +186,7 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
 _CORAL = "1 validation error detected: "
 _CORAL_UNUSED = frozenset({"PutItem", "UpdateItem", "DeleteItem"})
 _CORAL_EMPTY_VALUES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"})
+_EMPTY_UPDATE = "Invalid UpdateExpression: The expression can not be empty;"  # the same on UpdateItem
 
 _VALUE_PARAMS = {
     "PutItem": ("ConditionExpression",),
