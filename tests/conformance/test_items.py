@@ -346,6 +346,8 @@ def test_request_validation_comes_before_the_table_lookup(ddb):
         ddb.query(TableName=t, KeyConditionExpression="pk = = :v", ExpressionAttributeValues={":v": {"S": "a"}})
     with raises(V, "Either the KeyConditions or KeyConditionExpression parameter must be specified"):
         ddb.query(TableName=t)
+    with raises(V, "^1 validation error detected: ExpressionAttributeValues must not be empty$"):
+        ddb.query(TableName=t, KeyConditionExpression="pk = :v", ExpressionAttributeValues={})
     with raises(V, "The Segment parameter is zero-based and must be less than parameter TotalSegments"):
         ddb.scan(TableName=t, Segment=2, TotalSegments=2)
     with raises("ResourceNotFoundException", "^Requested resource not found$"):  # valid requests: the table

@@ -37,6 +37,8 @@ def _query_expressions(req: dict) -> None:
         compile_request({k: v for k, v in req.items() if k != "KeyConditions"}, operation="Query")
         return
     names, values = req.get("ExpressionAttributeNames"), req.get("ExpressionAttributeValues")
+    if values == {}:  # worded as compile_request words it for a Query
+        raise ValidationException("1 validation error detected: ExpressionAttributeValues must not be empty")
     check_attribute_maps(names, values)
     kc = parse_condition(kce, names, values, kind="KeyConditionExpression")
     flt = proj = None
