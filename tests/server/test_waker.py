@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from util import wait_for
 
 from eddydb.server.app import _new_loop
@@ -18,31 +19,43 @@ class _Done:
         self.counts[self.i] += 1
 
 
-def test_every_notification_is_delivered_exactly_once():
-    loop = _new_loop()
+def _run_on_a_thread(loop):
+    """Run `loop` on a daemon thread; returns the function that stops and closes it."""
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    try:
-        waker = _Waker(loop)
-        n_threads, per_thread = 4, 5000
-        counts = [0] * (n_threads * per_thread)
 
-        def notify(t: int) -> None:
-            for j in range(per_thread):
-                waker.notify(_Done(counts, t * per_thread + j))
-
-        threads = [threading.Thread(target=notify, args=(t,)) for t in range(n_threads)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        wait_for(lambda: sum(counts) == len(counts), timeout=30,
-                 message=lambda: f"{sum(counts)} of {len(counts)} notifications delivered")
-        assert set(counts) == {1}
-    finally:
+    def stop() -> None:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+    return stop
+
+
+@pytest.fixture
+def loop():
+    lp = _new_loop()
+    stop = _run_on_a_thread(lp)
+    yield lp
+    stop()
+
+
+def test_every_notification_is_delivered_exactly_once(loop):
+    waker = _Waker(loop)
+    n_threads, per_thread = 4, 5000
+    counts = [0] * (n_threads * per_thread)
+
+    def notify(t: int) -> None:
+        for j in range(per_thread):
+            waker.notify(_Done(counts, t * per_thread + j))
+
+    threads = [threading.Thread(target=notify, args=(t,)) for t in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    wait_for(lambda: sum(counts) == len(counts), timeout=30,
+             message=lambda: f"{sum(counts)} of {len(counts)} notifications delivered")
+    assert set(counts) == {1}
 
 
 def test_a_notification_from_the_thread_that_started_the_server_still_wakes_the_loop():
@@ -54,28 +67,17 @@ def test_a_notification_from_the_thread_that_started_the_server_still_wakes_the_
     loop = _new_loop()
     srv = HttpServer(None, loop)
     loop.run_until_complete(srv.start(make_socket("127.0.0.1", 0)))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
+    stop = _run_on_a_thread(loop)
     try:
         counts = [0]
         srv.waker.notify(_Done(counts, 0))
         wait_for(lambda: counts[0] == 1, timeout=5, message="the loop to deliver the notification")
     finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+        stop()
 
 
-def test_a_notification_on_the_loop_thread_is_delivered_without_a_thread_safe_wake_up():
-    loop = _new_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        waker = _Waker(loop)
-        counts = [0]
-        loop.call_soon_threadsafe(lambda: waker.notify(_Done(counts, 0)))
-        wait_for(lambda: counts[0] == 1, timeout=5, message="the loop to deliver the notification")
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+def test_a_notification_on_the_loop_thread_is_delivered_without_a_thread_safe_wake_up(loop):
+    waker = _Waker(loop)
+    counts = [0]
+    loop.call_soon_threadsafe(lambda: waker.notify(_Done(counts, 0)))
+    wait_for(lambda: counts[0] == 1, timeout=5, message="the loop to deliver the notification")
