@@ -225,7 +225,7 @@ class ShardProcessor:
             delivery.run(batch)
 
     def _deliver_parallel(self, recs: list[Rec]) -> None:
-        """ParallelizationFactor: lanes by item key run concurrently; the checkpoint moves when all are done."""
+        """ParallelizationFactor: lanes by partition key run concurrently; the checkpoint moves when all are done."""
         parts = lanes(recs, self.cfg.parallelization, self._partition_key)
         if len(parts) == 1:
             self._deliver(parts[0], checkpoint=False)
