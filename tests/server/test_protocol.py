@@ -312,3 +312,24 @@ def test_bad_base64_is_serialization_exception_in_expression_attribute_values_to
         r, data = _post(url, "PutItem", json.dumps({"TableName": t, **where}))
         assert r.status == 400
         assert json.loads(data)["__type"] == "com.amazon.coral.service#SerializationException", data
+
+
+def test_streams_api_errors_are_named_in_the_dynamodb_namespace(eddy_server):
+    # shared/reference/streams-and-triggers.md, Protocol: {"__type": "com.amazonaws.dynamodb.v20120810#<Name>"}
+    arn = "arn:aws:dynamodb:us-east-1:000000000000:table/nope/stream/2026-01-01T00:00:00.000"
+    r, data = _post(eddy_server.url, "DynamoDBStreams_20120810.DescribeStream", json.dumps({"StreamArn": arn}))
+    assert r.status == 400
+    assert json.loads(data)["__type"] == "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"
+    r, data = _post(eddy_server.url, "DynamoDBStreams_20120810.GetShardIterator", json.dumps(
+        {"StreamArn": arn, "ShardId": "shardId-1", "ShardIteratorType": "SOMEWHERE"}))
+    assert r.status == 400
+    assert json.loads(data)["__type"] == "com.amazonaws.dynamodb.v20120810#ValidationException"
+    r, data = _post(eddy_server.url, "DynamoDBStreams_20120810.ListStreams", b"{not json")
+    assert r.status == 400
+    assert json.loads(data)["__type"] == "com.amazonaws.dynamodb.v20120810#SerializationException"
+
+
+def test_data_plane_validation_errors_keep_coral_namespace(eddy_server):
+    r, data = _post(eddy_server.url, "GetItem", json.dumps({"TableName": "t", "Key": {}, "Limit": "x"}))
+    assert r.status == 400
+    assert json.loads(data)["__type"].startswith("com.amazon.coral.")

@@ -32,6 +32,8 @@ log = logging.getLogger("eddydb.api")
 
 DYNAMODB_PREFIX = "DynamoDB_20120810"
 STREAMS_PREFIX = "DynamoDBStreams_20120810"
+_STREAMS_OP = STREAMS_PREFIX + "."
+_DDB_NAMESPACE = "com.amazonaws.dynamodb.v20120810#"
 
 Handler = Callable[[Any, dict], "dict | bytes | Future"]
 
@@ -62,8 +64,14 @@ def handlers() -> dict[str, Handler]:
     return _TARGETS
 
 
-def error_response(err: EddyError) -> tuple[int, bytes]:
-    return err.status, orjson.dumps(err.body())
+def error_response(err: EddyError, target: str | None = None) -> tuple[int, bytes]:
+    """(status, JSON body) of an error; `target` is the X-Amz-Target it answers, if known."""
+    body = err.body()
+    if target is not None and target.startswith(_STREAMS_OP):
+        # The Streams API names every error, validation ones included, in the DynamoDB namespace
+        # (shared/reference/streams-and-triggers.md, "Protocol"); the data plane keeps coral's.
+        body["__type"] = _DDB_NAMESPACE + err.code
+    return err.status, orjson.dumps(body)
 
 
 def _internal(exc: BaseException, target: str) -> tuple[int, bytes]:
@@ -89,12 +97,13 @@ def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | 
     try:
         request = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
-        return error_response(SerializationException("Could not parse the request body as JSON"))
+        return error_response(SerializationException("Could not parse the request body as JSON"), target)
     if type(request) is not dict:
         if request is None and not body:
             request = {}
         else:
-            return error_response(SerializationException("Start of structure or map found where not expected."))
+            return error_response(SerializationException("Start of structure or map found where not expected."),
+                                  target)
     try:
         check = _CHECKS.get(target)  # type: ignore[arg-type]  # a handler was found: target is a str
         if check is None:
@@ -102,7 +111,7 @@ def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | 
         check(request)
         out = handler(inst, request)
     except EddyError as e:
-        return error_response(e)
+        return error_response(e, target)
     except Exception as e:  # noqa: BLE001 - a bug must answer 500, not kill the connection
         return _internal(e, target or "")
     if type(out) is bytes:
