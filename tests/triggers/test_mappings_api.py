@@ -174,7 +174,7 @@ def test_update_validates_too(trigger, lambda_client):
     assert _err(e)[0] == "InvalidParameterValueException"
 
 
-def test_unknown_function_and_stream_are_not_found(shared, lambda_client):
+def test_unknown_function_is_not_found_and_unknown_stream_is_an_invalid_parameter(shared, lambda_client):
     arn, function = shared
     with pytest.raises(ClientError) as e:
         lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName="no-such-fn",
@@ -185,7 +185,8 @@ def test_unknown_function_and_stream_are_not_found(shared, lambda_client):
     with pytest.raises(ClientError) as e:
         lambda_client.create_event_source_mapping(EventSourceArn=bogus, FunctionName=function,
                                                   StartingPosition="LATEST")
-    assert _err(e)[0] == "ResourceNotFoundException"
+    assert _err(e) == ("InvalidParameterValueException", f"Stream not found: {bogus}")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_unknown_uuid_is_not_found(lambda_client):

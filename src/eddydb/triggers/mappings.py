@@ -537,7 +537,9 @@ class MappingManager:
             self.inst.streams.stream(arn)
             return self.inst.streams.shards(arn)
         except EddyError:
-            raise LambdaResourceNotFoundException(f"Stream not found: {arn}") from None
+            # Lambda names its own resources (functions, mappings) in ResourceNotFoundException; an
+            # event source it cannot find is a bad parameter (400), as for Kinesis streams.
+            raise InvalidParameterValueException(f"Stream not found: {arn}") from None
 
     def _check_destination(self, settings: dict[str, Any]) -> None:
         dest = ((settings.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
