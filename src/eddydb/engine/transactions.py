@@ -33,6 +33,7 @@ from eddydb.model.size import item_size
 __all__ = ["TOKEN_TTL", "transact_get", "transact_write"]
 
 TOKEN_TTL = 600.0   # seconds a ClientRequestToken stays bound to its request
+_MISMATCH = "Specified idempotent token was used with different request parameters within the allowed time window"
 
 
 class _Tokens:
@@ -55,9 +56,7 @@ class _Tokens:
                 self.entries[token] = [fingerprint, now + TOKEN_TTL, None]
                 return None
             if e[0] != fingerprint:
-                raise IdempotentParameterMismatchException(
-                    "Specified idempotent token was used with different request parameters within the allowed "
-                    "time window")
+                raise IdempotentParameterMismatchException(_MISMATCH)
             if e[2] is None:
                 raise TransactionInProgressException("Transaction with the given request token is already in progress")
             return e[2]
@@ -113,7 +112,17 @@ def transact_write(engine: Any, ops: list, *, token: str | None = None, fingerpr
             out.set_result(_replay(cached, ops, capacity_mode))
             return out
 
-    def fn(txn: Any) -> list[tuple[Any, Any]]:
+    def fn(txn: Any) -> list[tuple[Any, Any]] | None:
+        if token is not None:
+            # The token is durable, written with the transaction: a retry after a crash, or on
+            # another process sharing the store, finds it (the in-memory map is only a fast path).
+            now = time.time()
+            bound = txn.get_request_token(token)
+            if bound is not None and bound[1] >= now:
+                if bound[0] != fingerprint:
+                    raise IdempotentParameterMismatchException(_MISMATCH)
+                return None   # already applied: change nothing
+            txn.put_request_token(token, fingerprint, now + TOKEN_TTL, now)
         reasons: list[dict[str, Any]] = []
         images: list[tuple[Any, Any]] = []
         failed = False
@@ -137,6 +146,12 @@ def transact_write(engine: Any, ops: list, *, token: str | None = None, fingerpr
             out.set_exception(exc)
             return
         try:
+            if f.result() is None:   # a committed request with this token ran before (see fn)
+                replayed = _replay({}, ops, capacity_mode)
+                if tokens is not None:
+                    tokens.finish(token, {})  # type: ignore[arg-type]
+                out.set_result(replayed)
+                return
             resp: dict[str, Any] = {}
             if capacity_mode in ("TOTAL", "INDEXES"):
                 resp["ConsumedCapacity"] = write_capacity(ops, f.result(), capacity_mode, factor=2.0)

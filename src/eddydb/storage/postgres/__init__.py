@@ -46,27 +46,31 @@ from eddydb.storage.base import ReadTxn, Store, WriteTxn
 from eddydb.storage.postgres import functions as _functions
 from eddydb.storage.postgres import items as _items
 from eddydb.storage.postgres import streams as _streams
+from eddydb.storage.postgres import tokens as _tokens
 from eddydb.storage.postgres import triggers as _triggers
 from eddydb.storage.postgres.functions import FunctionsRead, FunctionsWrite
 from eddydb.storage.postgres.items import ItemsRead, ItemsWrite
 from eddydb.storage.postgres.streams import StreamsRead, StreamsWrite
+from eddydb.storage.postgres.tokens import TokensRead, TokensWrite
 from eddydb.storage.postgres.triggers import TriggersRead, TriggersWrite
 
 __all__ = ["SCHEMA_VERSION", "PgRead", "PgStore", "PgWrite", "open_postgres", "parse_store_url", "retryable"]
 
 log = logging.getLogger("eddydb.storage.postgres")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_SCHEMA = "eddydb"
 POLL_INTERVAL = 0.2          # fallback polling of the sequence counter when a hint is lost
-_MODULES = (_items, _streams, _triggers, _functions)
+_MODULES = (_items, _streams, _triggers, _functions, _tokens)
 _CORE_SCHEMA: list[str] = [
     # The one row every write batch locks (FOR UPDATE): orders the batches of all processes.
     "CREATE TABLE IF NOT EXISTS writer_lock (id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT)",
     "INSERT INTO writer_lock (id, holder) VALUES (1, NULL) ON CONFLICT (id) DO NOTHING",
 ]
 # Upgrades from version n-1 to n (index n-1); version 1 is the initial layout.
-_MIGRATIONS: list[list[str]] = []
+_MIGRATIONS: list[list[str]] = [
+    _tokens.SCHEMA,   # 2: request_tokens (durable ClientRequestToken idempotency)
+]
 _SCHEMA_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _RETRYABLE = ("40001", "40P01")
 
@@ -182,7 +186,7 @@ class _Borrowing:
             return _Rows(cur.fetchall() if cur.description is not None else [], cur.rowcount)
 
 
-class PgRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
+class PgRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, TokensRead, ReadTxn):
     """Reads of one thread. Outside `with`, each statement runs on a connection borrowed from the
     pool (autocommit: it sees the last commit); `with` pins one connection for a REPEATABLE READ
     snapshot of several consistent statements."""
@@ -224,7 +228,7 @@ class PgRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
                     self.store._pool.putconn(c)
 
 
-class PgWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, PgRead, WriteTxn):
+class PgWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, TokensWrite, PgRead, WriteTxn):
     """The writer transaction: BEGIN + writer-lock row .. COMMIT around one group-commit batch.
 
     Savepoints are lazy: `savepoint()` only marks one as wanted and the first writing statement

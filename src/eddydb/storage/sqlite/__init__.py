@@ -20,15 +20,17 @@ from eddydb.storage.base import ReadTxn, Store, WriteTxn
 from eddydb.storage.sqlite import functions as _functions
 from eddydb.storage.sqlite import items as _items
 from eddydb.storage.sqlite import streams as _streams
+from eddydb.storage.sqlite import tokens as _tokens
 from eddydb.storage.sqlite import triggers as _triggers
 from eddydb.storage.sqlite.functions import FunctionsRead, FunctionsWrite
 from eddydb.storage.sqlite.items import ItemsRead, ItemsWrite
 from eddydb.storage.sqlite.streams import StreamsRead, StreamsWrite
+from eddydb.storage.sqlite.tokens import TokensRead, TokensWrite
 from eddydb.storage.sqlite.triggers import TriggersRead, TriggersWrite
 
 __all__ = ["SqliteRead", "SqliteStore", "SqliteWrite"]
 
-_MODULES = (_items, _streams, _triggers, _functions)
+_MODULES = (_items, _streams, _triggers, _functions, _tokens)
 _CHECKPOINT_EVERY = 0.25           # seconds between background WAL checkpoints (when something committed)
 _WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated back to after a checkpoint reset
 # A RESTART checkpoint holds new writers while it copies the rest of the WAL, so it runs when the
@@ -39,7 +41,7 @@ _WAL_RESTART_PAGES = 4096
 _WAL_FORCE_RESTART_PAGES = 262144
 
 
-class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
+class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, TokensRead, ReadTxn):
     """Reads on one thread's connection. Autocommit: each statement sees the last commit;
     `with` opens a snapshot (BEGIN .. COMMIT) for several consistent statements."""
 
@@ -60,7 +62,7 @@ class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, ReadTxn):
             self.conn.execute("COMMIT")
 
 
-class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, SqliteRead, WriteTxn):
+class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, TokensWrite, SqliteRead, WriteTxn):
     """The writer transaction: BEGIN IMMEDIATE .. COMMIT around one group-commit batch."""
 
     def __init__(self, conn: sqlite3.Connection, store: SqliteStore) -> None:
