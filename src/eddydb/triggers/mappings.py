@@ -76,7 +76,12 @@ class MappingManager:
         self._lock = threading.RLock()
         self._processors: dict[tuple[str, str], ShardProcessor] = {}
         self._by_shard: dict[str, list[ShardProcessor]] = {}
-        self._known_shards: set[str] = set()
+        self._known_shards: set[str] = set()     # shards of the streams of enabled mappings
+        # Shards that woke the coordinator and turned out to belong to no enabled mapping's stream:
+        # their commits no longer wake it (a table with a stream but no trigger would otherwise
+        # cost a coordinator pass per commit). New shards have new ids, so they still wake it.
+        self._quiet_shards: set[str] = set()
+        self._unseen: set[str] = set()
         self._lease_expiry: dict[tuple[str, str], float] = {}
         self._results: dict[str, str] = {}
         self._wake = threading.Event()
@@ -330,7 +335,8 @@ class MappingManager:
             if procs:
                 for p in procs:
                     p.wake()
-            elif sid not in self._known_shards:
+            elif sid not in self._known_shards and sid not in self._quiet_shards:
+                self._unseen.add(sid)
                 unknown = True
         if unknown:
             self._wake.set()
@@ -338,8 +344,10 @@ class MappingManager:
     def _loop(self) -> None:
         while self._running:
             self._wake.clear()
+            unseen, self._unseen = self._unseen, set()
             try:
                 self._tick()
+                self._quiet_shards.update(unseen - self._known_shards)
             except Exception:
                 if self._running:
                     log.exception("event source mapping coordinator pass failed")
