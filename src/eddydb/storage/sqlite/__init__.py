@@ -207,10 +207,12 @@ class SqliteStore(Store):
     @staticmethod
     def _open_shard_tops(conn: sqlite3.Connection) -> dict[str, int]:
         """Highest committed sequence number of every open shard that has records."""
-        return dict(conn.execute(
-            "SELECT r.shard_id, max(r.seq) FROM stream_records r JOIN shards s ON s.shard_id = r.shard_id"
-            " WHERE s.end_seq IS NULL GROUP BY r.shard_id"
-        ).fetchall())
+        # one max() seek per open shard (a GROUP BY over the join read every record of open shards,
+        # which under load was a fifth of the server's CPU at a 50 ms cadence)
+        return {sid: top for sid, top in conn.execute(
+            "SELECT s.shard_id, (SELECT max(r.seq) FROM stream_records r WHERE r.shard_id = s.shard_id)"
+            " FROM shards s WHERE s.end_seq IS NULL"
+        ).fetchall() if top is not None}
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL into the database (PASSIVE: never blocks the writer or readers) when commits happened."""
