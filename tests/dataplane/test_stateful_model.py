@@ -27,9 +27,9 @@ import pytest
 from botocore.exceptions import ClientError
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from streams.streamutil import read_stream, stream_arn
-from util import client_config
+from util import client_config, wait_for
 
 Key = tuple[str, Decimal]
 Item = dict[str, dict]
@@ -238,8 +238,9 @@ def condition_expr(cond: Any, names: dict, values: dict, tag: str = "") -> str |
     return f"#c{tag} {op} :c{tag}"
 
 
-def bad_index_key(item: Item | None) -> bool:
-    return item is not None and item.get("gsi_pk") == {"S": ""}
+def bad_index_key(item: Item | None, s_indexed: bool = False) -> bool:
+    """An empty string as an index key value (gsi_pk, and s while the index on s exists)."""
+    return item is not None and (item.get("gsi_pk") == {"S": ""} or (s_indexed and item.get("s") == {"S": ""}))
 
 
 def normalise_item(item: Item) -> Item:
@@ -469,6 +470,7 @@ class DataPlane(RuleBasedStateMachine):
                                      TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
         self.model: dict[Key, Item] = {}
         self.expired = 0
+        self.s_index = False   # a GSI on s, created and deleted by UpdateTable as the test goes
 
     def teardown(self) -> None:
         try:
@@ -524,7 +526,7 @@ class DataPlane(RuleBasedStateMachine):
             kw["ReturnValues"] = "ALL_OLD"
         # when both apply, DynamoDB does not document which error wins: either will do
         expected = set()
-        if bad_index_key(item):
+        if bad_index_key(item, self.s_index):
             expected.add("ValidationException")
         if not condition_holds(cond, old):
             expected.add("ConditionalCheckFailedException")
@@ -573,7 +575,7 @@ class DataPlane(RuleBasedStateMachine):
         if overlap:   # "Two document paths overlap": the expression is rejected before anything is read
             expected = {"ValidationException"}
         else:
-            if (new is None and not only_deletes) or bad_index_key(new) or (old is not None and invalid_path):
+            if (new is None and not only_deletes) or bad_index_key(new, self.s_index) or (old is not None and invalid_path):
                 expected.add("ValidationException")
             elif old is None and invalid_path:   # REMOVE l[i] of a missing item: error or nothing happens
                 expected.add("ValidationException")
@@ -629,7 +631,7 @@ class DataPlane(RuleBasedStateMachine):
                 wire.append({"DeleteRequest": {"Key": wire_key(pk, sk)}})
         keys = [(pk, Decimal(sk)) for _, pk, sk, _ in requests]
         expected = set()
-        if len(set(keys)) < len(keys) or any(kind == "put" and bad_index_key(item) for kind, _, _, item in requests):
+        if len(set(keys)) < len(keys) or any(kind == "put" and bad_index_key(item, self.s_index) for kind, _, _, item in requests):
             expected.add("ValidationException")   # duplicate keys ("1.5" = "1.50") or an invalid index key
         resp = expect_error(expected, lambda: self.ddb.batch_write_item(RequestItems={self.table: wire}))
         if resp is None:
@@ -654,6 +656,7 @@ class DataPlane(RuleBasedStateMachine):
         reasons = []
         after = dict(self.model)
         invalid = len(set(keys)) < len(keys)
+        rejected: set[int] = set()   # updates writing an invalid index key: reason ValidationError
         for i, ((kind, pk, sk, arg, cond), key) in enumerate(zip(ops, keys)):
             names: dict = {}
             values: dict = {}
@@ -662,7 +665,7 @@ class DataPlane(RuleBasedStateMachine):
             old = self.model.get(key)
             if kind == "put":
                 body["Item"] = {**wire_key(pk, sk), **arg}
-                invalid |= bad_index_key(arg)
+                invalid |= bad_index_key(arg, self.s_index)
                 after[key] = normalise_item(body["Item"])
             elif kind == "update":
                 body["Key"] = wire_key(pk, sk)
@@ -670,6 +673,7 @@ class DataPlane(RuleBasedStateMachine):
                 new, _ = apply_action(arg, dict(old) if old else normalise_item(wire_key(pk, sk)))
                 assert new is not None
                 after[key] = new
+                rejected |= {i} if bad_index_key(new, self.s_index) else set()
             else:
                 body["Key"] = wire_key(pk, sk)
                 if kind == "delete":
@@ -686,7 +690,7 @@ class DataPlane(RuleBasedStateMachine):
                 body["ExpressionAttributeValues"] = values
             items.append({{"put": "Put", "update": "Update", "delete": "Delete", "check": "ConditionCheck"}[kind]: body})
             if condition_holds(cond, old):
-                reasons.append(("None", None))
+                reasons.append(("ValidationError" if i in rejected else "None", None))
             else:   # the old item comes with the reason when asked for (and there is one)
                 reasons.append(("ConditionalCheckFailed", canon_item(old) if asked else None))
         token = uuid.uuid4().hex
@@ -706,6 +710,35 @@ class DataPlane(RuleBasedStateMachine):
         self.model = after
         if repeat:   # the same ClientRequestToken and request again: idempotent, nothing changes
             self.ddb.transact_write_items(TransactItems=items, ClientRequestToken=token)
+
+    @precondition(lambda self: not self.s_index)
+    @rule()
+    def create_index_on_s(self) -> None:
+        """A GSI created on a table with items: the backfill leaves out items whose s is "" (index key
+        violations); from now on a write of s = "" is a ValidationException."""
+        self.ddb.update_table(TableName=self.table, AttributeDefinitions=[{"AttributeName": "s", "AttributeType": "S"}],
+                              GlobalSecondaryIndexUpdates=[{"Create": {
+                                  "IndexName": "bys", "KeySchema": [{"AttributeName": "s", "KeyType": "HASH"}],
+                                  "Projection": {"ProjectionType": "ALL"}}}])
+        wait_for(lambda: all(i["IndexStatus"] == "ACTIVE" for i in self.ddb.describe_table(
+            TableName=self.table)["Table"]["GlobalSecondaryIndexes"]), timeout=30)
+        self.s_index = True
+
+    @precondition(lambda self: self.s_index)
+    @rule()
+    def delete_index_on_s(self) -> None:
+        self.ddb.update_table(TableName=self.table, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "bys"}}])
+        wait_for(lambda: "bys" not in {i["IndexName"] for i in self.ddb.describe_table(
+            TableName=self.table)["Table"]["GlobalSecondaryIndexes"]}, timeout=30)
+        self.s_index = False
+
+    @precondition(lambda self: self.s_index)
+    @rule(v=st.sampled_from(["x", "y", "zz"]), limit=st.one_of(st.none(), st.integers(1, 3)))
+    def query_index_on_s(self, v: str, limit: int | None) -> None:
+        kw: dict[str, Any] = {"TableName": self.table, "IndexName": "bys", "KeyConditionExpression": "s = :v",
+                              "ExpressionAttributeValues": {":v": {"S": v}}}
+        got, _, _ = self._pages(self.ddb.query, kw, limit)
+        assert bag(got) == bag(x for x in self.model.values() if x.get("s") == {"S": v})
 
     @rule()
     def ttl_sweep(self) -> None:
