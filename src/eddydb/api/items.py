@@ -620,14 +620,8 @@ def query(inst: Any, req: dict) -> dict | bytes:
     return _page_response(inst, table, index, page, select, paths, consistent, rcc)
 
 
-def scan(inst: Any, req: dict) -> dict | bytes:
-    table = get_table(inst, req, "Scan")
-    index = _index(table, req, inst)
-    consistent = _consistent(req)
-    if consistent and index is not None and index.kind == "GSI":
-        raise ValidationException("Consistent reads are not supported on global secondary indexes")
-    limit = _limit(req)
-    rcc = _rcc(req)
+def check_segments(req: dict) -> tuple[int | None, int | None]:
+    """A Scan's (Segment, TotalSegments), checked as DynamoDB does (also before its table lookup)."""
     segment, total = req.get("Segment"), req.get("TotalSegments")
     msgs = []
     if total is not None and (type(total) is not int or total < 1 or total > 1000000):
@@ -651,6 +645,18 @@ def scan(inst: Any, req: dict) -> dict | bytes:
     if segment is not None and segment >= total:
         raise ValidationException(f"The Segment parameter is zero-based and must be less than parameter "
                                   f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
+    return segment, total
+
+
+def scan(inst: Any, req: dict) -> dict | bytes:
+    table = get_table(inst, req, "Scan")
+    index = _index(table, req, inst)
+    consistent = _consistent(req)
+    if consistent and index is not None and index.kind == "GSI":
+        raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    limit = _limit(req)
+    rcc = _rcc(req)
+    segment, total = check_segments(req)
     compiled = compile_expressions(req, operation="Scan")
     flt, paths = compiled.filter, compiled.projection
     select = _select(req, table, index, paths, "Scanning")

@@ -62,17 +62,9 @@ def check_without_table(req: dict, operation: str) -> None:
     elif kind in ("GetItem", "UpdateItem", "DeleteItem"):
         _values(req.get("Key"))
     elif kind == "Scan":
-        segment, total = req.get("Segment"), req.get("TotalSegments")
-        if type(segment) is int and type(total) is int and 0 <= segment and 1 <= total <= 1000000:
-            if segment >= total:
-                raise ValidationException(f"The Segment parameter is zero-based and must be less than parameter "
-                                          f"TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
-        elif segment is not None and total is None:
-            raise ValidationException("The TotalSegments parameter is required but was not present in the request "
-                                      "when Segment parameter is present")
-        elif total is not None and segment is None:
-            raise ValidationException("The Segment parameter is required but was not present in the request when "
-                                      "parameter TotalSegments is present")
+        from eddydb.api.items import check_segments  # api.items imports this module
+
+        check_segments(req)
     if operation == "Query":
         _query_expressions(req)
     else:
