@@ -213,6 +213,17 @@ def condition_holds(cond: Any, old: Item | None) -> bool:
     return {"=": c == 0, "<>": c != 0, "<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
 
 
+def add_condition(kw: dict[str, Any], cond: Any, names: dict, values: dict) -> None:
+    """Put `cond` (and the names/values it and earlier expressions used) into request `kw`."""
+    expr = condition_expr(cond, names, values)
+    if expr:
+        kw["ConditionExpression"] = expr
+    if names:
+        kw["ExpressionAttributeNames"] = names
+    if values:
+        kw["ExpressionAttributeValues"] = values
+
+
 def condition_expr(cond: Any, names: dict, values: dict, tag: str = "") -> str | None:
     if cond is None:
         return None
@@ -515,13 +526,7 @@ class DataPlane(RuleBasedStateMachine):
         names: dict = {}
         values: dict = {}
         kw: dict[str, Any] = {"TableName": self.table, "Item": item}
-        expr = condition_expr(cond, names, values)
-        if expr:
-            kw["ConditionExpression"] = expr
-        if names:
-            kw["ExpressionAttributeNames"] = names
-        if values:
-            kw["ExpressionAttributeValues"] = values
+        add_condition(kw, cond, names, values)
         if all_old:
             kw["ReturnValues"] = "ALL_OLD"
         # when both apply, DynamoDB does not document which error wins: either will do
@@ -564,13 +569,7 @@ class DataPlane(RuleBasedStateMachine):
             clauses.setdefault(word, []).append(body)
         kw: dict[str, Any] = {"TableName": self.table, "Key": wire_key(pk, sk), "ReturnValues": rv,
                               "UpdateExpression": " ".join(f"{w} {', '.join(b)}" for w, b in clauses.items())}
-        expr = condition_expr(cond, names, values)
-        if expr:
-            kw["ConditionExpression"] = expr
-        if names:
-            kw["ExpressionAttributeNames"] = names
-        if values:
-            kw["ExpressionAttributeValues"] = values
+        add_condition(kw, cond, names, values)
         expected = set()
         if overlap:   # "Two document paths overlap": the expression is rejected before anything is read
             expected = {"ValidationException"}
@@ -603,13 +602,7 @@ class DataPlane(RuleBasedStateMachine):
         names: dict = {}
         values: dict = {}
         kw: dict[str, Any] = {"TableName": self.table, "Key": wire_key(pk, sk)}
-        expr = condition_expr(cond, names, values)
-        if expr:
-            kw["ConditionExpression"] = expr
-        if names:
-            kw["ExpressionAttributeNames"] = names
-        if values:
-            kw["ExpressionAttributeValues"] = values
+        add_condition(kw, cond, names, values)
         if all_old:
             kw["ReturnValues"] = "ALL_OLD"
         expected = set() if condition_holds(cond, old) else {"ConditionalCheckFailedException"}
