@@ -119,11 +119,9 @@ class Writer:
             for item in batch:
                 self._queue.put(item)
             return
-        self._runner = _get_ident()
         try:
-            self._run_batch(batch)
+            self._run_holding_mutex(batch)
         finally:
-            self._runner = None
             self._mutex.release()
 
     def _flush_for(self, fut: WriteFuture) -> None:
@@ -134,11 +132,14 @@ class Writer:
             if any(f is fut for _fn, f in pending):
                 self._inline_pending = []
                 with self._mutex:
-                    self._runner = _get_ident()
-                    try:
-                        self._run_batch(pending)
-                    finally:
-                        self._runner = None
+                    self._run_holding_mutex(pending)
+
+    def _run_holding_mutex(self, batch: list[tuple[Callable[[WriteTxn], Any], Future]]) -> None:
+        self._runner = _get_ident()
+        try:
+            self._run_batch(batch)
+        finally:
+            self._runner = None
 
     def add_commit_listener(self, fn: Callable[[dict[str, set]], None], *, before_resolve: bool = False) -> None:
         """Call `fn(notes)` after each commit. `before_resolve` listeners run before the batch's
@@ -166,7 +167,6 @@ class Writer:
 
     # --- the thread -------------------------------------------------------------------------
     def _loop(self) -> None:
-        self._ident = _get_ident()
         q = self._queue
         stopping = False
         while not stopping:
@@ -184,11 +184,7 @@ class Writer:
             except queue.Empty:
                 pass
             with self._mutex:
-                self._runner = self._ident
-                try:
-                    self._run_batch(batch)
-                finally:
-                    self._runner = None
+                self._run_holding_mutex(batch)
         # fail anything submitted after the stop marker
         while True:
             try:
