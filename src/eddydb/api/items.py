@@ -582,12 +582,18 @@ def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
             raise ValidationException("The provided starting key does not match the range key predicate")
 
 
-def query(inst: Any, req: dict) -> dict | bytes:
-    table = get_table(inst, req, "Query")
+def _read_target(inst: Any, req: dict, operation: str) -> tuple[TableMeta, IndexMeta | None, bool]:
+    """(table, index or None, ConsistentRead) of a Query or Scan; GSIs have no consistent reads."""
+    table = get_table(inst, req, operation)
     index = _index(table, req, inst)
     consistent = _consistent(req)
     if consistent and index is not None and index.kind == "GSI":
         raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    return table, index, consistent
+
+
+def query(inst: Any, req: dict) -> dict | bytes:
+    table, index, consistent = _read_target(inst, req, "Query")
     limit = _limit(req)
     rcc = _rcc(req)
     forward = req.get("ScanIndexForward", True)
@@ -649,11 +655,7 @@ def check_segments(req: dict) -> tuple[int | None, int | None]:
 
 
 def scan(inst: Any, req: dict) -> dict | bytes:
-    table = get_table(inst, req, "Scan")
-    index = _index(table, req, inst)
-    consistent = _consistent(req)
-    if consistent and index is not None and index.kind == "GSI":
-        raise ValidationException("Consistent reads are not supported on global secondary indexes")
+    table, index, consistent = _read_target(inst, req, "Scan")
     limit = _limit(req)
     rcc = _rcc(req)
     segment, total = check_segments(req)
