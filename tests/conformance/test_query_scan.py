@@ -271,3 +271,16 @@ def test_key_condition_on_a_non_key_attribute(ddb, mk):
     with raises(V, "^Query key condition not supported$"):
         ddb.query(TableName=hash_range, KeyConditionExpression="pk = :p AND sk = :x AND x = :x",
                   ExpressionAttributeValues=vals)
+
+
+def test_query_with_an_empty_partition_key_value_is_rejected(ddb, mk):
+    # as GetItem: a key attribute value cannot be empty, so no partition can match it
+    t = mk("pk", "sk", gsi={"gsi": ("g:B",)})
+    msg = ("^One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an "
+           "empty {} value. Key: {}$")
+    with raises(V, msg.format("string", "pk")):
+        ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": ""}})
+    with raises(V, msg.format("string", "pk")):
+        ddb.query(TableName=t, KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": ""}]}})
+    with raises(V, msg.format("binary", "g")):
+        ddb.query(TableName=t, IndexName="gsi", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"B": b""}})

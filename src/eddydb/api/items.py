@@ -599,27 +599,29 @@ def query(inst: Any, req: dict) -> dict | bytes:
     forward = req.get("ScanIndexForward", True)
     if type(forward) is not bool:
         raise ValidationException("ScanIndexForward must be a boolean")
-    compiled = compile_expressions(req, key=index.key if index is not None else table.key, operation="Query")
+    ks = index.key if index is not None else table.key
+    compiled = compile_expressions(req, key=ks, operation="Query")
     kc, flt, paths = compiled.key_condition, compiled.filter, compiled.projection
     if kc is None:
         raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
                                   "in the request.")
     if flt is not None:
         used: frozenset[str] = getattr(flt, "attributes", frozenset())
-        for name in (index.key if index is not None else table.key).names():
+        for name in ks.names():
             if name in used:
                 if req.get("QueryFilter") is not None:
                     raise ValidationException(
                         f"QueryFilter can only contain non-key attributes: Primary key attribute: {name}")
                 raise ValidationException(
                     f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}")
-    # a key value over DynamoDB's key size limits is rejected as in GetItem (never an empty page)
+    # an empty or oversized partition key value is rejected as in GetItem (never an empty page)
+    _key_value(ks.hash_name, ks.hash_type, kc.hash_value, in_item=False)
     _check_hash_size(kc.hash_value)
     for rv in kc.range_values:
         _check_range_size(rv)
     select = _select(req, table, index, paths, "Querying")
     start = _start_key(req, table, index)
-    _check_start_in_query(kc, index.key if index is not None else table.key, start)
+    _check_start_in_query(kc, ks, start)
     page = reads.query(inst.engine.read(), table, index, kc.hash_value, kc.range_op, list(kc.range_values),
                        forward=forward, limit=limit, start_key=start, filter=flt, projection=None,
                        count_only=select == "COUNT", raw=_raw_ok(inst, table, index, select, paths, flt, rcc))
