@@ -55,6 +55,32 @@ def test_describe_gsi_shape(ddb, mk):
     assert lsi["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "l", "KeyType": "RANGE"}]
 
 
+def test_create_table_answers_creating_and_describe_answers_active(ddb):
+    n = _name()
+    d = _create(ddb, n, AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                              {"AttributeName": "g", "AttributeType": "S"}],
+                GlobalSecondaryIndexes=[_gsi("gsi1", "g")])["TableDescription"]
+    try:
+        assert d["TableStatus"] == "CREATING"
+        assert d["GlobalSecondaryIndexes"][0]["IndexStatus"] == "CREATING"
+        t = ddb.describe_table(TableName=n)["Table"]
+        assert t["TableStatus"] == "ACTIVE" and t["GlobalSecondaryIndexes"][0]["IndexStatus"] == "ACTIVE"
+    finally:
+        ddb.delete_table(TableName=n)
+
+
+def test_update_table_answers_updating_and_a_new_index_creating(ddb, mk):
+    t = mk(gsi={"gsi1": ("g:S",)})
+    d = ddb.update_table(TableName=t, AttributeDefinitions=[{"AttributeName": "h", "AttributeType": "S"}],
+                         GlobalSecondaryIndexUpdates=[{"Create": _gsi("gsi2", "h")}])["TableDescription"]
+    assert d["TableStatus"] == "UPDATING"
+    assert {g["IndexName"]: g["IndexStatus"] for g in d["GlobalSecondaryIndexes"]} == {"gsi1": "ACTIVE",
+                                                                                        "gsi2": "CREATING"}
+    d = ddb.update_table(TableName=t, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    assert d["TableDescription"]["TableStatus"] == "UPDATING"
+    assert ddb.describe_table(TableName=t)["Table"]["TableStatus"] == "ACTIVE"
+
+
 def test_item_count(ddb, mk):
     t = mk()
     for i in range(3):

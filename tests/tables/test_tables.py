@@ -47,14 +47,14 @@ def cleanup(ddb: Any):
 
 
 # --- CreateTable / DescribeTable -----------------------------------------------------------------------
-def test_create_table_returns_active_description_with_dynamodb_shape(ddb, cleanup, region):
+def test_create_table_returns_creating_description_with_dynamodb_shape(ddb, cleanup, region):
     name = _name()
     cleanup.append(name)
     d = _create(ddb, name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                       {"AttributeName": "sk", "KeyType": "RANGE"}],
                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                       {"AttributeName": "sk", "AttributeType": "N"}])["TableDescription"]
-    assert d["TableStatus"] == "ACTIVE"
+    assert d["TableStatus"] == "CREATING"
     assert d["TableName"] == name
     assert d["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
     assert re.fullmatch(rf"arn:aws:dynamodb:{region}:\d{{12}}:table/{name}", d["TableArn"])
@@ -65,6 +65,7 @@ def test_create_table_returns_active_description_with_dynamodb_shape(ddb, cleanu
                                           "WriteCapacityUnits": 0}
     assert d["DeletionProtectionEnabled"] is False
     t = ddb.describe_table(TableName=name)["Table"]
+    assert t["TableStatus"] == "ACTIVE"
     assert t["TableArn"] == d["TableArn"] and t["TableId"] == d["TableId"]
     assert t["CreationDateTime"] == d["CreationDateTime"]
 

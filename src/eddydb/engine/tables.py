@@ -127,8 +127,11 @@ def _projection(ix: IndexMeta) -> dict[str, Any]:
 
 
 def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = None,
-             with_stats: bool = True) -> dict[str, Any]:
-    """The TableDescription of `meta` (item counts and sizes from `txn` when given)."""
+             index_status: dict[str, str] | None = None, with_stats: bool = True) -> dict[str, Any]:
+    """The TableDescription of `meta` (item counts and sizes from `txn` when given). `status`
+    overrides TableStatus and `index_status` the IndexStatus of the GSIs it names: the answers of
+    CreateTable and UpdateTable report the asynchronous states DynamoDB reports (CREATING,
+    UPDATING) although eddydb's change is complete and DescribeTable already says ACTIVE."""
     count = size = 0
     if txn is not None and with_stats:
         count = txn.count_items(meta.table_id)
@@ -165,7 +168,7 @@ def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = No
             "Projection": _projection(ix),
         }
         if ix.kind == "GSI":
-            desc["IndexStatus"] = ix.status
+            desc["IndexStatus"] = (index_status or {}).get(ix.name, ix.status)
             if ix.backfilling:
                 desc["Backfilling"] = True
             desc["ProvisionedThroughput"] = _throughput_desc(ix.throughput, meta)
@@ -219,7 +222,8 @@ def create_table(engine: Any, meta: TableMeta, *, stream_view_type: str | None =
         if stream_view_type is not None:
             meta.stream = _enable_stream(txn, meta, stream_view_type, now)
         _save(engine, txn, meta)
-        return meta.name, meta, {"TableDescription": describe(meta, None)}
+        return meta.name, meta, {"TableDescription": describe(
+            meta, None, status="CREATING", index_status={ix.name: "CREATING" for ix in meta.gsis()})}
 
     return _submit(engine, fn)
 
@@ -347,9 +351,21 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
         if "deletion_protection" in changes:
             meta.deletion_protection = bool(changes["deletion_protection"])
         _save(engine, txn, meta)
-        return meta.name, meta, {"TableDescription": describe(meta, txn)}
+        return meta.name, meta, {"TableDescription": describe(meta, txn, status="UPDATING",
+                                                              index_status=_index_states(changes))}
 
     return _submit(engine, fn)
+
+
+def _index_states(changes: dict) -> dict[str, str]:
+    """The IndexStatus UpdateTable's answer reports for the GSIs it creates or updates."""
+    out: dict[str, str] = {}
+    for upd in changes.get("gsi_updates", []):
+        if upd[0] == "Create":
+            out[upd[1].name] = "CREATING"
+        elif upd[0] == "Update":
+            out[upd[1]] = "UPDATING"
+    return out
 
 
 def _other_changes(changes: dict, ignore: set[str]) -> bool:
