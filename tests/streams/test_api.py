@@ -143,6 +143,17 @@ def test_sequence_iterator_without_sequence_number_is_validation(dynamodb, ddbst
     assert _err(e)[0] == "ValidationException"
 
 
+@pytest.mark.parametrize("itype", ["TRIM_HORIZON", "LATEST"])
+def test_positional_iterator_with_sequence_number_is_validation(dynamodb, ddbstreams, make_table, itype):
+    arn = stream_arn(dynamodb, make_table(stream=True))
+    [shard] = all_shards(ddbstreams, arn)
+    start = shard["SequenceNumberRange"]["StartingSequenceNumber"]
+    with pytest.raises(ClientError) as e:
+        ddbstreams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType=itype,
+                                      SequenceNumber=start)
+    assert _err(e) == ("ValidationException", f"Must not provide SequenceNumber for ShardIteratorType {itype}")
+
+
 def test_sequence_number_outside_the_shard_is_validation(dynamodb, ddbstreams, make_table):
     arn = stream_arn(dynamodb, make_table(stream=True))
     [shard] = all_shards(ddbstreams, arn)

@@ -162,8 +162,9 @@ def get_shard_iterator(inst: Any, req: dict) -> dict:
         raise ValidationException("ShardIteratorType AT_TIMESTAMP is not supported by DynamoDB Streams")
     if itype in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER") and seq is None:
         raise ValidationException(f"Must provide SequenceNumber for ShardIteratorType {itype}")
-    if itype in ("TRIM_HORIZON", "LATEST"):
-        seq = None  # ignored for these types (SDK adapters sometimes pass one along)
+    if itype in ("TRIM_HORIZON", "LATEST") and seq is not None:
+        # DynamoDB rejects it rather than ignoring it (Alternator's test_get_shard_iterator pins this)
+        raise ValidationException(f"Must not provide SequenceNumber for ShardIteratorType {itype}")
     _check_stream_arn(str(arn))
     return {"ShardIterator": inst.streams.get_shard_iterator(arn, shard_id, itype, seq)}
 
