@@ -146,6 +146,19 @@ def test_create_validation(ddb):
         ddb.describe_table(TableName=n)
 
 
+def test_throughput_beyond_any_limit_is_out_of_bounds(ddb, mk):
+    huge = 1000000000001
+    with raises(V, f"^Given value {huge} for ReadCapacityUnits is out of bounds$"):
+        ddb.create_table(TableName=_name(), KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         ProvisionedThroughput={"ReadCapacityUnits": huge, "WriteCapacityUnits": huge})
+    t = mk(ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+    with raises(V, f"^Given value {huge} for WriteCapacityUnits is out of bounds$"):
+        ddb.update_table(TableName=t, ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": huge})
+    with raises("LimitExceededException"):
+        ddb.update_table(TableName=t, ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": 40001})
+
+
 def test_list_tables_paging(ddb, mk):
     names = sorted(mk() for _ in range(3))
     got: list[str] = []

@@ -26,6 +26,7 @@ _BILLING = ("PROVISIONED", "PAY_PER_REQUEST")
 _TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
 _INVALID = "One or more parameter values were invalid: "
 _MAX_THROUGHPUT = 40000
+_MAX_UNITS = 1_000_000_000_000
 
 
 # --- coral-style validation ----------------------------------------------------------------------
@@ -220,6 +221,10 @@ def _check_billing(billing: str, tp: Any, what: str = "table") -> None:
 def _check_throughput_limits(tp: dict | None, what: str = "table") -> None:
     if not tp:
         return
+    if what == "table":  # a value no account limit could allow is a bad request, not a limit reached
+        for f in ("ReadCapacityUnits", "WriteCapacityUnits"):
+            if tp[f] > _MAX_UNITS:
+                raise ValidationException(f"Given value {tp[f]} for {f} is out of bounds")
     for f in ("ReadCapacityUnits", "WriteCapacityUnits"):
         if tp[f] > _MAX_THROUGHPUT:
             raise LimitExceededException(
