@@ -168,3 +168,17 @@ def test_a_new_gsi_leaves_out_items_whose_key_value_it_cannot_index(ddb, mk):
         time.sleep(0.05)
     assert ddb.scan(TableName=t, IndexName="gsi")["Items"] == [good]
     assert ddb.scan(TableName=t)["Count"] == 4
+
+
+def test_lsi_filter_reads_attributes_the_index_does_not_project(ddb, it):
+    # DynamoDB fetches an LSI entry's missing attributes from the table, for the filter too; the
+    # items returned keep the index's projection
+    q = {"TableName": it, "IndexName": "lsik", "KeyConditionExpression": "pk = :p", "FilterExpression": "a = :a"}
+    r = ddb.query(**q, ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"S": "A"}})
+    assert r["Count"] == 5 and r["ScannedCount"] == 5
+    assert all(set(i) == {"pk", "sk", "l"} for i in r["Items"])
+    r = ddb.query(**q, ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"S": "other"}}, Select="COUNT")
+    assert r["Count"] == 0 and r["ScannedCount"] == 5
+    r = ddb.scan(TableName=it, IndexName="lsik", ScanFilter={"b": {"ComparisonOperator": "EQ",
+                                                                   "AttributeValueList": [{"S": "B"}]}})
+    assert r["Count"] == 5

@@ -3,8 +3,8 @@
 DynamoDB's paging semantics live here: Limit counts items *evaluated* (before the filter), a
 page stops after 1 MB of items read, LastEvaluatedKey is the last evaluated item's key (table
 key plus index key for index reads), Query walks one partition's sort-key range forward or
-backward, Scan walks (partition-hash, pk, sk) order and a parallel-scan segment is a hash range.
-Called by api/items.py and api/batch.py with a `ReadTxn` of the calling thread.
+backward, Scan walks (partition-hash, pk, sk) order and a parallel-scan segment is a hash range;
+an LSI filter reading attributes the index does not project sees the table item. Called by api/items.py and api/batch.py with a `ReadTxn` of the calling thread.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import orjson
 
 from eddydb.engine import exprs
 from eddydb.engine.catalog import IndexMeta, TableMeta
-from eddydb.engine.writes import item_key
+from eddydb.engine.writes import item_key, projected_names
 from eddydb.model.errors import ValidationException
 from eddydb.model.keys import encode_key, partition_hash
 from eddydb.model.size import item_size
@@ -195,11 +195,27 @@ def _collect_raw(page: Page, rows: Any, table: TableMeta, index: IndexMeta | Non
     return page
 
 
-def _filter_fn(node: Any) -> Callable[[dict], bool] | None:
+def _filter_fn(node: Any, fetch: Callable[[dict], dict] | None = None) -> Callable[[dict], bool] | None:
     if node is None:
         return None
     evaluate = exprs.fn("evaluate")
+    if fetch is not None:
+        return lambda entry: bool(evaluate(node, fetch(entry)))
     return lambda item: bool(evaluate(node, item))
+
+
+def _filter_fetch(r: ReadTxn, table: TableMeta, index: IndexMeta | None, node: Any) -> Callable[[dict], dict] | None:
+    """For an LSI whose projection lacks an attribute the filter reads: the entry's table item, which
+    DynamoDB fetches from the table (a GSI filters its entries as they are)."""
+    if node is None or index is None or index.kind != "LSI" or index.projection_type == "ALL":
+        return None
+    if getattr(node, "attributes", frozenset()) <= projected_names(index, table).keys():
+        return None
+
+    def fetch(entry: dict) -> dict:
+        raw = r.get_item(table.table_id, *item_key(table, entry))
+        return entry if raw is None else _loads(raw)
+    return fetch
 
 
 def _project_fn(paths: Any) -> Callable[[dict], dict] | None:
@@ -220,7 +236,7 @@ def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dic
     pkb = encode_key(hash_value)
     phash = partition_hash(pkb)
     page = Page()
-    ffn, pfn = _filter_fn(filter), _project_fn(projection)
+    ffn, pfn = _filter_fn(filter, _filter_fetch(r, table, index, filter)), _project_fn(projection)
     if index is None:
         if start_key is not None:
             if ks.range_name is None:
@@ -258,7 +274,7 @@ def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int 
     """One page of a Scan of the table or an index (parallel segment = partition-hash range)."""
     lo, hi = segment_range(segment, total_segments)
     page = Page()
-    ffn, pfn = _filter_fn(filter), _project_fn(projection)
+    ffn, pfn = _filter_fn(filter, _filter_fetch(r, table, index, filter)), _project_fn(projection)
     if index is None:
         after = None
         if start_key is not None:

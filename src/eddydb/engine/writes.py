@@ -17,7 +17,8 @@ from eddydb.model.size import value_size
 from eddydb.model.values import values_equal
 from eddydb.storage.base import WriteTxn
 
-__all__ = ["apply_change", "backfill_index", "expires_of", "index_entry", "item_key", "project_for_index"]
+__all__ = ["apply_change", "backfill_index", "expires_of", "index_entry", "item_key", "project_for_index",
+           "projected_names"]
 
 _dumps = orjson.dumps
 
@@ -44,16 +45,22 @@ def expires_of(table: TableMeta, item: dict | None) -> float | None:
         return None
 
 
-def project_for_index(index: IndexMeta, item: dict, table: TableMeta | None = None) -> dict:
-    """The attributes an index entry keeps: ALL, or table+index keys (KEYS_ONLY) plus INCLUDEd ones."""
-    if index.projection_type == "ALL":
-        return item
+def projected_names(index: IndexMeta, table: TableMeta | None = None) -> dict[str, None]:
+    """The attribute names a KEYS_ONLY/INCLUDE index entry keeps (ordered): index keys, table keys,
+    INCLUDEd attributes."""
     names: list[str] = list(index.key.names())
     if table is not None:
         names.extend(table.key.names())
     if index.projection_type == "INCLUDE":
         names.extend(index.non_key_attributes)
-    return {n: item[n] for n in dict.fromkeys(names) if n in item}
+    return dict.fromkeys(names)
+
+
+def project_for_index(index: IndexMeta, item: dict, table: TableMeta | None = None) -> dict:
+    """The attributes an index entry keeps: ALL, or table+index keys (KEYS_ONLY) plus INCLUDEd ones."""
+    if index.projection_type == "ALL":
+        return item
+    return {n: item[n] for n in projected_names(index, table) if n in item}
 
 
 def index_entry(index: IndexMeta, item: dict | None, table: TableMeta | None = None,
