@@ -81,6 +81,14 @@ def test_update_table_answers_updating_and_a_new_index_creating(ddb, mk):
     assert ddb.describe_table(TableName=t)["Table"]["TableStatus"] == "ACTIVE"
 
 
+def test_update_table_deleting_an_index_answers_it_deleting(ddb, mk):
+    t = mk(gsi={"gsi1": ("g:S",), "gsi2": ("h:S",)})
+    d = ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "gsi1"}}])
+    assert {g["IndexName"]: g["IndexStatus"] for g in d["TableDescription"]["GlobalSecondaryIndexes"]} == {
+        "gsi1": "DELETING", "gsi2": "ACTIVE"}
+    assert [g["IndexName"] for g in ddb.describe_table(TableName=t)["Table"]["GlobalSecondaryIndexes"]] == ["gsi2"]
+
+
 def test_item_count(ddb, mk):
     t = mk()
     for i in range(3):

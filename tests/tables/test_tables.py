@@ -452,7 +452,9 @@ def test_create_existing_gsi_and_delete_gsi(ddb, cleanup):
     assert code == "ValidationException" and "already exists" in msg
     ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "g": {"S": "x"}})
     d = ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "gidx"}}])
-    assert "GlobalSecondaryIndexes" not in d["TableDescription"]
+    assert [(g["IndexName"], g["IndexStatus"]) for g in d["TableDescription"]["GlobalSecondaryIndexes"]] == [
+        ("gidx", "DELETING")]
+    assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=name)["Table"]
     with pytest.raises(ClientError) as exc:
         ddb.query(TableName=name, IndexName="gidx", KeyConditionExpression="g = :g",
                   ExpressionAttributeValues={":g": {"S": "x"}})

@@ -127,11 +127,13 @@ def _projection(ix: IndexMeta) -> dict[str, Any]:
 
 
 def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = None,
-             index_status: dict[str, str] | None = None, with_stats: bool = True) -> dict[str, Any]:
+             index_status: dict[str, str] | None = None, dropped: tuple[IndexMeta, ...] = (),
+             with_stats: bool = True) -> dict[str, Any]:
     """The TableDescription of `meta` (item counts and sizes from `txn` when given). `status`
     overrides TableStatus and `index_status` the IndexStatus of the GSIs it names: the answers of
     CreateTable and UpdateTable report the asynchronous states DynamoDB reports (CREATING,
-    UPDATING) although eddydb's change is complete and DescribeTable already says ACTIVE."""
+    UPDATING, DELETING for the `dropped` GSIs, already gone from `meta`) although eddydb's change
+    is complete and DescribeTable already says ACTIVE."""
     count = size = 0
     if txn is not None and with_stats:
         count = txn.count_items(meta.table_id)
@@ -157,9 +159,9 @@ def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = No
         d["OnDemandThroughput"] = dict(meta.on_demand_throughput)
     lsis: list[dict[str, Any]] = []
     gsis: list[dict[str, Any]] = []
-    for ix in meta.indexes.values():
+    for ix in (*meta.indexes.values(), *dropped):
         icount = isize = 0
-        if txn is not None and with_stats:
+        if txn is not None and with_stats and ix.name in meta.indexes:
             icount = txn.count_index(ix.index_id)
             isize = txn.index_size(ix.index_id)
         desc: dict[str, Any] = {
@@ -328,8 +330,8 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
             meta.throughput = _new_throughput(cur, tp, now)
         if "on_demand_throughput" in changes:
             meta.on_demand_throughput = changes["on_demand_throughput"]
-        for upd in changes.get("gsi_updates", []):
-            _apply_gsi_update(engine, txn, meta, upd, now)
+        dropped = tuple(gone for upd in changes.get("gsi_updates", [])
+                        if (gone := _apply_gsi_update(engine, txn, meta, upd, now)) is not None)
         if "stream" in changes:
             enabled, view_type = changes["stream"]
             if enabled:
@@ -351,21 +353,16 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
         if "deletion_protection" in changes:
             meta.deletion_protection = bool(changes["deletion_protection"])
         _save(engine, txn, meta)
-        return meta.name, meta, {"TableDescription": describe(meta, txn, status="UPDATING",
+        return meta.name, meta, {"TableDescription": describe(meta, txn, status="UPDATING", dropped=dropped,
                                                               index_status=_index_states(changes))}
 
     return _submit(engine, fn)
 
 
 def _index_states(changes: dict) -> dict[str, str]:
-    """The IndexStatus UpdateTable's answer reports for the GSIs it creates or updates."""
-    out: dict[str, str] = {}
-    for upd in changes.get("gsi_updates", []):
-        if upd[0] == "Create":
-            out[upd[1].name] = "CREATING"
-        elif upd[0] == "Update":
-            out[upd[1]] = "UPDATING"
-    return out
+    """The IndexStatus UpdateTable's answer reports for the GSIs it creates, updates or deletes."""
+    states = {"Create": "CREATING", "Update": "UPDATING", "Delete": "DELETING"}
+    return {upd[1].name if upd[0] == "Create" else upd[1]: states[upd[0]] for upd in changes.get("gsi_updates", [])}
 
 
 def _other_changes(changes: dict, ignore: set[str]) -> bool:
@@ -464,7 +461,8 @@ def _merge_attribute_definitions(meta: TableMeta, defs: list[dict], gsi_updates:
     meta.attribute_definitions = [{"AttributeName": n, "AttributeType": merged[n]} for n in merged if n in used]
 
 
-def _apply_gsi_update(engine: Any, txn: Any, meta: TableMeta, upd: tuple, now: float) -> None:
+def _apply_gsi_update(engine: Any, txn: Any, meta: TableMeta, upd: tuple, now: float) -> IndexMeta | None:
+    """Apply one GlobalSecondaryIndexUpdate; returns the index it deleted, if any."""
     kind = upd[0]
     if kind == "Create":
         ix: IndexMeta = upd[1]
@@ -502,6 +500,8 @@ def _apply_gsi_update(engine: Any, txn: Any, meta: TableMeta, upd: tuple, now: f
         for other in meta.indexes.values():
             used.update(other.key.names())
         meta.attribute_definitions = [a for a in meta.attribute_definitions if a["AttributeName"] in used]
+        return gone
+    return None
 
 
 def _backfill_index(engine: Any, txn: Any, meta: TableMeta, ix: IndexMeta) -> None:
