@@ -263,6 +263,17 @@ def test_delete_table_response(ddb):
         ddb.describe_table(TableName=n)
 
 
+def test_deletion_protection_blocks_delete_table(ddb):
+    n = _name()
+    _create(ddb, n, DeletionProtectionEnabled=True)
+    with raises(V, "^Resource cannot be deleted as it is currently protected against deletion. "
+                   "Disable deletion protection first.$"):
+        ddb.delete_table(TableName=n)
+    assert ddb.describe_table(TableName=n)["Table"]["DeletionProtectionEnabled"] is True
+    ddb.update_table(TableName=n, DeletionProtectionEnabled=False)
+    assert ddb.delete_table(TableName=n)["TableDescription"]["TableStatus"] == "DELETING"
+
+
 def test_describe_continuous_backups(ddb, mk):
     t = mk()
     d = ddb.describe_continuous_backups(TableName=t)["ContinuousBackupsDescription"]

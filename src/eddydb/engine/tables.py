@@ -518,9 +518,8 @@ def delete_table(engine: Any, name: str) -> Future:
     def fn(txn: Any) -> tuple[str, None, dict]:
         meta = _must_load(txn, name)
         if meta.deletion_protection:
-            raise ValidationException(
-                f"1 validation error detected: Table '{meta.name}' can't be deleted while "
-                "DeletionProtectionEnabled is set to True")
+            raise ValidationException("Resource cannot be deleted as it is currently protected against deletion. "
+                                      "Disable deletion protection first.")
         desc = describe(meta, txn, status="DELETING")
         now = time.time()
         if meta.stream_enabled:
