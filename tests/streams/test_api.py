@@ -143,14 +143,15 @@ def test_sequence_iterator_without_sequence_number_is_validation(dynamodb, ddbst
     assert _err(e)[0] == "ValidationException"
 
 
-@pytest.mark.parametrize("itype", ["TRIM_HORIZON", "LATEST"])
+@pytest.mark.parametrize("itype", ["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"])
 def test_positional_iterator_with_sequence_number_is_validation(dynamodb, ddbstreams, make_table, itype):
     arn = stream_arn(dynamodb, make_table(stream=True))
     [shard] = all_shards(ddbstreams, arn)
     start = shard["SequenceNumberRange"]["StartingSequenceNumber"]
+    when = {"Timestamp": time.time() - 60} if itype == "AT_TIMESTAMP" else {}
     with pytest.raises(ClientError) as e:
         ddbstreams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType=itype,
-                                      SequenceNumber=start)
+                                      SequenceNumber=start, **when)
     assert _err(e) == ("ValidationException", f"Must not provide SequenceNumber for ShardIteratorType {itype}")
 
 
@@ -242,6 +243,56 @@ def test_at_and_after_sequence_number_on_every_record(dynamodb, ddbstreams, make
         after = read_shard(ddbstreams, arn, shard["ShardId"], iterator_type="AFTER_SEQUENCE_NUMBER",
                            SequenceNumber=sn)
         assert [x["eventID"] for x in after] == [x["eventID"] for x in records[i + 1:]]
+
+
+def _keys(records):
+    return [r["dynamodb"]["Keys"]["pk"]["S"] for r in records]
+
+
+def test_at_timestamp_starts_at_the_first_record_written_at_or_after_it(dynamodb, ddbstreams, make_table):
+    name = make_table(stream=True)
+    arn = stream_arn(dynamodb, name)
+    _put(dynamodb, name, "before", v=1)
+    when = time.time()
+    _put(dynamodb, name, "after", v=1)
+    _put(dynamodb, name, "later", v=1)
+    [shard] = all_shards(ddbstreams, arn)
+    got = read_shard(ddbstreams, arn, shard["ShardId"], iterator_type="AT_TIMESTAMP", Timestamp=when)
+    assert _keys(got) == ["after", "later"]
+
+
+def test_at_timestamp_older_than_the_trim_horizon_reads_from_the_oldest_record(dynamodb, ddbstreams, make_table):
+    name = make_table(stream=True)
+    arn = stream_arn(dynamodb, name)
+    _put(dynamodb, name, "a", v=1)
+    _put(dynamodb, name, "b", v=1)
+    [shard] = all_shards(ddbstreams, arn)
+    got = read_shard(ddbstreams, arn, shard["ShardId"], iterator_type="AT_TIMESTAMP", Timestamp=1.0)
+    assert _keys(got) == ["a", "b"]
+
+
+def test_at_timestamp_after_the_newest_record_reads_what_comes_next(dynamodb, ddbstreams, make_table):
+    name = make_table(stream=True)
+    arn = stream_arn(dynamodb, name)
+    _put(dynamodb, name, "old", v=1)
+    when = time.time()
+    [shard] = all_shards(ddbstreams, arn)
+    it = ddbstreams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="AT_TIMESTAMP",
+                                       Timestamp=when)["ShardIterator"]
+    _put(dynamodb, name, "new", v=1)
+    assert _keys(ddbstreams.get_records(ShardIterator=it)["Records"]) == ["new"]
+
+
+def test_at_timestamp_in_the_future_or_missing_is_validation(dynamodb, ddbstreams, make_table):
+    arn = stream_arn(dynamodb, make_table(stream=True))
+    [shard] = all_shards(ddbstreams, arn)
+    with pytest.raises(ClientError) as e:
+        ddbstreams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="AT_TIMESTAMP",
+                                      Timestamp=time.time() + 3600)
+    assert _err(e)[0] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        ddbstreams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="AT_TIMESTAMP")
+    assert _err(e) == ("ValidationException", "Must provide Timestamp for ShardIteratorType AT_TIMESTAMP")
 
 
 def test_get_records_limit_is_respected(dynamodb, ddbstreams, make_table):

@@ -5,6 +5,7 @@ by api/dispatch.py; GetRecords answers raw JSON bytes (stored records are splice
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from eddydb.streams.service import ITERATOR_TYPES, MAX_RECORDS
 __all__ = ["OPERATIONS"]
 
 _TABLE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-_ALL_ITERATOR_TYPES = (*ITERATOR_TYPES, "AT_TIMESTAMP")
+_SEQUENCE_TYPES = ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
 
 
 class _Errors:
@@ -155,18 +156,32 @@ def get_shard_iterator(inst: Any, req: dict) -> dict:
     if errs.required(shard_id, "shardId"):
         errs.string(shard_id, "shardId", 28, 65)
     if errs.required(itype, "shardIteratorType"):
-        errs.enum(itype, "shardIteratorType", _ALL_ITERATOR_TYPES)
+        errs.enum(itype, "shardIteratorType", ITERATOR_TYPES)
     errs.string(seq, "sequenceNumber", 21, 40)
     errs.raise_if_any()
-    if itype == "AT_TIMESTAMP":
-        raise ValidationException("ShardIteratorType AT_TIMESTAMP is not supported by DynamoDB Streams")
-    if itype in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER") and seq is None:
+    if itype in _SEQUENCE_TYPES and seq is None:
         raise ValidationException(f"Must provide SequenceNumber for ShardIteratorType {itype}")
-    if itype in ("TRIM_HORIZON", "LATEST") and seq is not None:
+    if itype not in _SEQUENCE_TYPES and seq is not None:
         # DynamoDB rejects it rather than ignoring it (Alternator's test_get_shard_iterator pins this)
         raise ValidationException(f"Must not provide SequenceNumber for ShardIteratorType {itype}")
+    when = None
+    if itype == "AT_TIMESTAMP":
+        if req.get("Timestamp") is None:
+            raise ValidationException("Must provide Timestamp for ShardIteratorType AT_TIMESTAMP")
+        when = _timestamp(req["Timestamp"])
     _check_stream_arn(str(arn))
-    return {"ShardIterator": inst.streams.get_shard_iterator(arn, shard_id, itype, seq)}
+    return {"ShardIterator": inst.streams.get_shard_iterator(arn, shard_id, itype, seq, when)}
+
+
+def _timestamp(value: Any) -> float:
+    """GetShardIterator's Timestamp (epoch seconds, millisecond precision; boto3 sends a number)."""
+    try:
+        when = float(value)  # shapes.py lets only numbers and strings through
+    except (TypeError, ValueError):
+        when = math.nan
+    if not math.isfinite(when):
+        raise ValidationException(f"Invalid Timestamp: {value}")
+    return when
 
 
 def get_records(inst: Any, req: dict) -> bytes:

@@ -28,7 +28,7 @@ __all__ = ["ITERATOR_TYPES", "MAX_BYTES", "MAX_RECORDS", "ShardInfo", "StreamInf
 
 log = logging.getLogger("eddydb.streams")
 
-ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER")
+ITERATOR_TYPES = ("TRIM_HORIZON", "LATEST", "AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER", "AT_TIMESTAMP")
 MAX_RECORDS = 1000
 MAX_BYTES = 1 << 20
 
@@ -116,8 +116,9 @@ class StreamService:
 
     # --- positions and reads -----------------------------------------------------------------------
     def get_shard_iterator(self, stream_arn: str, shard_id: str, iterator_type: str,
-                           sequence_number: str | None = None) -> str:
-        """A shard iterator (GetShardIterator semantics and errors)."""
+                           sequence_number: str | None = None, timestamp: float | None = None) -> str:
+        """A shard iterator (GetShardIterator semantics and errors); `timestamp` (epoch seconds) is
+        AT_TIMESTAMP's position."""
         with self.store.read() as r:
             if r.get_stream(stream_arn) is None:
                 raise _stream_not_found(stream_arn)
@@ -128,11 +129,16 @@ class StreamService:
             if iterator_type == "TRIM_HORIZON":
                 after = shard.horizon
             elif iterator_type == "LATEST":
-                if shard.end_seq is not None:
-                    after = shard.end_seq
-                else:
-                    last = r.last_stream_seq(shard_id)
-                    after = shard.horizon if last is None else max(last, shard.horizon)
+                after = _latest(r, shard)
+            elif iterator_type == "AT_TIMESTAMP":
+                if timestamp is None:
+                    raise ValidationException("Timestamp is required for ShardIteratorType AT_TIMESTAMP")
+                if timestamp > time.time():
+                    raise ValidationException(f"Invalid Timestamp {timestamp}: it is in the future")
+                # the first record at or after it; a trimmed position reads from the trim horizon, and
+                # a time after the newest record reads what comes next (LATEST)
+                first = r.first_seq_at_or_after(shard_id, timestamp)
+                after = _latest(r, shard) if first is None else max(first - 1, shard.horizon)
             elif iterator_type in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER"):
                 if sequence_number is None:
                     raise ValidationException(f"SequenceNumber is required for ShardIteratorType {iterator_type}")
@@ -212,11 +218,7 @@ class StreamService:
             row = r.get_shard(shard_id)
             if row is None:
                 raise _trimmed(shard_id)
-            shard = shard_info(row)
-            if shard.end_seq is not None:
-                return shard.end_seq
-            last = r.last_stream_seq(shard_id)
-            return shard.horizon if last is None else max(last, shard.horizon)
+            return _latest(r, shard_info(row))
 
     # --- push -------------------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
@@ -342,6 +344,14 @@ def _is_orphan(txn: Any, arn: str, table_name: str) -> bool:
         return True
     stream = meta.get("stream") or {}
     return stream.get("arn") != arn or not stream.get("enabled")
+
+
+def _latest(reader: Any, shard: ShardInfo) -> int:
+    """The position just after a shard's newest record (its end once closed)."""
+    if shard.end_seq is not None:
+        return shard.end_seq
+    last = reader.last_stream_seq(shard.shard_id)
+    return shard.horizon if last is None else max(last, shard.horizon)
 
 
 def _parse_seq(text: str) -> int:
