@@ -46,6 +46,16 @@ def test_nesting_depth(ddb, mk):
         ddb.put_item(TableName=t, Item={**K, "d": nest(33)})
 
 
+def test_number_with_digits_of_another_script_is_not_a_number(ddb, mk):
+    t = mk(range_key="sk:N")
+    for text in ("\u0661\u0662", "1\u0662"):  # Arabic-Indic digits
+        with raises(V, "cannot be converted"):
+            ddb.put_item(TableName=t, Item={**K, "sk": {"N": text}})
+        with raises(V, "cannot be converted"):
+            ddb.put_item(TableName=t, Item={**K, "sk": {"N": "1"}, "n": {"N": text}})
+    assert "Item" not in ddb.get_item(TableName=t, Key={**K, "sk": {"N": "1"}})
+
+
 def test_transaction_request_shapes(ddb, mk):
     t = mk()
     with raises(V, "Transaction request cannot include multiple operations on one item"):

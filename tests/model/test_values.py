@@ -30,7 +30,8 @@ def test_normalize_number_canonical_text(text, canon):
     assert normalize_number(text) == canon
 
 
-@pytest.mark.parametrize("text", ["abc", "", "1.2.3", "--1", "1e", "e5", ".", "NaN", "Infinity", "1_000", " 1", "0x10"])
+@pytest.mark.parametrize("text", ["abc", "", "1.2.3", "--1", "1e", "e5", ".", "NaN", "Infinity", "1_000", " 1", "0x10",
+                                  "\u0661\u0662", "1\u0662", "1e\u0661"])
 def test_unparsable_number_is_rejected(text):
     with pytest.raises(ValidationException, match="^A value provided cannot be converted into a number$"):
         normalize_number(text)

@@ -36,8 +36,9 @@ _MAX_DIGITS = 38
 _MAX_ADJ_EXP = 125   # 9.99..E+125 is the largest magnitude
 _MIN_ADJ_EXP = -130  # 1E-130 is the smallest non-zero magnitude
 
-_NUMBER_RE = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
-_SIMPLE_INT_RE = re.compile(r"-?[1-9]\d{0,36}|0")
+# ASCII digits only: str patterns' \d would let other scripts' digits through as number text.
+_NUMBER_RE = re.compile(r"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?", re.ASCII)
+_SIMPLE_INT_RE = re.compile(r"-?[1-9]\d{0,36}|0", re.ASCII)
 
 _INVALID_PARAMS = "One or more parameter values were invalid: "
 _EMPTY_SET = {
