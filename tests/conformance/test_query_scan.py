@@ -273,11 +273,19 @@ def test_key_condition_on_a_non_key_attribute(ddb, mk):
                   ExpressionAttributeValues=vals)
 
 
-def test_query_with_an_empty_partition_key_value_is_rejected(ddb, mk):
-    # as GetItem: a key attribute value cannot be empty, so no partition can match it
+def test_query_with_an_empty_key_value_is_rejected(ddb, mk):
+    # as GetItem: a key attribute value cannot be empty, in the partition key or the sort key condition
     t = mk("pk", "sk", gsi={"gsi": ("g:B",)})
     msg = ("^One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an "
            "empty {} value. Key: {}$")
+    empty = {":p": {"S": "a"}, ":s": {"S": ""}}
+    for cond, values in (("sk = :s", empty), ("sk < :s", empty), ("begins_with(sk, :s)", empty),
+                         ("sk BETWEEN :s AND :t", {**empty, ":t": {"S": "z"}})):
+        with raises(V, msg.format("string", "sk")):
+            ddb.query(TableName=t, KeyConditionExpression="pk = :p AND " + cond, ExpressionAttributeValues=values)
+    with raises(V, msg.format("string", "sk")):
+        ddb.query(TableName=t, KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]},
+                                              "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"S": ""}]}})
     with raises(V, msg.format("string", "pk")):
         ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": ""}})
     with raises(V, msg.format("string", "pk")):

@@ -614,10 +614,11 @@ def query(inst: Any, req: dict) -> dict | bytes:
                         f"QueryFilter can only contain non-key attributes: Primary key attribute: {name}")
                 raise ValidationException(
                     f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}")
-    # an empty or oversized partition key value is rejected as in GetItem (never an empty page)
+    # an empty or oversized key value is rejected as in GetItem (never an empty page)
     _key_value(ks.hash_name, ks.hash_type, kc.hash_value, in_item=False)
     _check_hash_size(kc.hash_value)
     for rv in kc.range_values:
+        _key_value(ks.range_name, ks.range_type, rv, in_item=False)  # type: ignore[arg-type]
         _check_range_size(rv)
     select = _select(req, table, index, paths, "Querying")
     start = _start_key(req, table, index)
