@@ -373,8 +373,8 @@ def test_deletion_protection_blocks_delete(ddb, cleanup):
     with pytest.raises(ClientError) as exc:
         ddb.delete_table(TableName=name)
     code, msg = _err(exc)
-    assert (code, msg) == ("ValidationException", "Resource cannot be deleted as it is currently protected against "
-                                                  "deletion. Disable deletion protection first.")
+    assert code == "ValidationException"
+    assert msg == "Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first."
     ddb.update_table(TableName=name, DeletionProtectionEnabled=False)
     ddb.delete_table(TableName=name)
 
