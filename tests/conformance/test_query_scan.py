@@ -292,3 +292,20 @@ def test_query_with_an_empty_key_value_is_rejected(ddb, mk):
         ddb.query(TableName=t, KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": ""}]}})
     with raises(V, msg.format("binary", "g")):
         ddb.query(TableName=t, IndexName="gsi", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"B": b""}})
+
+
+@pytest.mark.parametrize("expr,message", [
+    ("pk = :p AND sk = x", "Invalid condition in KeyConditionExpression: Multiple attribute names used in one "
+                           "condition"),
+    ("pk = :p AND sk BETWEEN :x AND x", "Invalid condition in KeyConditionExpression: Multiple attribute names "
+                                        "used in one condition"),
+    ("pk = :p AND :x = :x", "Invalid condition in KeyConditionExpression: No key attribute specified"),
+    ("pk.a = :p", "KeyConditionExpressions cannot have conditions on nested attributes"),
+    ("pk = :p AND sk[0] = :x", "KeyConditionExpressions cannot have conditions on nested attributes"),
+    ("pk = :p AND begins_with(sk.a, :s)", "KeyConditionExpressions cannot have conditions on nested attributes"),
+])
+def test_key_condition_operands(ddb, qt, expr, message):
+    # one top-level key attribute compared with values, per condition
+    values = {k: v for k, v in {":p": {"S": "a"}, ":x": _n(1), ":s": {"S": "b"}}.items() if k in expr}
+    with raises(V, f"^{message}$"):
+        ddb.query(TableName=qt, KeyConditionExpression=expr, ExpressionAttributeValues=values)

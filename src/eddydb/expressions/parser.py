@@ -735,6 +735,22 @@ def _key_attr(operand: Any) -> str | None:
     return None
 
 
+def _key_operands(operands: list[Any]) -> None:
+    """DynamoDB's checks of one key condition's operands, in their order: a single attribute name,
+    a top-level one."""
+    attr = None
+    for operand in operands:
+        if isinstance(operand, PathRef):
+            if attr is not None:
+                raise ValidationException(
+                    "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition")
+            if len(operand.path) > 1:
+                raise ValidationException("KeyConditionExpressions cannot have conditions on nested attributes")
+            attr = operand
+    if attr is None:
+        raise ValidationException("Invalid condition in KeyConditionExpression: No key attribute specified")
+
+
 def _key_leaf(leaf: Node) -> tuple[str, str, tuple[str, ...]]:
     """(attribute, op, value placeholders) of one key-condition leaf."""
     if isinstance(leaf, (Or, Not)):
@@ -744,11 +760,13 @@ def _key_leaf(leaf: Node) -> tuple[str, str, tuple[str, ...]]:
     if isinstance(leaf, Function):
         if leaf.name != "begins_with":
             raise ValidationException(f"Invalid operator used in KeyConditionExpression: {leaf.name}")
+        _key_operands(leaf.args)
         attr = _key_attr(leaf.args[0])
         if attr is None or not isinstance(leaf.args[1], ValueRef):
             raise ValidationException("Query key condition not supported")
         return attr, "begins_with", (leaf.args[1].name,)
     if isinstance(leaf, Between):
+        _key_operands([leaf.operand, leaf.low, leaf.high])
         attr = _key_attr(leaf.operand)
         if attr is None or not isinstance(leaf.low, ValueRef) or not isinstance(leaf.high, ValueRef):
             raise ValidationException("Query key condition not supported")
@@ -756,13 +774,14 @@ def _key_leaf(leaf: Node) -> tuple[str, str, tuple[str, ...]]:
     assert isinstance(leaf, Compare)
     if leaf.op == "<>":
         raise ValidationException("Invalid operator used in KeyConditionExpression: <>")
+    if isinstance(leaf.left, Size) or isinstance(leaf.right, Size):
+        raise ValidationException("Invalid operator used in KeyConditionExpression: size")
+    _key_operands([leaf.left, leaf.right])
     left, right, op = leaf.left, leaf.right, leaf.op
     if isinstance(left, ValueRef) and isinstance(right, PathRef):
         left, right, op = right, left, _FLIP[op]
     attr = _key_attr(left)
     if attr is None or not isinstance(right, ValueRef):
-        if isinstance(left, Size) or isinstance(right, Size):
-            raise ValidationException("Invalid operator used in KeyConditionExpression: size")
         raise ValidationException("Query key condition not supported")
     return attr, op, (right.name,)
 
