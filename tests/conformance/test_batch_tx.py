@@ -151,3 +151,29 @@ def test_batch_and_transaction_validation_comes_before_the_table_lookup(ddb):
     with raises("ResourceNotFoundException"):
         ddb.transact_write_items(TransactItems=[{"ConditionCheck": {"TableName": t, "Key": _k("a"),
                                                                     "ConditionExpression": "attribute_exists(pk)"}}])
+
+
+def test_batch_get_and_transact_get_validation_comes_before_the_table_lookup(ddb, mk):
+    t = "no-such-table-xyz"
+    with raises(V, "^Provided list of item keys contains duplicates$"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [{**_k("a"), "n": {"N": "1"}}, {"n": {"N": "1"}, **_k("a")}]}})
+    with raises(V, "^Provided list of item keys contains duplicates$"):  # the missing table comes after a real one
+        ddb.batch_get_item(RequestItems={mk(): {"Keys": [_k("a")]}, t: {"Keys": [_k("b"), _k("b")]}})
+    with raises(V, "A value provided cannot be converted into a number"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [{"pk": {"N": "x"}}]}})
+    with raises(V, "^Invalid ProjectionExpression: The expression can not be empty;$"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a")], "ProjectionExpression": ""}})
+    with raises(V, "^Can not use both expression and non-expression parameters in the same request"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a")], "ProjectionExpression": "x", "AttributesToGet": ["x"]}})
+    with raises(V, "^Invalid ProjectionExpression: The expression can not be empty;$"):
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": _k("a"), "ProjectionExpression": ""}}])
+    with raises(V, "A value provided cannot be converted into a number"):
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": {"pk": {"N": "x"}}}}])
+    with raises(V, r"^Value provided in ExpressionAttributeNames unused in expressions: keys: \{#a\}$"):
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": _k("a"), "ProjectionExpression": "x",
+                                                       "ExpressionAttributeNames": {"#a": "a"}}}])
+    # valid reads of a missing table still answer ResourceNotFoundException
+    with raises("ResourceNotFoundException", "^Requested resource not found$"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a"), _k("b")], "ProjectionExpression": "x"}})
+    with raises("ResourceNotFoundException", "^Requested resource not found$"):
+        ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": _k("a")}}])

@@ -30,7 +30,7 @@ _MAX_GET = 100
 _MAX_WRITE = 25
 _MAX_TRANSACT = 100
 _MAX_TRANSACT_BYTES = 4 * 1024 * 1024
-_DUP_KEYS = "Provided list of item keys contains duplicates"
+_DUP_KEYS = P.DUPLICATE_KEYS
 _DUP_TXN = "Transaction request cannot include multiple operations on one item"
 
 
@@ -114,7 +114,11 @@ def batch_get_item(inst: Any, req: dict) -> dict:
         raise ValidationException("Too many items requested for the BatchGetItem call")
     requests: list[B.GetRequest] = []
     for name, kaa in ri.items():
-        table = _table(inst, name)
+        try:
+            table = _table(inst, name)
+        except ResourceNotFoundException:
+            P.check_batch_get_without_tables(ri)  # DynamoDB's checks before its table lookups
+            raise
         _check_expression_maps(kaa)
         paths = I.compile_expressions(kaa, operation="GetItem").projection
         consistent = kaa.get("ConsistentRead", False)
@@ -306,7 +310,11 @@ def transact_get_items(inst: Any, req: dict) -> dict:
             raise _coral(f"Value null at 'transactItems.{i}.member.get' failed to satisfy constraint: Member must "
                          "not be null")
         spec = ti["Get"]
-        table = _table(inst, spec.get("TableName"))
+        try:
+            table = _table(inst, spec.get("TableName"))
+        except ResourceNotFoundException:
+            P.check_transact_get_without_tables(items)  # DynamoDB's checks before its table lookups
+            raise
         key = I.validate_key(table, spec.get("Key"))
         _check_expression_maps(spec)
         exprs = {k: spec[k] for k in ("ProjectionExpression", "ExpressionAttributeNames") if k in spec}

@@ -16,7 +16,16 @@ from eddydb.model.errors import ValidationException
 from eddydb.model.size import item_size
 from eddydb.model.values import validate_item, validate_value
 
-__all__ = ["check_batch_write_without_tables", "check_transact_write_without_tables", "check_without_table"]
+__all__ = [
+    "DUPLICATE_KEYS",
+    "check_batch_get_without_tables",
+    "check_batch_write_without_tables",
+    "check_transact_get_without_tables",
+    "check_transact_write_without_tables",
+    "check_without_table",
+]
+
+DUPLICATE_KEYS = "Provided list of item keys contains duplicates"
 
 
 def _values(m: Any) -> None:
@@ -69,6 +78,30 @@ def check_without_table(req: dict, operation: str) -> None:
         _query_expressions(req)
     else:
         compile_request(req, operation=operation)
+
+
+def check_batch_get_without_tables(request_items: dict) -> None:
+    """BatchGetItem: per table, the key values, a key given twice (the same attribute values;
+    equal numbers written differently need the key schema) and the expressions."""
+    for kaa in request_items.values():
+        if not isinstance(kaa, dict):
+            continue
+        keys = kaa.get("Keys")
+        seen: list[Any] = []
+        for key in keys if isinstance(keys, list) else ():
+            _values(key)
+            if key in seen:
+                raise ValidationException(DUPLICATE_KEYS)
+            seen.append(key)
+        compile_request({k: v for k, v in kaa.items() if k != "Keys"}, operation="GetItem")
+
+
+def check_transact_get_without_tables(items: list) -> None:
+    """TransactGetItems: the key values and expressions of every Get."""
+    for ti in items:
+        spec = ti.get("Get") if isinstance(ti, dict) else None
+        if isinstance(spec, dict):
+            check_without_table({k: v for k, v in spec.items() if k != "TableName"}, "GetItem")
 
 
 def check_batch_write_without_tables(request_items: dict) -> None:
