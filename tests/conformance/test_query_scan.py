@@ -233,9 +233,21 @@ def test_exclusive_start_key_errors(ddb, qt):
     with raises(V, "The provided starting key is invalid"):
         ddb.query(TableName=qt, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
                   ExclusiveStartKey={"pk": {"S": "a"}})
-    with raises(V):
+    with raises(V, "^The provided starting key is outside query boundaries based on provided conditions$"):
         ddb.query(TableName=qt, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
                   ExclusiveStartKey={"pk": {"S": "b"}, "sk": _n(1)})
+    with raises(V, "^The provided starting key does not match the range key predicate$"):
+        ddb.query(TableName=qt, KeyConditionExpression="pk = :p AND sk > :s",
+                  ExpressionAttributeValues={":p": {"S": "a"}, ":s": _n(5)}, ExclusiveStartKey={"pk": {"S": "a"}, "sk": _n(1)})
+    with raises(V, "^The provided starting key is invalid: The provided key element does not match the schema$"):
+        ddb.scan(TableName=qt, ExclusiveStartKey={"pk": {"S": "a"}, "sk": _n(1), "x": _n(1)})
+    # a parallel scan's start key must hash into the segment scanned
+    key = {"pk": {"S": "a"}, "sk": _n(1)}
+    home = [seg for seg in range(4) if any(
+        (i["pk"], i["sk"]) == (key["pk"], key["sk"]) for i in ddb.scan(TableName=qt, Segment=seg, TotalSegments=4)["Items"])]
+    assert len(home) == 1
+    with raises(V, "^The provided Exclusive start key does not map to the provided segment$"):
+        ddb.scan(TableName=qt, Segment=(home[0] + 1) % 4, TotalSegments=4, ExclusiveStartKey=key)
 
 
 def test_query_key_values_over_the_key_size_limits(ddb, mk):
@@ -294,11 +306,12 @@ def test_query_with_an_empty_key_value_is_rejected(ddb, mk):
         ddb.query(TableName=t, IndexName="gsi", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"B": b""}})
 
 
+_TWO_NAMES = "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"
+
+
 @pytest.mark.parametrize("expr,message", [
-    ("pk = :p AND sk = x", "Invalid condition in KeyConditionExpression: Multiple attribute names used in one "
-                           "condition"),
-    ("pk = :p AND sk BETWEEN :x AND x", "Invalid condition in KeyConditionExpression: Multiple attribute names "
-                                        "used in one condition"),
+    ("pk = :p AND sk = x", _TWO_NAMES),
+    ("pk = :p AND sk BETWEEN :x AND x", _TWO_NAMES),
     ("pk = :p AND :x = :x", "Invalid condition in KeyConditionExpression: No key attribute specified"),
     ("pk.a = :p", "KeyConditionExpressions cannot have conditions on nested attributes"),
     ("pk = :p AND sk[0] = :x", "KeyConditionExpressions cannot have conditions on nested attributes"),
