@@ -473,8 +473,8 @@ def _select(req: dict, table: TableMeta, index: IndexMeta | None, paths: Any, op
     # DynamoDB words these as one-error coral reports (as moto records)
     if sel == "SPECIFIC_ATTRIBUTES":
         if not has_proj:
-            raise _coral(["Must specify the AttributesToGet or ProjectionExpression when choosing to get "
-                          "SPECIFIC_ATTRIBUTES"])
+            raise _coral([("Must specify the AttributesToGet or ProjectionExpression when choosing to get "
+                           "SPECIFIC_ATTRIBUTES")])
     elif has_proj:
         if sel == "COUNT":
             raise _coral([f"Cannot specify the {proj_name} when choosing to get only the Count"])
