@@ -186,6 +186,8 @@ def test_batch_get_beyond_16_mb_returns_unprocessed_keys(eddy_embedded, make_tab
     got = [i["pk"]["S"] for i in r["Responses"][t]]
     rest = r["UnprocessedKeys"][t]
     assert 0 < len(rest["Keys"]) < 45 and len(got) + len(rest["Keys"]) == 45
+    size = len("pk") + len("k00") + len("b") + len(blob)
+    assert len(got) * size <= 16 * 1024 * 1024 < (len(got) + 1) * size  # as many as fit, never past 16 MB
     assert rest["ProjectionExpression"] == "pk, b"
     r2 = ddb.batch_get_item(RequestItems={t: rest})
     assert r2["UnprocessedKeys"] == {}

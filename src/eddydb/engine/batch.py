@@ -49,22 +49,25 @@ def batch_get(engine: Any, requests: list[GetRequest], capacity_mode: str | None
     unprocessed: dict[str, dict] = {}
     consumed: dict[str, Consumed] = {}
     total = 0
+    full = False  # the response holds as much as it may: every key from here on is unprocessed
     with engine.store.read() as r:
         for req in requests:
             out = responses.setdefault(req.table.name, [])
             c = consumed.setdefault(req.table.name, Consumed(req.table.name, "read"))
             for i, key in enumerate(req.keys):
-                if total > MAX_RESPONSE_BYTES:
+                raw = None if full else r.get_item(req.table.table_id, *item_key(req.table, key))
+                if raw is not None:
+                    item = orjson.loads(raw)
+                    size = item_size(item)
+                    full = total + size > MAX_RESPONSE_BYTES  # never past 16 MB: this item waits too
+                if full:
                     rest = dict(req.raw)
                     rest["Keys"] = req.keys[i:]
                     unprocessed[req.table.name] = rest
                     break
-                raw = r.get_item(req.table.table_id, *item_key(req.table, key))
                 if raw is None:
                     c.add_table(read_units(0, req.consistent))
                     continue
-                item = orjson.loads(raw)
-                size = item_size(item)
                 c.add_table(read_units(size, req.consistent))
                 if req.hide is not None and req.hide(item):
                     continue
