@@ -18,7 +18,7 @@ import orjson
 from eddydb.triggers.batching import Rec
 from eddydb.triggers.settings import parse_destination
 
-__all__ = ["failure_record", "iso_time", "send", "to_attribute_value"]
+__all__ = ["failure_record", "iso_seconds", "iso_time", "send", "to_attribute_value"]
 
 log = logging.getLogger("eddydb.triggers")
 
@@ -27,6 +27,11 @@ def iso_time(epoch: float) -> str:
     """2019-11-14T00:13:49.717Z"""
     dt = datetime.fromtimestamp(epoch, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def iso_seconds(epoch: float) -> str:
+    """2019-11-14T00:13:19Z: whole seconds, as DynamoDB stream arrival times (and window bounds) read."""
+    return datetime.fromtimestamp(int(epoch // 1), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def failure_record(*, function_arn: str, stream_arn: str, shard_id: str, batch: list[Rec], condition: str,
@@ -50,8 +55,10 @@ def failure_record(*, function_arn: str, stream_arn: str, shard_id: str, batch: 
             "shardId": shard_id,
             "startSequenceNumber": batch[0].sequence_number,
             "endSequenceNumber": batch[-1].sequence_number,
-            "approximateArrivalOfFirstRecord": iso_time(batch[0].created),
-            "approximateArrivalOfLastRecord": iso_time(batch[-1].created),
+            # stream records arrive with whole-second times (ApproximateCreationDateTime), and
+            # Lambda writes these two without milliseconds: "2019-11-14T00:13:19Z"
+            "approximateArrivalOfFirstRecord": iso_seconds(batch[0].created),
+            "approximateArrivalOfLastRecord": iso_seconds(batch[-1].created),
             "batchSize": len(batch),
             "streamArn": stream_arn,
         },

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from eddydb.triggers.destinations import iso_time
+from eddydb.triggers.destinations import iso_seconds
 
 __all__ = ["MAX_STATE_BYTES", "Window", "state_too_big", "window_event", "window_of"]
 
@@ -41,7 +41,7 @@ def window_event(records: list[dict[str, Any]], window: Window, shard_id: str, s
                  final: bool = False, terminated_early: bool = False) -> dict[str, Any]:
     return {
         "Records": records,
-        "window": {"start": _iso_seconds(window.start), "end": _iso_seconds(window.end)},
+        "window": {"start": iso_seconds(window.start), "end": iso_seconds(window.end)},
         "state": window.state,
         "shardId": shard_id,
         "eventSourceARN": stream_arn,
@@ -52,8 +52,3 @@ def window_event(records: list[dict[str, Any]], window: Window, shard_id: str, s
 
 def state_too_big(state: Any) -> bool:
     return len(orjson.dumps(state)) > MAX_STATE_BYTES
-
-
-def _iso_seconds(epoch: float) -> str:
-    text = iso_time(epoch)
-    return text[:-5] + "Z" if text.endswith(".000Z") else text
