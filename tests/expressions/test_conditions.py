@@ -197,10 +197,17 @@ def test_size():
     assert ev("size(s) BETWEEN :a AND :b", {":a": N("1"), ":b": N("9")})
 
 
-def test_size_requires_a_path():
-    with pytest.raises(ValidationException, match="Operator or function requires a document path; "
-                       "operator or function: size"):
-        parse_condition("size(:v) = :v", None, {":v": N("1")})
+def test_size_of_a_constant_value():
+    # size() also measures a :value of a sized type (string, binary, set, list, map) ...
+    assert ev("size(:s) = :n", {":s": S("abc"), ":n": N("3")})
+    assert ev("size(:l) = :n", {":l": {"L": [S("a"), S("b")]}, ":n": N("2")})
+    # ... and rejects one of a type without a size, as it rejects size(size(path))
+    for v, t in ((N("1"), "N"), ({"BOOL": True}, "BOOL"), ({"NULL": True}, "NULL")):
+        with pytest.raises(ValidationException, match="^Invalid ConditionExpression: Incorrect operand type for "
+                           f"operator or function; operator or function: size, operand type: {t}$"):
+            parse_condition("size(:v) = :n", None, {":v": v, ":n": N("1")})
+    with pytest.raises(ValidationException, match="operator or function: size, operand type: N$"):
+        parse_condition("size(size(s)) = :n", None, {":n": N("1")})
 
 
 # --- document paths and names -------------------------------------------------------------

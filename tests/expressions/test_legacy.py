@@ -54,12 +54,39 @@ def test_missing_attribute():
 
 
 @pytest.mark.parametrize("op,args", [("EQ", []), ("EQ", [N("1"), N("2")]), ("NULL", [N("1")]), ("BETWEEN", [N("1")]),
-                                     ("IN", []), ("BEGINS_WITH", None)])
+                                     ("IN", [])])
 def test_argument_count_validation(op, args):
     with pytest.raises(ValidationException) as e:
         check(op, args)
     assert e.value.message == (f"One or more parameter values were invalid: Invalid number of argument(s) for the "
                                f"{op} ComparisonOperator")
+
+
+def test_expected_operator_without_value_or_list():
+    # a ComparisonOperator that takes values, given neither Value nor AttributeValueList
+    for op in ("EQ", "BEGINS_WITH", "IN", "BETWEEN"):
+        with pytest.raises(ValidationException) as e:
+            check(op, None)
+        assert e.value.message == ("One or more parameter values were invalid: Value or AttributeValueList must be "
+                                   f"used with ComparisonOperator: {op} for Attribute: a")
+    assert check("NULL", None) is False and check("NOT_NULL", None) is True
+
+
+def test_expected_value_and_list_are_checked_first():
+    both = {"Value": N("5"), "AttributeValueList": [N("5")]}
+    for spec in (both, {**both, "ComparisonOperator": "EQ"}, {**both, "ComparisonOperator": "EQ", "Exists": True}):
+        with pytest.raises(ValidationException, match="^One or more parameter values were invalid: Value and "
+                           "AttributeValueList cannot be used together for Attribute: a$"):
+            legacy.expected({"a": spec})
+
+
+def test_attribute_value_list_of_one_type():
+    for op, args in (("IN", [N("5"), S("5")]), ("BETWEEN", [N("1"), S("x")])):
+        with pytest.raises(ValidationException, match="^One or more parameter values were invalid: AttributeValues "
+                           "inside AttributeValueList must be of same type$"):
+            check(op, args)
+        with pytest.raises(ValidationException, match="must be of same type$"):
+            legacy.query_filter({"a": {"ComparisonOperator": op, "AttributeValueList": args}})
 
 
 def test_operator_type_validation():
@@ -83,8 +110,13 @@ def test_expected_value_and_exists():
 
 
 def test_expected_exists_validation():
-    with pytest.raises(ValidationException, match="Value must be provided when Exists is true"):
+    with pytest.raises(ValidationException, match="^One or more parameter values were invalid: Value must be "
+                       "provided when Exists is true for Attribute: a$"):
         legacy.expected({"a": {"Exists": True}})
+    # without Exists (and without a ComparisonOperator) DynamoDB names the missing Exists as null
+    with pytest.raises(ValidationException, match="^One or more parameter values were invalid: Value must be "
+                       "provided when Exists is null for Attribute: a$"):
+        legacy.expected({"a": {}})
     with pytest.raises(ValidationException, match="Value cannot be used when Exists is false"):
         legacy.expected({"a": {"Exists": False, "Value": N("1")}})
 
@@ -158,8 +190,8 @@ def test_attributes_to_get():
 
 def test_attribute_updates_type_mismatch_uses_the_legacy_message():
     plan = legacy.attribute_updates({"n": {"Action": "ADD", "Value": N("1")}})
-    with pytest.raises(ValidationException, match="^One or more parameter values were invalid: Type mismatch for "
-                       "attribute to update$"):
+    # found when the write applies the update, so not worded as a request parameter error (as dynalite records)
+    with pytest.raises(ValidationException, match="^Type mismatch for attribute to update$"):
         apply_update(plan, {"n": S("x")})
 
 

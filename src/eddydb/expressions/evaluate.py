@@ -73,7 +73,7 @@ def operand_value(op: Any, item: dict, values: dict[str, dict]) -> dict | None:
     if t is Literal:
         return op.value  # type: ignore[no-any-return]
     if t is Size:
-        return _size(resolve_path(item, op.path.path))
+        return _size(operand_value(op.path, item, values))
     raise TypeError(f"not a condition operand: {op!r}")
 
 

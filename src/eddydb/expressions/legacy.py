@@ -73,6 +73,8 @@ def _operator_condition(name: str, op: Any, args: list[Any] | None) -> Node:
         raise ValidationException(_INVALID + f"Invalid number of argument(s) for the {op} ComparisonOperator")
     path = PathRef((name,))
     types = [next(iter(a)) for a in args]
+    if len(set(types)) > 1:  # IN's values too
+        raise ValidationException(_INVALID + "AttributeValues inside AttributeValueList must be of same type")
     if op in ("LE", "LT", "GE", "GT", "BETWEEN", "IN", "BEGINS_WITH", "CONTAINS", "NOT_CONTAINS"):
         allowed = ("S", "B") if op == "BEGINS_WITH" else _SCALAR
         for t in types:
@@ -94,8 +96,6 @@ def _operator_condition(name: str, op: Any, args: list[Any] | None) -> Node:
     if op == "IN":
         return In(path, tuple(Literal(a) for a in args))
     low, high = args
-    if types[0] != types[1]:
-        raise ValidationException(_INVALID + "AttributeValues inside AttributeValueList must be of same type")
     c = compare_values(low, high)
     if c is not None and c > 0:
         raise ValidationException(
@@ -129,29 +129,36 @@ def expected(exp: dict[str, Any], conditional_operator: str | None = None) -> Co
         spec = spec or {}
         op = spec.get("ComparisonOperator")
         has_value = "Value" in spec and spec["Value"] is not None
+        avl = spec.get("AttributeValueList")
         exists = spec.get("Exists")
+        # DynamoDB's checks, in its order (as dynalite records them)
+        if has_value and avl is not None:
+            raise ValidationException(
+                _INVALID + "Value and AttributeValueList cannot be used together for Attribute: " + name
+            )
         if op is not None:
-            if exists is not None and "Exists" in spec:
+            if exists is not None:
                 raise ValidationException(
                     _INVALID + "Exists and ComparisonOperator cannot be used together for Attribute: " + name
                 )
-            avl = spec.get("AttributeValueList")
+            if op not in ("NULL", "NOT_NULL") and op in _OPERATORS and avl is None and not has_value:
+                raise ValidationException(
+                    _INVALID + f"Value or AttributeValueList must be used with ComparisonOperator: {op} "
+                    f"for Attribute: {name}"
+                )
             if has_value:
-                if avl is not None:
-                    raise ValidationException(
-                        _INVALID + "Value and AttributeValueList cannot be used together for Attribute: " + name
-                    )
                 avl = [spec["Value"]]
             nodes.append(_operator_condition(name, op, avl))
             continue
-        if "AttributeValueList" in spec:
+        if avl is not None:
             raise ValidationException(
                 _INVALID + "AttributeValueList can only be used with a ComparisonOperator for Attribute: " + name
             )
         if exists is None or exists is True:
             if not has_value:
                 raise ValidationException(
-                    _INVALID + "Value must be provided when Exists is true for Attribute: " + name
+                    _INVALID + "Value must be provided when Exists is " + ("null" if exists is None else "true")
+                    + " for Attribute: " + name
                 )
             nodes.append(Compare("=", PathRef((name,)), Literal(_check_value(spec["Value"]))))
         else:

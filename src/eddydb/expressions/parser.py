@@ -85,6 +85,8 @@ HUMAN_TYPES = {
     "BS": "BINARY SET", "M": "MAP", "L": "LIST", "BOOL": "BOOLEAN", "NULL": "NULL",
 }
 _VALID_TYPE_NAMES = ("S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M")
+_SIZED = ("S", "B", "SS", "NS", "BS", "L", "M")  # what size() measures
+_ANY_TYPE = "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"  # DynamoDB's name for "a path, of any type" in messages
 
 
 def format_value(av: dict) -> str:
@@ -102,9 +104,32 @@ class _Parsed:
     tree: Any
     names_used: frozenset[str]
     values_used: frozenset[str]
-    # constant-operand checks run against each request's values: (check, args...)
+    # constant-operand checks run against each request's values: (category, check, args...)
     checks: tuple[tuple[Any, ...], ...]
     attributes: frozenset[str] = frozenset()  # top-level attribute names the paths refer to
+    nested: frozenset[str] = frozenset()  # top-level names of paths with a '.' or '[i]' after them
+    # Errors found while parsing: ((category, unit, message), ...). Reported together with the
+    # per-request ones (undefined values, operand types) as `_raise_first_error` chooses.
+    errors: tuple[tuple[str, int, str], ...] = ()
+    refs: tuple[tuple[str, int], ...] = ()  # ("#name" or ":value", unit) in textual order, first occurrences
+    undefined: frozenset[str] = frozenset()  # "#name"s the ExpressionAttributeNames do not define
+
+
+# Which of several errors in one expression DynamoDB reports (as dynalite, which was checked
+# against the service, orders them). "ref" is an undefined #name or :value: condition kinds
+# report whichever comes first in the text; update and projection ones names before values.
+_CONDITION_ORDER = ("parens", "unknown_function", "misused_function", "reserved", "ref", "arity", "distinct",
+                    "function")
+# In a condition these come from its first comparison or function that has any of them.
+_GROUPED = frozenset(("ref", "arity", "distinct", "function"))
+_ERROR_ORDER = {
+    "ConditionExpression": _CONDITION_ORDER,
+    "FilterExpression": _CONDITION_ORDER,
+    "KeyConditionExpression": _CONDITION_ORDER,
+    "UpdateExpression": ("reserved", "unknown_function", "misused_function", "section", "name", "value", "overlap",
+                         "conflict", "operand", "arity", "function"),
+    "ProjectionExpression": ("reserved", "name", "overlap", "conflict"),
+}
 
 
 class _Group:
@@ -151,9 +176,13 @@ class _Parser:
         self.values_used: set[str] = set()
         self.checks: list[tuple[Any, ...]] = []
         self.attributes: set[str] = set()
-        self.reserved: str | None = None
-        self.undefined_name: str | None = None
-        self.semantic: str | None = None  # first non-syntax error found while parsing
+        self.nested: set[str] = set()
+        self.errors: list[tuple[str, int, str]] = []  # non-syntax errors: (category, unit, message)
+        self.refs: dict[str, int] = {}   # "#name"/":value" token -> its unit, in textual order
+        # A condition's comparisons and functions are its units: DynamoDB reports the errors of the
+        # first unit that has any (see `_GROUPED`). Update and projection expressions are one unit.
+        self.unit = 0
+        self.undefined: set[str] = set()
         self.calls = 0  # function calls currently open inside operands
         self.operators = 0  # operators and function calls seen (DynamoDB allows 300)
 
@@ -161,9 +190,12 @@ class _Parser:
     def error(self, message: str) -> ValidationException:
         return ValidationException(f"Invalid {self.kind}: {message}")
 
-    def semantic_error(self, message: str) -> None:
-        if self.semantic is None:
-            self.semantic = message
+    def semantic_error(self, message: str, category: str = "function") -> None:
+        self.errors.append((category, self.unit, message))
+
+    def check(self, category: str, what: str, *args: Any) -> None:
+        """A check of constant operands, run against each request's values (`_check_message`)."""
+        self.checks.append((category, self.unit, what, *args))
 
     @property
     def tok(self) -> Token:
@@ -225,17 +257,9 @@ class _Parser:
             raise self.error(_TOO_DEEP) from None
         if self.operators > _MAX_OPERATORS:
             raise self.error(f"The expression contains too many operators; operator count: {self.operators}")
-        if self.reserved is not None:
-            raise self.error(f"Attribute name is a reserved keyword; reserved keyword: {self.reserved}")
-        if self.undefined_name is not None:
-            raise self.error(
-                "An expression attribute name used in the document path is not defined; "
-                f"attribute name: {self.undefined_name}"
-            )
-        if self.semantic is not None:
-            raise self.error(self.semantic)
         return _Parsed(tree, frozenset(self.names_used), frozenset(self.values_used), tuple(self.checks),
-                       frozenset(self.attributes))
+                       frozenset(self.attributes), frozenset(self.nested), tuple(self.errors),
+                       tuple(self.refs.items()), frozenset(self.undefined))
 
     # --- paths and operands -------------------------------------------------------
     def name_element(self) -> str:
@@ -243,17 +267,17 @@ class _Parser:
         if t.kind == "NAME":
             if t.text.upper() in _KEYWORDS:
                 self.fail()
-            if self.reserved is None and t.text.upper() in RESERVED_WORDS:
-                self.reserved = t.text
+            if t.text.upper() in RESERVED_WORDS:
+                self.semantic_error(f"Attribute name is a reserved keyword; reserved keyword: {t.text}", "reserved")
             self.i += 1
             return t.text
         if t.kind == "HNAME":
             self.i += 1
             self.names_used.add(t.text)
+            self.refs.setdefault(t.text, self.unit)
             real = self.names.get(t.text)
             if real is None:
-                if self.undefined_name is None:
-                    self.undefined_name = t.text
+                self.undefined.add(t.text)
                 return t.text
             return real
         self.fail()
@@ -275,11 +299,14 @@ class _Parser:
                 self.expect_op("]")
                 elems.append(int(t.text))
             else:
+                if len(elems) > 1:
+                    self.nested.add(elems[0])  # type: ignore[arg-type]
                 return tuple(elems)
 
     def value_ref(self) -> ValueRef:
         t = self.advance()
         self.values_used.add(t.text)
+        self.refs.setdefault(t.text, self.unit)
         return ValueRef(t.text)
 
     def nest(self, limit: int) -> None:
@@ -307,28 +334,56 @@ class _Parser:
         if len(args) != want:
             self.semantic_error(
                 "Incorrect number of operands for operator or function; "
-                f"operator or function: {name}, number of operands: {len(args)}"
+                f"operator or function: {name}, number of operands: {len(args)}",
+                "arity",
             )
 
     def require_path(self, name: str, arg: Any) -> None:
         if not isinstance(arg, PathRef):
             self.semantic_error(f"Operator or function requires a document path; operator or function: {name}")
 
+    def check_distinct(self, op: str, a: Any, b: Any) -> None:
+        """DynamoDB rejects comparing a document path with itself (a = a, contains(a, a))."""
+        if type(a) is PathRef and type(b) is PathRef and a.path == b.path:
+            self.semantic_error(
+                "The first operand must be distinct from the remaining operands for this operator or function; "
+                f"operator: {op}, first operand: {format_path(a.path)}",
+                "distinct",
+            )
+
+    def operand_types(self, op: str, arg: Any, allowed: tuple[str, ...]) -> None:
+        """`arg` must have one of the `allowed` types: checked per request for a :value; a size(...)
+        is a number; a path's type is unknown until the item is read."""
+        if type(arg) is ValueRef:
+            if arg.name:
+                self.check("function", "operand_type", op, arg.name, allowed)
+        elif type(arg) is Size and "N" not in allowed:
+            self.semantic_error(f"Incorrect operand type for operator or function; operator or function: {op}, "
+                                "operand type: N")
+
+    def size(self, args: list[Any]) -> Size:
+        """size(operand): of a path, or of a constant :value (a string, binary, set, list or map)."""
+        self.check_arity("size", args, 1)
+        self.operand_types("size", args[0], _SIZED)
+        return Size(args[0])
+
+    def misused(self, name: str) -> None:
+        self.semantic_error(f"The function is not allowed to be used this way in an expression; function: {name}",
+                            "misused_function")
+
     def operand(self) -> Any:
-        """An operand of a condition: path, :value or size(path)."""
+        """An operand of a condition: path, :value or size(operand)."""
         t = self.tok
         if t.kind == "VALUE":
             return self.value_ref()
         if t.kind == "NAME" and self.peek().kind == "OP" and self.peek().text == "(":
             name, args = self.function_call()
             if name == "size":
-                self.check_arity(name, args, 1)
-                self.require_path(name, args[0])
-                return Size(args[0]) if isinstance(args[0], PathRef) else Size(PathRef(("",)))
+                return self.size(args)
             if name in _CONDITION_FUNCS or name in _UPDATE_FUNCS:
-                self.semantic_error(f"The function is not allowed to be used this way in an expression; function: {name}")
+                self.misused(name)
                 return ValueRef("")
-            self.semantic_error(f"Invalid function name; function: {name}")
+            self.semantic_error(f"Invalid function name; function: {name}", "unknown_function")
             return ValueRef("")
         if t.kind in ("NAME", "HNAME"):
             return PathRef(self.path())
@@ -378,33 +433,37 @@ class _Parser:
                     return result
                 self.expect_op(")")
                 if check_parens and group.terms == 1 and group.last_paren:
-                    self.semantic_error(_REDUNDANT_PARENS)
+                    self.semantic_error(_REDUNDANT_PARENS, "parens")
                 group = stack.pop()
                 node = _negate(result, group.nots)
                 paren = group.nots == 0
 
     def primary(self) -> Node:
         """A comparison or a boolean function (parentheses are handled by `condition`)."""
+        self.unit += 1
         t = self.tok
         if t.kind == "NAME" and self.peek().kind == "OP" and self.peek().text == "(":
             name = t.text
             self.i += 1
             args = self.call_args()
+            nxt = self.tok
+            compared = (nxt.kind == "OP" and nxt.text in _COMPARATORS) or self.is_kw("BETWEEN") or self.is_kw("IN")
             if name == "size":
-                self.check_arity(name, args, 1)
-                self.require_path(name, args[0])
-                nxt = self.tok
-                if (nxt.kind == "OP" and nxt.text in _COMPARATORS) or self.is_kw("BETWEEN") or self.is_kw("IN"):
-                    return self.comparison(Size(args[0]) if isinstance(args[0], PathRef) else ValueRef(""))
-                self.semantic_error(f"The function is not allowed to be used this way in an expression; function: {name}")
+                size = self.size(args)
+                if compared:
+                    return self.comparison(size)
+                self.misused(name)
                 return Function("attribute_exists", (PathRef(("",)),))
             if name in _CONDITION_FUNCS:
-                return self.boolean_function(name, args)
-            if name in _UPDATE_FUNCS:
-                self.semantic_error(f"The function is not allowed to be used this way in an expression; function: {name}")
+                func = self.boolean_function(name, args)
+                if not compared:
+                    return func
+                self.misused(name)  # a boolean function is no operand: attribute_exists(a) = :v
+            elif name in _UPDATE_FUNCS:
+                self.misused(name)
             else:
-                self.semantic_error(f"Invalid function name; function: {name}")
-            if self.tok.kind == "EOF" or self.is_op(")") or self.is_kw("AND") or self.is_kw("OR"):
+                self.semantic_error(f"Invalid function name; function: {name}", "unknown_function")
+            if not compared:
                 return Function("attribute_exists", (PathRef(("",)),))
             return self.comparison(ValueRef(""))
         left = self.operand()
@@ -412,15 +471,24 @@ class _Parser:
 
     def boolean_function(self, name: str, args: list[Any]) -> Node:
         self.check_arity(name, args, _CONDITION_FUNCS[name])
+        if len(args) == 2:
+            self.check_distinct(name, args[0], args[1])
         if args:
             if name in ("attribute_exists", "attribute_not_exists", "attribute_type"):
                 self.require_path(name, args[0])
-            if name == "attribute_type" and len(args) == 2 and isinstance(args[1], ValueRef):
-                self.checks.append(("attribute_type", args[1].name))
+            if name == "attribute_type" and len(args) == 2:
+                want = args[1]
+                if type(want) is ValueRef:
+                    if want.name:
+                        self.check("function", "attribute_type", want.name)
+                elif type(want) in (PathRef, Size):
+                    # the type name must be a constant string: a path could be of any type
+                    shown = "N" if type(want) is Size else _ANY_TYPE
+                    self.semantic_error("Incorrect operand type for operator or function; "
+                                        f"operator or function: attribute_type, operand type: {shown}")
             if name == "begins_with":
                 for a in args:
-                    if isinstance(a, ValueRef):
-                        self.checks.append(("operand_type", name, a.name, ("S", "B")))
+                    self.operand_types(name, a, ("S", "B"))
         return Function(name, tuple(args))
 
     def comparison(self, left: Any) -> Node:
@@ -429,10 +497,11 @@ class _Parser:
             self.i += 1
             self.operators += 1
             right = self.operand()
+            self.check_distinct(t.text, left, right)
             if t.text not in ("=", "<>"):
                 for a in (left, right):
-                    if isinstance(a, ValueRef):
-                        self.checks.append(("operand_type", t.text, a.name, ("S", "N", "B")))
+                    if isinstance(a, ValueRef) and a.name:
+                        self.check("function", "operand_type", t.text, a.name, ("S", "N", "B"))
             return Compare(t.text, left, right)
         if self.is_kw("BETWEEN"):
             self.i += 1
@@ -443,10 +512,10 @@ class _Parser:
             self.i += 1
             high = self.operand()
             for a in (left, low, high):
-                if isinstance(a, ValueRef):
-                    self.checks.append(("operand_type", "BETWEEN", a.name, ("S", "N", "B")))
-            if isinstance(low, ValueRef) and isinstance(high, ValueRef):
-                self.checks.append(("between", low.name, high.name))
+                if isinstance(a, ValueRef) and a.name:
+                    self.check("function", "operand_type", "BETWEEN", a.name, ("S", "N", "B"))
+            if isinstance(low, ValueRef) and isinstance(high, ValueRef) and low.name and high.name:
+                self.check("function", "between", low.name, high.name)
             return Between(left, low, high)
         if self.is_kw("IN"):
             self.i += 1
@@ -474,10 +543,10 @@ class _Parser:
             if word not in ("SET", "REMOVE", "ADD", "DELETE"):
                 self.fail()
             if word in sections:
-                raise self.error(f'The "{word}" section can only be used once in an update expression;')
+                self.semantic_error(f'The "{word}" section can only be used once in an update expression;',
+                                    "section")
             self.i += 1
-            actions: list[Any] = []
-            sections[word] = actions
+            actions: list[Any] = sections.setdefault(word, [])
             while True:
                 if word == "SET":
                     path = self.path()
@@ -490,7 +559,7 @@ class _Parser:
                     if self.tok.kind != "VALUE":
                         self.fail()
                     ref = self.value_ref()
-                    self.checks.append((word.lower(), ref.name))
+                    self.check("operand", word.lower(), ref.name)
                     actions.append((AddAction if word == "ADD" else DeleteAction)(path, ref))
                 if not self.is_op(","):
                     break
@@ -505,7 +574,7 @@ class _Parser:
 
     def check_overlaps(self, paths: list[Path]) -> None:
         """One path a prefix of (or equal to) another overlaps; a list index and a map key at the
-        same position after a common prefix conflict."""
+        same position after a common prefix conflict. The first pair of each kind is kept."""
         for i, p in enumerate(paths):
             for q in paths[:i]:
                 kind = None
@@ -520,9 +589,9 @@ class _Parser:
                 if kind is not None:
                     self.semantic_error(
                         f"Two document paths {kind} with each other; must remove or rewrite one of these paths; "
-                        f"path one: {format_path(q)}, path two: {format_path(p)}"
+                        f"path one: {format_path(q)}, path two: {format_path(p)}",
+                        kind,
                     )
-                    return
 
     def set_value(self) -> Any:
         left = self.set_operand()
@@ -532,8 +601,8 @@ class _Parser:
             self.operators += 1
             right = self.set_operand()
             for a in (left, right):
-                if isinstance(a, ValueRef):
-                    self.checks.append(("operand_type", t.text, a.name, ("N",)))
+                if isinstance(a, ValueRef) and a.name:
+                    self.check("function", "operand_type", t.text, a.name, ("N",))
             return Arith(t.text, left, right)
         return left
 
@@ -560,13 +629,14 @@ class _Parser:
                     self.require_path(name, args[0])
                     return IfNotExists(args[0], args[1])
                 for a in args:
-                    if isinstance(a, ValueRef):
-                        self.checks.append(("operand_type", name, a.name, ("L",)))
+                    if isinstance(a, ValueRef) and a.name:
+                        self.check("function", "operand_type", name, a.name, ("L",))
                 return ListAppend(args[0], args[1])
             if name in _CONDITION_FUNCS:
-                self.semantic_error(f"The function is not allowed in an update expression; function: {name}")
+                self.semantic_error(f"The function is not allowed in an update expression; function: {name}",
+                                    "misused_function")
             else:
-                self.semantic_error(f"Invalid function name; function: {name}")
+                self.semantic_error(f"Invalid function name; function: {name}", "unknown_function")
             return ValueRef("")
         if t.kind in ("NAME", "HNAME"):
             return PathRef(self.path())
@@ -606,79 +676,117 @@ def parse_tree(text: str, kind: str, names: dict[str, str] | None) -> _Parsed:
 # --- binding values ----------------------------------------------------------------
 
 def _bind_values(parsed: _Parsed, kind: str, values: dict[str, Any] | None) -> dict[str, dict]:
+    """The request's values of the expression's :placeholders, validated; raises the expression's
+    error (a parse error, an undefined #name or :value, an operand of the wrong type) if it has one."""
+    values = values or {}
+    if parsed.errors or parsed.undefined:
+        _raise_first_error(parsed, kind, values)
     if not parsed.values_used:
         return {}
-    values = values or {}
     bound: dict[str, dict] = {}
     for name in sorted(parsed.values_used):
         av = values.get(name)
         if av is None:
-            raise ValidationException(
-                f"Invalid {kind}: An expression attribute value used in expression is not defined; "
-                f"attribute value: {name}"
-            )
-        try:
-            bound[name] = validate_value(av)
-        except SerializationException:  # bad base64 is a request-parsing error, wherever the value sits
-            raise
-        except EddyError as e:
-            raise ValidationException(f"ExpressionAttributeValues contains invalid value: {e.message} for key {name}"
-                                      ) from None
+            _raise_first_error(parsed, kind, values)
+        bound[name] = _validate_value(name, av)
     for check in parsed.checks:
-        _run_check(check, kind, bound)
+        if _check_message(check, bound) is not None:
+            _raise_first_error(parsed, kind, values)
     return bound
+
+
+def _validate_value(name: str, av: Any) -> dict:
+    try:
+        return validate_value(av)
+    except SerializationException:  # bad base64 is a request-parsing error, wherever the value sits
+        raise
+    except EddyError as e:
+        raise ValidationException(f"ExpressionAttributeValues contains invalid value: {e.message} for key {name}"
+                                  ) from None
+
+
+def _raise_first_error(parsed: _Parsed, kind: str, values: dict[str, Any]) -> None:
+    """Raise the one error DynamoDB reports among all of the expression's (`_ERROR_ORDER`)."""
+    order = _ERROR_ORDER.get(kind, _CONDITION_ORDER)
+    merged = "ref" in order
+    found = list(parsed.errors)
+    for ref, unit in parsed.refs:
+        if ref[0] == "#":
+            if ref not in parsed.undefined:
+                continue
+            category = "ref" if merged else "name"
+            message = f"An expression attribute name used in the document path is not defined; attribute name: {ref}"
+        else:
+            if ref in values:
+                continue
+            category = "ref" if merged else "value"
+            message = f"An expression attribute value used in expression is not defined; attribute value: {ref}"
+        found.append((category, unit, message))
+    bound = {name: _validate_value(name, values[name]) for name in sorted(parsed.values_used) if name in values}
+    for check in parsed.checks:
+        failed = _check_message(check, bound)
+        if failed is not None:
+            found.append((check[0], check[1], failed))
+    if merged:
+        grouped = [e for e in found if e[0] in _GROUPED]
+        if grouped:
+            first_unit = min(e[1] for e in grouped)
+            found = [e for e in found if e[0] not in _GROUPED or e[1] == first_unit]
+    for category in order:
+        for cat, _, message in found:
+            if cat == category:
+                raise ValidationException(f"Invalid {kind}: {message}")
+    raise AssertionError(f"no error to report in {found}")  # pragma: no cover - callers saw one
 
 
 def _type_of(av: dict) -> str:
     return next(iter(av))
 
 
-def _run_check(check: tuple[Any, ...], kind: str, values: dict[str, dict]) -> None:
-    what = check[0]
+def _check_message(check: tuple[Any, ...], values: dict[str, dict]) -> str | None:
+    """The error of one constant-operand check (category, unit, what, args...) against the request's
+    values, or None when it passes (or its value is undefined: reported as such instead)."""
+    what = check[2]
     if what == "operand_type":
-        _, op, name, allowed = check
+        _, _, _, op, name, allowed = check
+        if name not in values:
+            return None
         t = _type_of(values[name])
         if t not in allowed:
-            raise ValidationException(
-                f"Invalid {kind}: Incorrect operand type for operator or function; "
-                f"operator or function: {op}, operand type: {t}"
-            )
+            return f"Incorrect operand type for operator or function; operator or function: {op}, operand type: {t}"
     elif what == "between":
-        low, high = values[check[1]], values[check[2]]
+        if check[3] not in values or check[4] not in values:
+            return None
+        low, high = values[check[3]], values[check[4]]
         if _type_of(low) != _type_of(high):
-            raise ValidationException(
-                f"Invalid {kind}: The BETWEEN operator requires same data type for lower and upper bounds; "
-                f"lower bound operand: AttributeValue: {format_value(low)}, "
-                f"upper bound operand: AttributeValue: {format_value(high)}"
-            )
+            return ("The BETWEEN operator requires same data type for lower and upper bounds; "
+                    f"lower bound operand: AttributeValue: {format_value(low)}, "
+                    f"upper bound operand: AttributeValue: {format_value(high)}")
         c = compare_values(low, high)
         if c is not None and c > 0:
-            raise ValidationException(
-                f"Invalid {kind}: The BETWEEN operator requires upper bound to be greater than or equal to lower "
-                f"bound; lower bound operand: AttributeValue: {format_value(low)}, "
-                f"upper bound operand: AttributeValue: {format_value(high)}"
-            )
+            return ("The BETWEEN operator requires upper bound to be greater than or equal to lower "
+                    f"bound; lower bound operand: AttributeValue: {format_value(low)}, "
+                    f"upper bound operand: AttributeValue: {format_value(high)}")
     elif what == "attribute_type":
-        av = values[check[1]]
+        av = values.get(check[3])
+        if av is None:
+            return None
         t = _type_of(av)
         if t != "S":
-            raise ValidationException(
-                f"Invalid {kind}: Incorrect operand type for operator or function; "
-                f"operator or function: attribute_type, operand type: {t}"
-            )
+            return f"Incorrect operand type for operator or function; operator or function: attribute_type, operand type: {t}"
         if av["S"] not in _VALID_TYPE_NAMES:
-            raise ValidationException(
-                f"Invalid {kind}: Invalid attribute type name found; type: {av['S']}, "
-                "valid types: { B, NULL, SS, BOOL, L, BS, N, NS, S, M }"
-            )
+            return (f"Invalid attribute type name found; type: {av['S']}, "
+                    "valid types: { B, NULL, SS, BOOL, L, BS, N, NS, S, M }")
     elif what in ("add", "delete"):
-        t = _type_of(values[check[1]])
+        av = values.get(check[3])
+        if av is None:
+            return None
+        t = _type_of(av)
         ok = ("N", "SS", "NS", "BS") if what == "add" else ("SS", "NS", "BS")
         if t not in ok:
-            raise ValidationException(
-                f"Invalid {kind}: Incorrect operand type for operator or function; "
-                f"operator: {what.upper()}, operand type: {HUMAN_TYPES[t]}"
-            )
+            return (f"Incorrect operand type for operator or function; "
+                    f"operator: {what.upper()}, operand type: {HUMAN_TYPES[t]}")
+    return None
 
 
 # --- public parse functions -------------------------------------------------------------
@@ -688,7 +796,7 @@ def parse_condition(expr: str, names: dict[str, str] | None = None, values: dict
     """Parse a ConditionExpression (kind="FilterExpression" for filters) and bind its values."""
     parsed = parse_tree(expr, kind, names)
     return Condition(parsed.tree, _bind_values(parsed, kind, values), parsed.names_used, parsed.values_used,
-                     parsed.attributes)
+                     parsed.attributes, parsed.nested)
 
 
 def parse_update(expr: str, names: dict[str, str] | None = None, values: dict[str, Any] | None = None
@@ -696,14 +804,17 @@ def parse_update(expr: str, names: dict[str, str] | None = None, values: dict[st
     """Parse an UpdateExpression and bind its values."""
     parsed = parse_tree(expr, "UpdateExpression", names)
     return UpdatePlan(parsed.tree, _bind_values(parsed, "UpdateExpression", values),
-                      parsed.names_used, parsed.values_used)
+                      parsed.names_used, parsed.values_used, nested=parsed.nested)
 
 
 def parse_projection(expr: str, names: dict[str, str] | None = None) -> Projection:
     """Parse a ProjectionExpression into a list of document paths."""
     parsed = parse_tree(expr, "ProjectionExpression", names)
+    if parsed.errors or parsed.undefined:
+        _raise_first_error(parsed, "ProjectionExpression", {})
     out = Projection(parsed.tree)
     out.names_used = parsed.names_used
+    out.nested = parsed.nested
     return out
 
 
@@ -822,8 +933,8 @@ def parse_key_condition(expr: str, names: dict[str, str] | None, values: dict[st
     """Parse a KeyConditionExpression against a key schema (engine.catalog.KeySchema-like:
     hash_name, hash_type, range_name, range_type) and bind its values."""
     parsed = parse_tree(expr, _KEY_KIND, names)
-    shape = _key_shape(expr, _names_key(names), key.hash_name, key.range_name)
     bound = _bind_values(parsed, _KEY_KIND, values)
+    shape = _key_shape(expr, _names_key(names), key.hash_name, key.range_name)
     hv = bound[shape.hash_value]
     if _type_of(hv) != key.hash_type:
         raise ValidationException(

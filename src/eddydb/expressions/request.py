@@ -14,14 +14,19 @@ from typing import Any
 from eddydb.expressions import legacy
 from eddydb.expressions.parser import parse_condition, parse_key_condition, parse_projection, parse_update
 from eddydb.expressions.tree import Condition, KeyCondition, Projection, UpdatePlan
-from eddydb.model.errors import ValidationException
+from eddydb.model.errors import EddyError, SerializationException, ValidationException
+from eddydb.model.values import validate_value
 
 __all__ = ["Compiled", "check_attribute_maps", "check_usage", "compile_request"]
 
-_EXPRESSION_PARAMS = ("UpdateExpression", "ConditionExpression", "KeyConditionExpression", "FilterExpression",
-                      "ProjectionExpression")
-_LEGACY_PARAMS = ("AttributesToGet", "AttributeUpdates", "Expected", "KeyConditions", "QueryFilter", "ScanFilter",
-                  "ConditionalOperator")
+# In the order DynamoDB lists them in its "Can not use both ..." message (Query: {AttributesToGet,
+# QueryFilter, ConditionalOperator, KeyConditions} and {ProjectionExpression, FilterExpression,
+# KeyConditionExpression}; UpdateItem: {AttributeUpdates, Expected} and {UpdateExpression,
+# ConditionExpression}, as dynalite records them).
+_EXPRESSION_PARAMS = ("ProjectionExpression", "UpdateExpression", "ConditionExpression", "FilterExpression",
+                      "KeyConditionExpression")
+_LEGACY_PARAMS = ("AttributesToGet", "AttributeUpdates", "Expected", "QueryFilter", "ScanFilter",
+                  "ConditionalOperator", "KeyConditions")
 
 
 @dataclass(slots=True)
@@ -76,6 +81,15 @@ def check_attribute_maps(names: dict[str, str] | None, values: dict[str, Any] | 
         for k in values:
             if not _is_key(k, ":"):
                 raise ValidationException(f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{k}"')
+        # every value, used or not, before any expression is parsed
+        for k, av in values.items():
+            try:
+                validate_value(av)
+            except SerializationException:  # bad base64 is a request-parsing error, wherever the value sits
+                raise
+            except EddyError as e:
+                raise ValidationException(
+                    f"ExpressionAttributeValues contains invalid value: {e.message} for key {k}") from None
 
 
 def check_usage(names: dict[str, str] | None, values: dict[str, Any] | None, *parsed: Any) -> None:
@@ -116,11 +130,17 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
     """
     expr_present = [p for p in _EXPRESSION_PARAMS if request.get(p) is not None]
     legacy_present = [p for p in _LEGACY_PARAMS if request.get(p) is not None]
+    # A Query's KeyConditions go with a FilterExpression/ProjectionExpression (DynamoDB objects to
+    # them only beside a KeyConditionExpression)
+    legacy_keys = (expr_present and "KeyConditions" in legacy_present
+                   and request.get("KeyConditionExpression") is None)
+    if legacy_keys:
+        legacy_present.remove("KeyConditions")
     if expr_present and legacy_present:
         raise ValidationException(
             "Can not use both expression and non-expression parameters in the same request: "
-            "Non-expression parameters: {" + ", ".join(sorted(legacy_present)) + "} "
-            "Expression parameters: {" + ", ".join(sorted(expr_present)) + "}"
+            "Non-expression parameters: {" + ", ".join(legacy_present) + "} "
+            "Expression parameters: {" + ", ".join(expr_present) + "}"
         )
     names = request.get("ExpressionAttributeNames")
     values = request.get("ExpressionAttributeValues")
@@ -142,6 +162,10 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
             if key is None:
                 raise ValidationException("KeyConditionExpression is only valid for Query")
             out.key_condition = parse_key_condition(request["KeyConditionExpression"], names, values, key)
+        elif legacy_keys:
+            if key is None:
+                raise ValidationException("KeyConditions is only valid for Query")
+            out.key_condition = legacy.key_conditions(request["KeyConditions"], key)
         if request.get("UpdateExpression") is not None:
             try:
                 out.update = parse_update(request["UpdateExpression"], names, values)

@@ -65,7 +65,7 @@ class Literal:
 
 @dataclass(frozen=True, slots=True)
 class Size:
-    path: PathRef
+    path: PathRef | ValueRef | Size  # size(path), or of a constant :value
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +183,7 @@ class Condition:
     names_used: frozenset[str] = frozenset()
     values_used: frozenset[str] = frozenset()
     attributes: frozenset[str] = frozenset()  # top-level attributes referenced (filter-on-key checks)
+    nested: frozenset[str] = frozenset()  # top-level attributes of paths that go inside them (a.b, a[0])
 
 
 @dataclass(slots=True)
@@ -194,6 +195,7 @@ class UpdatePlan:
     names_used: frozenset[str] = frozenset()
     values_used: frozenset[str] = frozenset()
     legacy: bool = False  # from AttributeUpdates: type errors use the legacy message
+    nested: frozenset[str] = frozenset()  # top-level attributes of paths that go inside them (a.b, a[0])
 
     def only_deletes(self) -> bool:
         """Only REMOVE/DELETE actions: on a missing item DynamoDB creates nothing."""
@@ -227,3 +229,4 @@ class Projection(list):
 
     names_used: frozenset[str] = frozenset()
     values_used: frozenset[str] = frozenset()
+    nested: frozenset[str] = frozenset()  # top-level attributes of paths that go inside them (a.b, a[0])

@@ -243,8 +243,8 @@ def apply_update(plan: UpdatePlan, item: dict | None) -> dict:
         _apply_add_delete(new, adds, deletes, copied)
     except ValidationException as e:
         if plan.legacy and e.message == _bad_type().message:
-            raise ValidationException(
-                "One or more parameter values were invalid: Type mismatch for attribute to update"
+            raise ValidationException(  # a failure of the write, not of the request: no "parameter values" prefix
+                "Type mismatch for attribute to update"
             ) from None
         raise
     return new
