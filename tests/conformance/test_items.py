@@ -125,9 +125,14 @@ def test_update_without_expression_creates_item(ddb, mk):
 
 def test_update_key_attribute_rejected(ddb, mk):
     t = mk()
-    with raises(V, "Cannot update attribute pk. This attribute is part of the key"):
+    msg = "^One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key$"
+    with raises(V, msg):
         ddb.update_item(TableName=t, Key={"pk": {"S": "a"}}, UpdateExpression="SET pk = :v",
                         ExpressionAttributeValues={":v": {"S": "b"}})
+    for expr in ("REMOVE pk", "SET pk.x = :v", "ADD pk :v"):  # any action on it, a nested path too
+        with raises(V, msg):
+            ddb.update_item(TableName=t, Key={"pk": {"S": "a"}}, UpdateExpression=expr,
+                            **({"ExpressionAttributeValues": {":v": {"N": "1"}}} if ":v" in expr else {}))
 
 
 def test_conditional_check_failed(ddb, mk):

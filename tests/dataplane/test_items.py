@@ -180,7 +180,8 @@ def test_updating_a_key_attribute_is_rejected(dynamodb, table):
     with pytest.raises(ClientError) as e:
         dynamodb.update_item(TableName=table, Key={"pk": {"S": "a"}}, UpdateExpression="SET pk = :v",
                              ExpressionAttributeValues={":v": {"S": "b"}})
-    assert _err(e) == ("ValidationException", "Cannot update attribute pk. This attribute is part of the key")
+    assert _err(e) == ("ValidationException", ("One or more parameter values were invalid: Cannot update attribute "
+                                               "pk. This attribute is part of the key"))
 
 
 def test_legacy_attribute_updates(dynamodb, table):

@@ -251,10 +251,7 @@ def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
     if kind == "ConditionCheck":
         return ConditionCheckOp(table, key, cond, rvccf), item_key(table, key), 0
     plan = compiled.update
-    if plan is not None:
-        for name in plan.top_level_names():
-            if name in table.key.names():
-                raise ValidationException(f"Cannot update attribute {name}. This attribute is part of the key")
+    I.check_update_plan(table, plan)
     return UpdateOp(table, key, plan, cond, rvccf), item_key(table, key), 0
 
 

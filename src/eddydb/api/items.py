@@ -25,6 +25,8 @@ from eddydb.model.values import validate_item, validate_value
 
 __all__ = [
     "OPERATIONS",
+    "check_key_paths",
+    "check_update_plan",
     "compile_expressions",
     "get_table",
     "updated_attributes",
@@ -274,6 +276,72 @@ def _project(item: dict, paths: Any) -> dict:
     return _x().project(item, paths)
 
 
+def check_key_paths(table: TableMeta, nested: frozenset[str]) -> None:
+    """DynamoDB's refusal of a document path into a key attribute of the table or of an index
+    (pk.x, pk[0]) in an update, projection or filter expression (`nested`: the top-level names of
+    the expression's paths that go inside them)."""
+    if not nested:
+        return
+    for name in table.key.names():
+        if name in nested:
+            raise ValidationException("Key attributes must be scalars; list random access '[]' and map lookup '.' "
+                                      f"are not allowed: Key: {name}")
+    for index in table.indexes.values():
+        for name in index.key.names():
+            if name in nested:
+                raise ValidationException("Key attributes must be scalars; list random access '[]' and map lookup "
+                                          f"'.' are not allowed: IndexKey: {name}")
+
+
+def _assigned_type(plan: Any, name: str) -> str | None:
+    """The type of what an update assigns to top-level attribute `name`, when the request alone
+    tells it (a :value, a literal, arithmetic, list_append, if_not_exists with such a default)."""
+    tree = plan.tree
+    for acts in (tree.sets, tree.adds, tree.deletes):
+        for act in acts:
+            if act.path == (name,):
+                return _operand_type(act.value, plan.values)
+    return None
+
+
+def _operand_type(op: Any, values: dict) -> str | None:
+    kind = type(op).__name__
+    if kind == "ValueRef":
+        av = values.get(op.name)
+        return next(iter(av)) if av else None
+    if kind == "Literal":
+        return next(iter(op.value))  # type: ignore[no-any-return]
+    if kind == "Arith":
+        return "N"
+    if kind == "ListAppend":
+        return "L"
+    if kind == "IfNotExists":
+        return _operand_type(op.default, values)
+    return None
+
+
+def check_update_plan(table: TableMeta, plan: Any) -> None:
+    """An update's checks that need the table but not the item, in DynamoDB's order: no key
+    attribute updated, no top-level index key attribute given a value of another type, no path
+    into a key attribute. (UpdateItem and TransactWriteItems' Update.)"""
+    if plan is None:
+        return
+    targets = plan.top_level_names()
+    for name in table.key.names():
+        if name in targets:
+            raise ValidationException(f"{_INVALID}Cannot update attribute {name}. This attribute is part of the key")
+    for index in table.indexes.values():
+        ks = index.key
+        for attr, typ in ((ks.hash_name, ks.hash_type), (ks.range_name, ks.range_type)):
+            if attr is None or attr not in targets:
+                continue
+            actual = _assigned_type(plan, attr)
+            if actual is not None and actual != typ:
+                raise ValidationException(f"{_INVALID}Type mismatch for Index Key {attr} Expected: {typ} "
+                                          f"Actual: {actual} IndexName: {index.name}")
+    check_key_paths(table, getattr(plan, "nested", frozenset()))
+
+
 def updated_attributes(plan: Any, item: dict | None) -> dict:
     """UPDATED_OLD / UPDATED_NEW: the updated paths of `item` (only the parts the update touched)."""
     if item is None or plan is None:
@@ -360,13 +428,7 @@ def update_item(inst: Any, req: dict) -> Future:
     ricm = _ricm(req)
     compiled = compile_expressions(req, operation="UpdateItem")
     plan, cond = compiled.update, compiled.condition
-    if plan is not None:
-        keys = table.key.names()
-        for name in plan.top_level_names():
-            if name in keys:
-                if req.get("AttributeUpdates") is not None:
-                    raise ValidationException(f"{_INVALID}Cannot update attribute {name}. This attribute is part of the key")
-                raise ValidationException(f"Cannot update attribute {name}. This attribute is part of the key")
+    check_update_plan(table, plan)
     op = UpdateOp(table, key, plan, cond, rvccf)
 
     def fn(txn: Any) -> dict | bytes:
@@ -400,6 +462,8 @@ def get_item(inst: Any, req: dict) -> dict | bytes:
             return _EMPTY
         return b'{"Item":' + raw + b"}"
     paths = compile_expressions(req, operation="GetItem").projection
+    if paths is not None:
+        check_key_paths(table, paths.nested)
     item = reads.get_item(inst.engine.read(), table, key)
     if item is not None and _hidden(inst, table, item):
         item = None
@@ -605,6 +669,8 @@ def query(inst: Any, req: dict) -> dict | bytes:
     if kc is None:
         raise ValidationException("Either the KeyConditions or KeyConditionExpression parameter must be specified "
                                   "in the request.")
+    if paths is not None:
+        check_key_paths(table, paths.nested)
     if flt is not None:
         used: frozenset[str] = getattr(flt, "attributes", frozenset())
         for name in ks.names():
@@ -614,6 +680,7 @@ def query(inst: Any, req: dict) -> dict | bytes:
                         f"QueryFilter can only contain non-key attributes: Primary key attribute: {name}")
                 raise ValidationException(
                     f"Filter Expression can only contain non-primary key attributes: Primary key attribute: {name}")
+        check_key_paths(table, getattr(flt, "nested", frozenset()))
     # an empty or oversized key value is rejected as in GetItem (never an empty page)
     _key_value(ks.hash_name, ks.hash_type, kc.hash_value, in_item=False)
     _check_hash_size(kc.hash_value)
@@ -664,6 +731,10 @@ def scan(inst: Any, req: dict) -> dict | bytes:
     segment, total = check_segments(req)
     compiled = compile_expressions(req, operation="Scan")
     flt, paths = compiled.filter, compiled.projection
+    if paths is not None:
+        check_key_paths(table, paths.nested)
+    if flt is not None:
+        check_key_paths(table, getattr(flt, "nested", frozenset()))
     select = _select(req, table, index, paths, "Scanning")
     start = _start_key(req, table, index)
     page = reads.scan(inst.engine.read(), table, index, segment=segment, total_segments=total, limit=limit,
