@@ -189,6 +189,27 @@ def test_unknown_function_is_not_found_and_unknown_stream_is_an_invalid_paramete
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+def test_a_function_version_or_alias_that_does_not_exist_is_not_found(shared, lambda_client):
+    arn, function = shared
+    for ref in (f"{function}:prod", f"{function}:1"):
+        with pytest.raises(ClientError) as e:
+            lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName=ref, StartingPosition="LATEST")
+        code, message = _err(e)
+        assert code == "ResourceNotFoundException"
+        assert message.endswith(f":function:{ref}")
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert lambda_client.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"] == []
+
+
+def test_the_latest_qualifier_names_the_function(trigger, lambda_client):
+    t = trigger()
+    u = t.map(f"{t.function}:$LATEST")
+    assert lambda_client.get_event_source_mapping(UUID=u)["FunctionArn"].endswith(":function:" + t.function)
+    with pytest.raises(ClientError) as e:
+        lambda_client.update_event_source_mapping(UUID=u, FunctionName=f"{t.function}:live")
+    assert _err(e)[0] == "ResourceNotFoundException"
+
+
 def test_unknown_uuid_is_not_found(lambda_client):
     missing = "00000000-0000-0000-0000-000000000000"
     for call in (lambda_client.get_event_source_mapping, lambda_client.delete_event_source_mapping):

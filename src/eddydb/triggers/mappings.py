@@ -27,6 +27,7 @@ from eddydb.model.errors import (
 )
 from eddydb.triggers.leases import new_owner_id, owner_is_dead, take_leases
 from eddydb.triggers.processor import ShardProcessor
+from eddydb.triggers.runtime import parse_function_ref
 from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, parse_destination, validate_settings
 
 __all__ = ["ON_CHANGE_PARAMS", "MappingManager"]
@@ -560,15 +561,15 @@ class MappingManager:
                 "(its partition key must be a string).")
 
     def _function_name(self, ref: str) -> str:
-        from eddydb.triggers.runtime import parse_function_ref
-
         return parse_function_ref(ref)[0]
 
     def _resolve_function(self, ref: str) -> tuple[str, str]:
-        name = self._function_name(ref)
-        if not self.inst.functions.exists(name):
+        # only $LATEST exists (no versions or aliases): another qualifier names a missing function
+        name, qualifier = parse_function_ref(ref)
+        if qualifier not in (None, "$LATEST") or not self.inst.functions.exists(name):
+            arn = f"arn:aws:lambda:{self._region}:{self._account}:function:{name}"
             raise LambdaResourceNotFoundException(
-                f"Function not found: arn:aws:lambda:{self._region}:{self._account}:function:{name}")
+                f"Function not found: {arn}" + (f":{qualifier}" if qualifier else ""))
         return name, self.inst.functions.arn(name)
 
 
