@@ -123,6 +123,23 @@ def test_disable_and_enable_states(trigger, lambda_client):
     t.wait_state(u, "Disabled")
 
 
+def test_last_modified_moves_when_the_state_changes(trigger, lambda_client):
+    t = trigger()
+    created = lambda_client.create_event_source_mapping(EventSourceArn=t.stream_arn, FunctionName=t.function,
+                                                        StartingPosition="LATEST")
+    u = created["UUID"]
+    t.mappings.append(u)
+    t.wait_state(u, "Enabled")
+    enabled = lambda_client.get_event_source_mapping(UUID=u)["LastModified"]
+    assert enabled > created["LastModified"]
+    disabling = lambda_client.update_event_source_mapping(UUID=u, Enabled=False)["LastModified"]
+    assert disabling > enabled
+    t.wait_state(u, "Disabled")
+    disabled = lambda_client.get_event_source_mapping(UUID=u)["LastModified"]
+    assert disabled > disabling
+    assert lambda_client.delete_event_source_mapping(UUID=u)["LastModified"] > disabled
+
+
 @pytest.mark.parametrize("params, needle", [
     ({"BatchSize": 10001}, "batchSize"),
     ({"MaximumBatchingWindowInSeconds": 301}, "maximumBatchingWindowInSeconds"),

@@ -227,6 +227,7 @@ class MappingManager:
             doc = orjson.loads(raw)
             doc["State"] = "Deleting"
             doc["StateTransitionReason"] = "User action"
+            doc["LastModified"] = self.clock()
             doc["_version"] = doc.get("_version", 0) + 1
             txn.save_mapping(uuid, orjson.dumps(doc))
             return doc
@@ -440,6 +441,7 @@ class MappingManager:
             if cur.get("_version", 0) != version or cur["State"] not in _TRANSIENT:
                 return cur
             cur["State"] = "Enabled" if cur["_enabled"] else "Disabled"
+            cur["LastModified"] = self.clock()   # "last updated or that its state changed"
             txn.save_mapping(uuid, orjson.dumps(cur))
             return cur
 
