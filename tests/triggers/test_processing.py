@@ -110,6 +110,20 @@ def test_retries_exhausted_go_to_file_destination_and_shard_moves_on(trigger, tm
     assert files[0]["DDBStreamBatchInfo"]["startSequenceNumber"] == bad_calls[0]["seqs"][0]
 
 
+def test_a_throttled_function_is_retried_without_using_up_the_retry_attempts(trigger, tmp_path):
+    t = trigger()
+    dlq = tmp_path / "dlq"
+    t.lam.put_function_concurrency(FunctionName=t.function, ReservedConcurrentExecutions=0)
+    t.put("a")
+    u = t.map(MaximumRetryAttempts=0, BisectBatchOnFunctionError=True,
+              DestinationConfig={"OnFailure": {"Destination": f"file://{dlq}"}})
+    wait_for(lambda: t.lam.get_event_source_mapping(UUID=u)["LastProcessingResult"] == "PROBLEM: Function call failed",
+             20)
+    t.lam.delete_function_concurrency(FunctionName=t.function)
+    assert t.wait_delivered(["a"]) == ["a"]
+    assert _dest_files(dlq) == []
+
+
 def test_retries_exhausted_go_to_table_destination(trigger, make_table, dynamodb_server, region):
     t = trigger()
     dlq = make_table(("id", "S"), client=dynamodb_server)

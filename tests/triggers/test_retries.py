@@ -91,6 +91,28 @@ def test_record_age_discards_old_records_before_invoking():
     assert s.calls == [[3]]
 
 
+def test_a_throttle_is_not_a_retry_and_does_not_bisect():
+    outcomes = iter([Attempt("throttled"), Attempt("throttled"), Attempt("throttled")])
+    s = Script(lambda b: next(outcomes, None))
+    s.delivery(max_retries=0, bisect=True).run(recs(2))
+    assert s.calls == [[1, 2]] * 4
+    assert s.discards == []
+    assert s.progress == [2]
+
+
+def test_a_throttled_batch_waits_until_its_records_pass_the_maximum_age():
+    now = {"t": 1000.0}
+
+    def decide(b):
+        now["t"] += 30.0
+        return Attempt("throttled")
+
+    s = Script(decide)
+    s.delivery(max_age=60, max_retries=0, clock=lambda: now["t"]).run(recs(1))
+    assert s.calls == [[1]] * 3   # at ages 0, 30 and 60 s; discarded at 90 s
+    assert s.discards == [([1], "RecordAgeExceeded", 0)]
+
+
 def test_stopped_raises():
     d = Delivery(batch_size=10, max_retries=-1, max_age=-1, bisect=False, invoke=lambda b: Attempt("ok"),
                  discard=lambda *a: None, progress=lambda s: None, stopped=lambda: True, wait=lambda s: None,

@@ -24,9 +24,11 @@ from eddydb.model.errors import (
     LambdaResourceInUseException,
     LambdaResourceNotFoundException,
     ResourceConflictException,
+    TooManyRequestsException,
 )
 from eddydb.triggers.leases import new_owner_id, owner_is_dead, take_leases
 from eddydb.triggers.processor import ShardProcessor
+from eddydb.triggers.retries import Throttled
 from eddydb.triggers.runtime import parse_function_ref
 from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, parse_destination, validate_settings
 
@@ -487,9 +489,12 @@ class MappingManager:
 
     # --- services for processors -----------------------------------------------------------------
     def invoke(self, cfg: MappingConfig, payload: bytes) -> tuple[bytes, str | None]:
-        """Synchronous invocation; a missing function is a function error (retried like one)."""
+        """Synchronous invocation; a missing function is a function error (retried like one), a
+        throttle raises Throttled (the batch did not reach the function)."""
         try:
             res = self.inst.functions.invoke(cfg.function_name, payload, invocation_type="RequestResponse")
+        except TooManyRequestsException:
+            raise Throttled(cfg.function_name) from None
         except EddyError as e:
             log.warning("mapping %s: cannot invoke %s: %s", cfg.uuid, cfg.function_name, e.message)
             return orjson.dumps({"errorType": e.code, "errorMessage": e.message}), "Unhandled"

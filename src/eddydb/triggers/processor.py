@@ -21,7 +21,7 @@ from eddydb.triggers.batching import Rec, chunks, lanes, to_recs
 from eddydb.triggers.checkpoints import KEEP, Checkpoints
 from eddydb.triggers.filters import compile_filters
 from eddydb.triggers.leases import LeaseLost
-from eddydb.triggers.retries import Attempt, Delivery, Stopped, backoff_delay, parse_response
+from eddydb.triggers.retries import Attempt, Delivery, Stopped, Throttled, backoff_delay, parse_response
 from eddydb.triggers.settings import MAX_BATCH_BYTES, MappingConfig
 from eddydb.triggers.windows import Window, state_too_big, window_event, window_of
 
@@ -250,7 +250,11 @@ class ShardProcessor:
         return self._call(payload, batch)
 
     def _call(self, payload: bytes, batch: list[Rec]) -> Attempt:
-        result_payload, function_error = self.manager.invoke(self.cfg, payload)
+        try:
+            result_payload, function_error = self.manager.invoke(self.cfg, payload)
+        except Throttled:
+            self.manager.note_result(self.cfg.uuid, PROBLEM)
+            return Attempt("throttled")
         if function_error:
             self.manager.note_result(self.cfg.uuid, PROBLEM)
             return Attempt("error", function_error=function_error)
@@ -332,7 +336,10 @@ class ShardProcessor:
         while True:
             if self.stopping:
                 raise Stopped()
-            _, function_error = self.manager.invoke(self.cfg, payload)
+            try:
+                _, function_error = self.manager.invoke(self.cfg, payload)
+            except Throttled:
+                function_error = "Throttled"
             if not function_error:
                 self.manager.note_result(self.cfg.uuid, OK)
                 return

@@ -1,9 +1,9 @@
 """Delivering records to a function with Lambda's failure rules for stream sources: the whole batch
 is retried, blocking the shard in order; MaximumRetryAttempts and MaximumRecordAgeInSeconds end
-retries (the batch is discarded to the failure destination); BisectBatchOnFunctionError splits a
-failing batch in two (not counted as a retry); ReportBatchItemFailures moves past the records
-before the lowest failed sequence number. Used by `triggers.processor`, which supplies how to
-invoke, how to discard and how to checkpoint progress.
+retries (the batch is discarded to the failure destination), throttles are retried without
+counting; BisectBatchOnFunctionError splits a failing batch in two (not counted as a retry);
+ReportBatchItemFailures moves past the records before the lowest failed sequence number. Used by
+`triggers.processor`, which supplies how to invoke, how to discard and how to checkpoint progress.
 """
 from __future__ import annotations
 
@@ -16,18 +16,22 @@ import orjson
 
 from eddydb.triggers.batching import Rec
 
-__all__ = ["Attempt", "Delivery", "Stopped", "backoff_delay", "parse_response"]
+__all__ = ["Attempt", "Delivery", "Stopped", "Throttled", "backoff_delay", "parse_response"]
 
 
 class Stopped(Exception):
     """The processor is stopping (disabled, updated, deleted, lease lost, shutdown)."""
 
 
+class Throttled(Exception):
+    """The invocation was refused before reaching the function (TooManyRequestsException)."""
+
+
 @dataclass
 class Attempt:
     """The outcome of one invocation."""
 
-    status: str                     # "ok" | "partial" | "error"
+    status: str                     # "ok" | "partial" | "error" | "throttled"
     index: int = 0                  # partial: index in the batch of the lowest failed record
     response: Any = None            # the parsed response (dict) when the function returned one
     function_error: str | None = None
@@ -102,6 +106,7 @@ class Delivery:
     def run(self, batch: list[Rec]) -> None:
         # queue entries: (records, retries used, invocations of exactly these records)
         queue: deque[tuple[list[Rec], int, int]] = deque([(batch, 0, 0)])
+        throttled = 0
         while queue:
             recs, retries, invokes = queue.popleft()
             if self.stopped():
@@ -119,6 +124,15 @@ class Delivery:
                         continue
                     invokes = 0
             att = self.invoke(recs)
+            if att.status == "throttled":
+                # MaximumRetryAttempts "doesn't apply to service errors or throttles where the batch
+                # didn't reach the function" (Lambda): no retry counted, no bisect; the same batch
+                # waits (until its records pass their maximum age)
+                throttled += 1
+                self.wait(backoff_delay(throttled))
+                queue.appendleft((recs, retries, invokes))
+                continue
+            throttled = 0
             invokes += 1
             if att.status == "ok":
                 self.progress(recs[-1].seq)
