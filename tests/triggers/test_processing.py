@@ -108,6 +108,7 @@ def test_retries_exhausted_go_to_file_destination_and_shard_moves_on(trigger, tm
     bad_calls = [c for c in t.calls() if c["keys"] == ["bad"]]
     assert len(bad_calls) == 3
     assert files[0]["DDBStreamBatchInfo"]["startSequenceNumber"] == bad_calls[0]["seqs"][0]
+    assert files[0]["requestContext"]["requestId"] == bad_calls[-1]["rid"], "the last invocation's request id"
 
 
 def test_a_throttled_function_is_retried_without_using_up_the_retry_attempts(trigger, tmp_path):

@@ -45,6 +45,7 @@ def handler(event, context):
         "vals": [int(i["v"]["N"]) if "v" in i else None for i in images],
         "t": time.time(),
         "pid": os.getpid(),
+        "rid": context.aws_request_id,
     }
     for k in ("window", "state", "isFinalInvokeForWindow", "isWindowTerminatedEarly", "shardId", "eventSourceARN"):
         if k in event:

@@ -35,11 +35,13 @@ def iso_seconds(epoch: float) -> str:
 
 
 def failure_record(*, function_arn: str, stream_arn: str, shard_id: str, batch: list[Rec], condition: str,
-                   invoke_count: int, function_error: str | None, now: float | None = None) -> dict[str, Any]:
-    """The invocation record Lambda sends to an OnFailure destination for a discarded batch."""
+                   invoke_count: int, function_error: str | None, request_id: str | None = None,
+                   now: float | None = None) -> dict[str, Any]:
+    """The invocation record Lambda sends to an OnFailure destination for a discarded batch;
+    `request_id` is the last invocation's (a new id when the batch was never invoked)."""
     return {
         "requestContext": {
-            "requestId": str(_uuid.uuid4()),
+            "requestId": request_id or str(_uuid.uuid4()),
             "functionArn": function_arn,
             "condition": condition,
             "approximateInvokeCount": invoke_count,

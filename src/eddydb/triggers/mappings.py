@@ -488,17 +488,18 @@ class MappingManager:
         self._by_shard = index
 
     # --- services for processors -----------------------------------------------------------------
-    def invoke(self, cfg: MappingConfig, payload: bytes) -> tuple[bytes, str | None]:
-        """Synchronous invocation; a missing function is a function error (retried like one), a
-        throttle raises Throttled (the batch did not reach the function)."""
+    def invoke(self, cfg: MappingConfig, payload: bytes) -> tuple[bytes, str | None, str | None]:
+        """Synchronous invocation -> (response, function error, request id); a missing function is a
+        function error (retried like one), a throttle raises Throttled (the batch did not reach the
+        function)."""
         try:
             res = self.inst.functions.invoke(cfg.function_name, payload, invocation_type="RequestResponse")
         except TooManyRequestsException:
             raise Throttled(cfg.function_name) from None
         except EddyError as e:
             log.warning("mapping %s: cannot invoke %s: %s", cfg.uuid, cfg.function_name, e.message)
-            return orjson.dumps({"errorType": e.code, "errorMessage": e.message}), "Unhandled"
-        return res.payload, res.function_error
+            return orjson.dumps({"errorType": e.code, "errorMessage": e.message}), "Unhandled", None
+        return res.payload, res.function_error, res.request_id
 
     def warm(self, cfg: MappingConfig) -> None:
         """Start the function's first worker before the first batch (a cold start costs ~150 ms)."""

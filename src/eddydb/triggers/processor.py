@@ -251,14 +251,15 @@ class ShardProcessor:
 
     def _call(self, payload: bytes, batch: list[Rec]) -> Attempt:
         try:
-            result_payload, function_error = self.manager.invoke(self.cfg, payload)
+            result_payload, function_error, request_id = self.manager.invoke(self.cfg, payload)
         except Throttled:
             self.manager.note_result(self.cfg.uuid, PROBLEM)
             return Attempt("throttled")
         if function_error:
             self.manager.note_result(self.cfg.uuid, PROBLEM)
-            return Attempt("error", function_error=function_error)
+            return Attempt("error", function_error=function_error, request_id=request_id)
         att = parse_response(result_payload, batch, self.cfg.report_failures)
+        att.request_id = request_id
         self.manager.note_result(self.cfg.uuid, OK if att.status == "ok" else PROBLEM)
         return att
 
@@ -271,7 +272,8 @@ class ShardProcessor:
         record = destinations.failure_record(
             function_arn=self.cfg.function_arn, stream_arn=self.cfg.event_source_arn, shard_id=self.shard_id,
             batch=batch, condition=condition, invoke_count=invoke_count,
-            function_error=att.function_error if att else None, now=self.manager.clock())
+            function_error=att.function_error if att else None, request_id=att.request_id if att else None,
+            now=self.manager.clock())
         attempt = 0
         while True:
             try:
@@ -318,7 +320,8 @@ class ShardProcessor:
             if not isinstance(state, dict):
                 # "If the response does not contain a state property, Lambda considers this a failed invocation"
                 self.manager.note_result(self.cfg.uuid, PROBLEM)
-                return Attempt("error", response=att.response, function_error="Unhandled")
+                return Attempt("error", response=att.response, function_error="Unhandled",
+                               request_id=att.request_id)
             self._window.state = state
             if state_too_big(self._window.state):
                 bounds = (self._window.start, self._window.end)
@@ -337,7 +340,7 @@ class ShardProcessor:
             if self.stopping:
                 raise Stopped()
             try:
-                _, function_error = self.manager.invoke(self.cfg, payload)
+                _, function_error, _ = self.manager.invoke(self.cfg, payload)
             except Throttled:
                 function_error = "Throttled"
             if not function_error:

@@ -35,6 +35,7 @@ class Attempt:
     index: int = 0                  # partial: index in the batch of the lowest failed record
     response: Any = None            # the parsed response (dict) when the function returned one
     function_error: str | None = None
+    request_id: str | None = None   # the invocation's request id (the failure record names it)
 
 
 def backoff_delay(retries: int) -> float:
