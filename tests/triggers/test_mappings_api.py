@@ -232,10 +232,11 @@ def test_unknown_uuid_is_not_found(lambda_client):
     for call in (lambda_client.get_event_source_mapping, lambda_client.delete_event_source_mapping):
         with pytest.raises(ClientError) as e:
             call(UUID=missing)
-        assert _err(e)[0] == "ResourceNotFoundException"
+        assert _err(e) == ("ResourceNotFoundException", "The resource you requested does not exist.")
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     with pytest.raises(ClientError) as e:
         lambda_client.update_event_source_mapping(UUID=missing, BatchSize=5)
-    assert _err(e)[0] == "ResourceNotFoundException"
+    assert _err(e) == ("ResourceNotFoundException", "The resource you requested does not exist.")
 
 
 def test_duplicate_mapping_is_a_conflict(trigger, lambda_client):

@@ -542,8 +542,7 @@ class MappingManager:
         return orjson.loads(raw)
 
     def _not_found(self, uuid: str) -> LambdaResourceNotFoundException:
-        return LambdaResourceNotFoundException(f"The resource you requested does not exist. (Service: Lambda, "
-                                               f"Status Code: 404, Request ID: {_uuid.uuid4()})")
+        return LambdaResourceNotFoundException("The resource you requested does not exist.")
 
     def _stream_shards(self, arn: str) -> _List[Any]:
         if not isinstance(arn, str) or STREAM_ARN_RE.fullmatch(arn) is None:
