@@ -239,6 +239,14 @@ def test_unknown_uuid_is_not_found(lambda_client):
     assert _err(e) == ("ResourceNotFoundException", "The resource you requested does not exist.")
 
 
+def test_a_uuid_longer_than_36_characters_is_rejected_with_the_length_constraint(lambda_client):
+    with pytest.raises(ClientError) as e:
+        lambda_client.get_event_source_mapping(UUID="0" * 37)
+    code, message = _err(e)
+    assert code == "InvalidParameterValueException"
+    assert message.endswith("at 'uUID' failed to satisfy constraint: Member must have length less than or equal to 36")
+
+
 def test_duplicate_mapping_is_a_conflict(trigger, lambda_client):
     t = trigger()
     t.map()

@@ -49,9 +49,10 @@ def _body(body: bytes) -> dict[str, Any]:
 def _uuid(params: dict[str, str]) -> str:
     uuid = params.get("UUID", "")
     if len(uuid) != 36:
+        bound = "greater than or equal to 36" if len(uuid) < 36 else "less than or equal to 36"
         raise InvalidParameterValueException(
             f"1 validation error detected: Value '{uuid}' at 'uUID' failed to satisfy constraint: "
-            "Member must have length greater than or equal to 36")
+            f"Member must have length {bound}")
     return uuid
 
 
