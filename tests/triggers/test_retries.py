@@ -28,6 +28,7 @@ class Script:
         self.decide = decide
         self.calls: list[list[int]] = []
         self.discards: list[tuple[list[int], str, int]] = []
+        self.discarded_after: list[Attempt | None] = []   # the last attempt each discard names
         self.progress: list[int] = []
 
     def delivery(self, **kw) -> Delivery:
@@ -43,6 +44,7 @@ class Script:
 
     def discard(self, batch, condition, count, att):
         self.discards.append(([r.seq for r in batch], condition, count))
+        self.discarded_after.append(att)
 
 
 def test_success_moves_progress_to_the_last_record():
@@ -111,6 +113,20 @@ def test_a_throttled_batch_waits_until_its_records_pass_the_maximum_age():
     s.delivery(max_age=60, max_retries=0, clock=lambda: now["t"]).run(recs(1))
     assert s.calls == [[1]] * 3   # at ages 0, 30 and 60 s; discarded at 90 s
     assert s.discards == [([1], "RecordAgeExceeded", 0)]
+
+
+def test_a_discard_by_record_age_names_the_last_failed_invocation():
+    now = {"t": 1000.0}
+
+    def decide(b):
+        now["t"] += 40.0
+        return Attempt("error", function_error="Unhandled", request_id=f"request-{len(s.calls)}")
+
+    s = Script(decide)
+    s.delivery(max_age=60, clock=lambda: now["t"]).run(recs(1))
+    # invoked at ages 0 and 40 s, discarded at 80 s
+    assert s.discards == [([1], "RecordAgeExceeded", 2)]
+    assert s.discarded_after[0] is not None and s.discarded_after[0].request_id == "request-2"
 
 
 def test_stopped_raises():

@@ -105,11 +105,12 @@ class Delivery:
         return self.max_retries != -1 and retries > self.max_retries
 
     def run(self, batch: list[Rec]) -> None:
-        # queue entries: (records, retries used, invocations of exactly these records)
-        queue: deque[tuple[list[Rec], int, int]] = deque([(batch, 0, 0)])
+        # queue entries: (records, retries used, invocations of exactly these records, the last of
+        # those invocations: a discard by age names it like one by retries)
+        queue: deque[tuple[list[Rec], int, int, Attempt | None]] = deque([(batch, 0, 0, None)])
         throttled = 0
         while queue:
-            recs, retries, invokes = queue.popleft()
+            recs, retries, invokes, last = queue.popleft()
             if self.stopped():
                 raise Stopped()
             if self.max_age >= 0:
@@ -118,12 +119,12 @@ class Delivery:
                 while old < len(recs) and now - recs[old].created > self.max_age:
                     old += 1
                 if old:
-                    self.discard(recs[:old], "RecordAgeExceeded", invokes, None)
+                    self.discard(recs[:old], "RecordAgeExceeded", invokes, last)
                     self.progress(recs[old - 1].seq)
                     recs = recs[old:]
                     if not recs:
                         continue
-                    invokes = 0
+                    invokes, last = 0, None
             att = self.invoke(recs)
             if att.status == "throttled":
                 # MaximumRetryAttempts "doesn't apply to service errors or throttles where the batch
@@ -131,7 +132,7 @@ class Delivery:
                 # waits (until its records pass their maximum age)
                 throttled += 1
                 self.wait(backoff_delay(throttled))
-                queue.appendleft((recs, retries, invokes))
+                queue.appendleft((recs, retries, invokes, last))
                 continue
             throttled = 0
             invokes += 1
@@ -143,7 +144,7 @@ class Delivery:
                 rest = recs[att.index:]
                 if self.bisect:
                     # with bisect, a partial failure splits the batch at the returned sequence number
-                    queue.appendleft((rest, retries, 0))
+                    queue.appendleft((rest, retries, 0, None))
                     continue
                 retries += 1
                 if self._exhausted(retries):
@@ -151,13 +152,13 @@ class Delivery:
                     self.progress(rest[-1].seq)
                     continue
                 self.wait(backoff_delay(retries))
-                queue.appendleft((rest, retries, invokes))
+                queue.appendleft((rest, retries, invokes, att))
                 continue
             # a function error, a malformed response, or a partial failure of the first record
             if self.bisect and len(recs) > 1:
                 mid = len(recs) // 2
-                queue.appendleft((recs[mid:], retries, 0))
-                queue.appendleft((recs[:mid], retries, 0))
+                queue.appendleft((recs[mid:], retries, 0, None))
+                queue.appendleft((recs[:mid], retries, 0, None))
                 continue
             retries += 1
             if self._exhausted(retries):
@@ -165,4 +166,4 @@ class Delivery:
                 self.progress(recs[-1].seq)
                 continue
             self.wait(backoff_delay(retries))
-            queue.appendleft((recs, retries, invokes))
+            queue.appendleft((recs, retries, invokes, att))
