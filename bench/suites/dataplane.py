@@ -146,7 +146,7 @@ def _start_profile(target, cfg, op: str, spec):
         pyspy = shutil.which("py-spy") or "py-spy"
     os.makedirs(cfg.profile, exist_ok=True)
     base = os.path.join(cfg.profile, f"{target.name}-{op}")
-    cmd = [pyspy, "record", "--pid", str(target.pid), "--rate", "200", "--nonblocking", "--threads", "--gil",
+    cmd = [pyspy, "record", "--pid", str(target.pid), "--rate", "200", "--nonblocking", "--threads", "--gil", "--subprocesses",
            "--duration", str(int(spec.warmup + spec.duration)), "--format", "raw", "-o", base + ".folded"]
     return base, subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 

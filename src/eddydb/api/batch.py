@@ -183,14 +183,14 @@ def batch_write_item(inst: Any, req: dict) -> Future:
                 if type(put) is not dict:
                     raise ValidationException("PutRequest must be a map")
                 item = I.validate_put_item(table, put.get("Item"), check_size=False)
-                op: PutOp | DeleteOp = PutOp(table, item, raw=I._put_bytes(item), want_old=want_old)
                 sk = item_key(table, item)
+                op: PutOp | DeleteOp = PutOp(table, item, raw=I._put_bytes(item), want_old=want_old, skey=sk)
             else:
                 if type(delete) is not dict:
                     raise ValidationException("DeleteRequest must be a map")
                 key = I.validate_key(table, delete.get("Key"))
-                op = DeleteOp(table, key, want_old=want_old)
                 sk = item_key(table, key)
+                op = DeleteOp(table, key, want_old=want_old, skey=sk)
             ident = (table.table_id, *sk)
             if ident in seen:
                 raise ValidationException(_DUP_KEYS)

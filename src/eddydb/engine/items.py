@@ -61,6 +61,7 @@ class PutOp:
     want_old: bool = True              # False: the caller ignores `old` (no ReturnValues/capacity), so a
                                        # table without indexes/stream skips reading it
     insert: bool = False               # PartiQL INSERT: DuplicateItemException when an item exists at the key
+    skey: tuple | None = None          # item_key(table, item) when the caller already computed it
 
 
 @dataclass(slots=True)
@@ -84,6 +85,7 @@ class DeleteOp:
     return_old_on_fail: bool = False
     user_identity: dict | None = None
     want_old: bool = True              # False: blind delete on a table without indexes/stream
+    skey: tuple | None = None          # item_key(table, key) when the caller already computed it
 
 
 @dataclass(slots=True)
@@ -177,7 +179,7 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
         op.table = table
     if type(op) is PutOp:
         item = op.item
-        skey = item_key(table, item)
+        skey = op.skey or item_key(table, item)
         if (not op.want_old and op.condition is None and not op.insert and not table.indexes
                 and (table.stream is None or not table.stream.enabled)):
             # Nothing needs the old image: a blind replace (the hot path of plain PutItem).
@@ -196,7 +198,7 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
                      new_bytes=op.raw)
         return old, item
     assert not isinstance(op, PutOp)
-    skey = item_key(table, op.key)
+    skey = (op.skey if type(op) is DeleteOp else None) or item_key(table, op.key)
     if (type(op) is DeleteOp and not op.want_old and op.condition is None and not table.indexes
             and (table.stream is None or not table.stream.enabled)):
         txn.delete_item(table.table_id, *skey)
