@@ -123,7 +123,8 @@ class Engine:
 
     def _check_catalog(self, txn: WriteTxn) -> None:
         # Inside the batch's write lock: writes always see the tables as committed by any process.
-        if txn.catalog_version() != self._version:
+        # A store that can tell nobody else committed since its last batch (SQLite's `foreign`) skips it.
+        if getattr(txn, "foreign", True) and txn.catalog_version() != self._version:
             self._load(txn)
 
     def _refresh_tables(self, notes: dict[str, set]) -> None:

@@ -90,11 +90,13 @@ def index_entry(index: IndexMeta, item: dict | None, table: TableMeta | None = N
 
 def apply_change(txn: WriteTxn, table: TableMeta, key: dict, old: dict | None, new: dict | None,
                  *, user_identity: dict | None = None,
-                 storage_key: tuple[int, bytes, bytes] | None = None, new_bytes: bytes | None = None) -> None:
+                 storage_key: tuple[int, bytes, bytes] | None = None, new_bytes: bytes | None = None,
+                 row_written: bool = False) -> None:
     """Write `new` (None = delete) over `old` (None = absent) at `key`, with indexes and stream record.
 
     `storage_key` is the (phash, pk, sk) of `key` and `new_bytes` the orjson bytes of `new` when the
-    caller already computed them."""
+    caller already computed them; `row_written` when the caller already inserted `new`'s row
+    (`insert_item_if_absent`), so only indexes and the stream record remain."""
     if old is None and new is None:
         return
     phash, pk, sk = storage_key if storage_key is not None else item_key(table, key)
@@ -105,7 +107,8 @@ def apply_change(txn: WriteTxn, table: TableMeta, key: dict, old: dict | None, n
     else:
         if new_bytes is None:
             new_bytes = _dumps(new)
-        txn.put_item(tid, phash, pk, sk, new_bytes, expires_of(table, new))
+        if not row_written:
+            txn.put_item(tid, phash, pk, sk, new_bytes, expires_of(table, new))
     if table.indexes:
         for index in table.indexes.values():
             o = index_entry(index, old, table)

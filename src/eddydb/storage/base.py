@@ -124,6 +124,11 @@ class WriteTxn(ReadTxn):
                  expires: float | None) -> None: ...
 
     @abstractmethod
+    def insert_item_if_absent(self, table_id: int, phash: int, pk: bytes, sk: bytes, item: bytes,
+                              expires: float | None) -> bool:
+        """Insert the item unless one exists at the key; True if it was inserted (nothing changes otherwise)."""
+
+    @abstractmethod
     def delete_item(self, table_id: int, phash: int, pk: bytes, sk: bytes) -> None: ...
 
     @abstractmethod

@@ -29,6 +29,8 @@ SCHEMA: list[str] = [
 
 _PUT = ("INSERT INTO items (table_id, phash, pk, sk, item, expires) VALUES (%s,%s,%s,%s,%s,%s)"
         " ON CONFLICT (table_id, phash, pk, sk) DO UPDATE SET item = EXCLUDED.item, expires = EXCLUDED.expires")
+_INSERT = ("INSERT INTO items (table_id, phash, pk, sk, item, expires) VALUES (%s,%s,%s,%s,%s,%s)"
+           " ON CONFLICT (table_id, phash, pk, sk) DO NOTHING")
 _DEL = "DELETE FROM items WHERE table_id=%s AND phash=%s AND pk=%s AND sk=%s"
 
 
@@ -63,6 +65,10 @@ class ItemsWrite:
     def put_item(self, table_id: int, phash: int, pk: bytes, sk: bytes, item: bytes,
                  expires: float | None) -> None:
         self._w(_PUT, (table_id, phash, pk, sk, item, expires))
+
+    def insert_item_if_absent(self, table_id: int, phash: int, pk: bytes, sk: bytes, item: bytes,
+                              expires: float | None) -> bool:
+        return self._w(_INSERT, (table_id, phash, pk, sk, item, expires)).rowcount == 1
 
     def delete_item(self, table_id: int, phash: int, pk: bytes, sk: bytes) -> None:
         self._w(_DEL, (table_id, phash, pk, sk))

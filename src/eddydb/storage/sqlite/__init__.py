@@ -86,7 +86,10 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Token
         # Another connection (a `--workers` sibling, a CLI on the same directory) committed since our
         # last batch: caches of committed state (sequence counter, open shards) must be re-read.
         version = self.conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self.__dict__.get("_data_version"):
+        # data_version changes only with other connections' commits: when it did not, the catalog
+        # (table metadata) is as this process last committed it (`foreign` spares the engine a query)
+        self.foreign = version != self.__dict__.get("_data_version")
+        if self.foreign:
             self.__dict__["_data_version"] = version
             self.foreign_commit()
         self.notes = {}

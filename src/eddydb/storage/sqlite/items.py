@@ -25,6 +25,8 @@ SCHEMA: list[str] = [
 
 _GET = "SELECT item FROM items WHERE table_id=? AND phash=? AND pk=? AND sk=?"
 _PUT = "INSERT OR REPLACE INTO items (table_id, phash, pk, sk, item, expires) VALUES (?,?,?,?,?,?)"
+_INSERT = ("INSERT INTO items (table_id, phash, pk, sk, item, expires) VALUES (?,?,?,?,?,?)"
+           " ON CONFLICT DO NOTHING")
 _DEL = "DELETE FROM items WHERE table_id=? AND phash=? AND pk=? AND sk=?"
 _SQL_CACHE: dict[tuple, str] = {}
 
@@ -193,6 +195,10 @@ class ItemsWrite:
     def put_item(self, table_id: int, phash: int, pk: bytes, sk: bytes, item: bytes,
                  expires: float | None) -> None:
         self.conn.execute(_PUT, (table_id, phash, pk, sk, item, expires))
+
+    def insert_item_if_absent(self, table_id: int, phash: int, pk: bytes, sk: bytes, item: bytes,
+                              expires: float | None) -> bool:
+        return self.conn.execute(_INSERT, (table_id, phash, pk, sk, item, expires)).rowcount == 1
 
     def delete_item(self, table_id: int, phash: int, pk: bytes, sk: bytes) -> None:
         self.conn.execute(_DEL, (table_id, phash, pk, sk))
