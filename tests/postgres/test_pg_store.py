@@ -202,3 +202,13 @@ def test_many_threads_read_with_a_small_pool(pg_url: str) -> None:
         assert results == [b"{}"] * (12 * 21)
     finally:
         store.close()
+
+
+def test_insert_item_if_absent(pg_store: PgStore) -> None:
+    txn = pg_store.begin_write()
+    try:
+        assert txn.insert_item_if_absent(1, 7, b"k", b"", b"first", None) is True
+        assert txn.insert_item_if_absent(1, 7, b"k", b"", b"second", None) is False
+        assert txn.get_item(1, 7, b"k", b"") == b"first"
+    finally:
+        txn.rollback()
