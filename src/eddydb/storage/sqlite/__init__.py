@@ -31,14 +31,24 @@ from eddydb.storage.sqlite.triggers import TriggersRead, TriggersWrite
 __all__ = ["SqliteRead", "SqliteStore", "SqliteWrite"]
 
 _MODULES = (_items, _streams, _triggers, _functions, _tokens)
-_CHECKPOINT_EVERY = 0.25           # seconds between background WAL checkpoints (when something committed)
-_WAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is truncated back to after a checkpoint reset
-# A RESTART checkpoint holds new writers while it copies the rest of the WAL, so it runs when the
-# writer has been idle for a whole interval and the WAL passed _WAL_RESTART_PAGES (~16 MB); only a WAL
-# past _WAL_FORCE_RESTART_PAGES (~1 GB, writes that never pause) is restarted under load. Restarting
-# under load made PutItem p99 5-30x during a 100k-item TTL sweep; idle-only keeps it under 2x.
+# Checkpoints (copying the WAL into the database) run on a background thread every _CHECKPOINT_EVERY
+# seconds when something committed. Each starts with an fsync of the WAL, and an fsync of a file
+# stalls whoever appends to it meanwhile (the writer committing: measured up to ~50 ms on this VM's
+# disk, longer the more there is to flush), so small frequent checkpoints beat large rare ones.
+_CHECKPOINT_EVERY = 0.25
+# WAL restarts. Under sustained writes the WAL never starts over by itself (that needs a complete
+# checkpoint with no frame appended meanwhile), so it grows. A RESTART checkpoint run by another
+# connection holds the write lock while it copies and syncs, and waits (busy timeout) for readers: it
+# stalled writes for up to a second, and the commit after it truncated a WAL grown to 1 GB (another
+# ~0.8 s). So the background thread only copies (PASSIVE, repeated while the writer keeps appending)
+# and asks the writer to restart the WAL at the start of its next batch: after a quiet interval once it
+# passed _WAL_RESTART_PAGES (~16 MB), or under load once it passed _WAL_MAX_PAGES (~256 MB). A restart
+# costs the writer two small fsyncs; with a zero busy timeout a reader still on an old snapshot makes
+# it try again later instead of waiting. Readers do not slow down with a long WAL: they look up only
+# frames not yet copied into the database.
 _WAL_RESTART_PAGES = 4096
-_WAL_FORCE_RESTART_PAGES = 262144
+_WAL_MAX_PAGES = 65536
+_WAL_SIZE_LIMIT = 4096 * _WAL_MAX_PAGES + (1 << 20)  # journal_size_limit: no truncation on the write path
 
 
 class SqliteRead(ItemsRead, StreamsRead, TriggersRead, FunctionsRead, TokensRead, ReadTxn):
@@ -82,6 +92,9 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Token
         return None
 
     def begin(self) -> SqliteWrite:
+        if self.store._restart_wanted:
+            self.store._restart_wanted = False
+            self.restart_wal()
         self.conn.execute("BEGIN IMMEDIATE")
         # Another connection (a `--workers` sibling, a CLI on the same directory) committed since our
         # last batch: caches of committed state (sequence counter, open shards) must be re-read.
@@ -96,6 +109,19 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Token
         self.table_overlay = {}
         self.active = True
         return self
+
+    def restart_wal(self) -> bool:
+        """Copy what is left of the WAL and start it over (outside a transaction, between batches).
+        Never waits: False if a reader still uses an old snapshot (the checkpointer asks again)."""
+        c = self.conn
+        c.execute("PRAGMA busy_timeout=0")
+        try:
+            busy, _log, _copied = c.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        except sqlite3.Error:
+            busy = 1
+        finally:
+            c.execute("PRAGMA busy_timeout=30000")
+        return not busy
 
     def savepoint(self) -> None:
         self._overlay_saved = self.table_overlay
@@ -158,6 +184,7 @@ class SqliteStore(Store):
             for ddl in mod.SCHEMA:
                 self._wconn.execute(ddl)
         self._writer = SqliteWrite(self._wconn, self)
+        self._restart_wanted = False  # set by the checkpointer, done by the writer (SqliteWrite.restart_wal)
         self._commits = 0
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="eddydb-checkpoint", daemon=True)
@@ -218,27 +245,28 @@ class SqliteStore(Store):
         ).fetchall() if top is not None}
 
     def _checkpoint_loop(self) -> None:
-        """Copy the WAL into the database (PASSIVE: never blocks the writer or readers) when commits happened."""
+        """Copy the WAL into the database (PASSIVE: never blocks the writer or readers) when commits
+        happened, and ask the writer to restart a WAL that grew past _WAL_RESTART_PAGES."""
         conn = self._connect(cache_kb=2048)
-        done = 0
-        big = False
+        done = self._commits
+        log_pages = 0
         try:
             while not self._stop.wait(_CHECKPOINT_EVERY):
                 commits = self._commits
+                if commits == done:
+                    # quiet for a whole interval (and the WAL copied): the next batch starts it over
+                    if log_pages > _WAL_RESTART_PAGES:
+                        self._restart_wanted = True
+                        log_pages = 0
+                    continue
+                done = commits
                 try:
-                    if commits != done:
-                        _busy, log_pages, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                        # Under sustained writes the WAL never drains by itself: it restarts only after
-                        # a complete checkpoint, which needs a moment without writers (below).
-                        big = log_pages > _WAL_RESTART_PAGES
-                        if log_pages > _WAL_FORCE_RESTART_PAGES:
-                            conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-                    elif big:
-                        # idle for a whole interval: nobody waits while the rest is copied and the WAL
-                        # starts over (journal_size_limit then shrinks the file)
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-                        big = False
-                    done = commits
+                    for _ in range(4):  # each pass copies what the writer appended during the last
+                        _busy, log_pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        if log_pages - copied < 256:
+                            break
+                    if log_pages > _WAL_MAX_PAGES:
+                        self._restart_wanted = True  # writes never pause: the next batch restarts it
                 except sqlite3.Error:  # busy with another process's checkpoint: next round
                     pass
         finally:
