@@ -164,6 +164,16 @@ def test_sequence_number_outside_the_shard_is_validation(dynamodb, ddbstreams, m
     assert _err(e)[0] == "ValidationException"
 
 
+def test_sequence_number_with_non_ascii_digits_is_validation(dynamodb, ddbstreams, make_table):
+    # "²" passes str.isdigit() but not int(): it must be a ValidationException, not a 500
+    arn = stream_arn(dynamodb, make_table(stream=True))
+    [shard] = all_shards(ddbstreams, arn)
+    with pytest.raises(ClientError) as e:
+        ddbstreams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                      SequenceNumber="1" * 20 + "\u00b2")
+    assert _err(e) == ("ValidationException", "Invalid SequenceNumber: " + "1" * 20 + "\u00b2")
+
+
 def test_malformed_iterator_is_validation(ddbstreams):
     with pytest.raises(ClientError) as e:
         ddbstreams.get_records(ShardIterator="not-an-iterator")

@@ -355,7 +355,8 @@ def _latest(reader: Any, shard: ShardInfo) -> int:
 
 
 def _parse_seq(text: str) -> int:
-    if not isinstance(text, str) or not text.isdigit() or not 21 <= len(text) <= 40:
+    # isascii: isdigit() alone admits digits like "²" that int() rejects (a 500)
+    if not isinstance(text, str) or not text.isascii() or not text.isdigit() or not 21 <= len(text) <= 40:
         raise ValidationException(f"Invalid SequenceNumber: {text}")
     n = int(text) - SEQ_BASE
     if n < 0:
