@@ -317,6 +317,20 @@ def validate_item(item: dict, *, what: str = "item") -> dict:
     for name, av in item.items():
         if not name or len(name) > 16383:  # attribute names are 1 byte .. 64 KB
             _check_name(name)
+        # fast path for the common canonical scalars ({"S": str}, {"N": canonical str}, {"BOOL": bool})
+        if type(av) is dict and len(av) == 1:
+            v = av.get("S")
+            if type(v) is str:
+                out[name] = av
+                continue
+            v = av.get("N")
+            if type(v) is str:
+                if normalize_number(v) is v:
+                    out[name] = av
+                    continue
+            elif type(av.get("BOOL")) is bool:
+                out[name] = av
+                continue
         nav = _validate(av, 0)
         changed = changed or nav is not av
         out[name] = nav
