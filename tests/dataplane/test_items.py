@@ -132,8 +132,8 @@ def test_unused_expression_attribute_values_are_rejected(dynamodb, table):
         dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)",
                           ExpressionAttributeValues={":unused": {"N": "1"}})
     # PutItem/UpdateItem/DeleteItem word it as a one-error coral report (as moto records)
-    assert _err(e) == ("ValidationException", "1 validation error detected: "
-                       "Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}")
+    assert _err(e) == ("ValidationException", ("1 validation error detected: "
+                       "Value provided in ExpressionAttributeValues unused in expressions: keys: {:unused}"))
 
 
 # --- update --------------------------------------------------------------------------------------

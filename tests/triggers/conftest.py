@@ -11,6 +11,7 @@ records in the tumbling-window state), BAD=<json> (return this JSON as the respo
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -24,8 +25,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from triggers_support import HANDLER, ROLE, make_zip  # noqa: E402
-from util import make_client, wait_for  # noqa: E402
+from triggers_support import HANDLER, ROLE, make_zip
+from util import make_client, wait_for
 
 _counter = itertools.count()
 
@@ -124,10 +125,8 @@ def make_function(lambda_client: Any, request: pytest.FixtureRequest, tmp_path: 
 
     yield factory
     for name in created:
-        try:
+        with contextlib.suppress(Exception):  # already deleted by the test
             lambda_client.delete_function(FunctionName=name)
-        except Exception:  # noqa: BLE001 - already deleted
-            pass
 
 
 @pytest.fixture
@@ -145,10 +144,8 @@ def trigger(dynamodb_server: Any, lambda_client: Any, make_table: Any, make_func
     yield factory
     for t in made:
         for u in t.mappings:
-            try:
+            with contextlib.suppress(Exception):  # deleted by the test
                 lambda_client.delete_event_source_mapping(UUID=u)
-            except Exception:  # noqa: BLE001 - deleted by the test
-                pass
 
 
 def ordered_subsequence(seq: list[str], expected: list[str]) -> bool:

@@ -139,7 +139,7 @@ def test_record_age_exceeded_goes_to_the_destination(db, table, tmp_path):
     db.on_change(table, always_fails, max_record_age=60, on_failure=f"file://{dlq}")
     put(db, "old")
     files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 20)
-    rec = json.load(open(dlq / files[0]))
+    rec = json.loads((dlq / files[0]).read_text())
     assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
     assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
 

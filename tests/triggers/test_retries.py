@@ -32,7 +32,7 @@ class Script:
         self.progress: list[int] = []
 
     def delivery(self, **kw) -> Delivery:
-        params = dict(batch_size=100, max_retries=-1, max_age=-1, bisect=False)
+        params = {"batch_size": 100, "max_retries": -1, "max_age": -1, "bisect": False}
         params.update(kw)
         clock = params.pop("clock", lambda: 1000.0)
         return Delivery(invoke=self.invoke, discard=self.discard, progress=self.progress.append,

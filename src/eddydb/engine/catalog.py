@@ -98,7 +98,7 @@ class TableMeta:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "TableMeta":
+    def from_json(cls, d: dict[str, Any]) -> TableMeta:
         d = dict(d)
         d["key"] = KeySchema(**d["key"])
         d["indexes"] = {

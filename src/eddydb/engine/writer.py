@@ -203,8 +203,8 @@ class Writer:
             log.exception("cannot begin write transaction")
             try:
                 self._store.write_rollback()  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception:
+                log.debug("rollback after a failed begin failed too", exc_info=True)
             for _fn, fut in batch:
                 if fut.set_running_or_notify_cancel():
                     fut.set_exception(e)

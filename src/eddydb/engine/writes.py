@@ -117,9 +117,9 @@ def apply_change(txn: WriteTxn, table: TableMeta, key: dict, old: dict | None, n
                 txn.delete_index_entry(index.index_id, o[0], o[1], o[2], pk, sk)
             if n is not None and n != o:
                 txn.put_index_entry(index.index_id, n[0], n[1], n[2], pk, sk, n[3])
-    if table.stream is not None and table.stream.enabled:
-        if old is None or new is None or not values_equal({"M": old}, {"M": new}):
-            changelog.record_change(txn, table, old, new, user_identity=user_identity)
+    if (table.stream is not None and table.stream.enabled
+            and (old is None or new is None or not values_equal({"M": old}, {"M": new}))):
+        changelog.record_change(txn, table, old, new, user_identity=user_identity)
 
 
 def _key_violation(index: IndexMeta, item: dict) -> bool:

@@ -8,7 +8,7 @@ per-request ExpressionAttributeValues are checked and bound by the public
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -846,7 +846,7 @@ def _key_attr(operand: Any) -> str | None:
     return None
 
 
-def _key_operands(operands: list[Any]) -> None:
+def _key_operands(operands: Sequence[Any]) -> None:
     """DynamoDB's checks of one key condition's operands, in their order: a single attribute name,
     a top-level one."""
     attr = None
