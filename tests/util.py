@@ -200,3 +200,20 @@ class ServerProcess:
                 self.stop()
             except AssertionError:
                 pass
+
+
+def table_stream_records(ddb: Any, streams: Any, table: str) -> list[dict]:
+    """Every record of `table`'s latest stream, shard by shard from TRIM_HORIZON (pages followed
+    until an empty one)."""
+    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    out: list[dict] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            resp = streams.get_records(ShardIterator=it)
+            out += resp["Records"]
+            if not resp["Records"]:
+                break
+            it = resp.get("NextShardIterator")
+    return out

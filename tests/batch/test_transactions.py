@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from util import table_stream_records
 
 
 def _err(exc: pytest.ExceptionInfo) -> tuple[str, str]:
@@ -199,12 +200,7 @@ def test_transaction_with_stream_records_each_change(dynamodb_server, streams, m
     t = make_table(stream="NEW_AND_OLD_IMAGES")
     ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {"pk": {"S": "a"}}}},
                                             {"Put": {"TableName": t, "Item": {"pk": {"S": "b"}}}}])
-    arn = ddb.describe_table(TableName=t)["Table"]["LatestStreamArn"]
-    records = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        records += streams.get_records(ShardIterator=it)["Records"]
+    records = table_stream_records(ddb, streams, t)
     assert sorted((r["eventName"], r["dynamodb"]["Keys"]["pk"]["S"]) for r in records) == [
         ("INSERT", "a"), ("INSERT", "b")]
 

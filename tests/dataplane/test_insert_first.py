@@ -6,18 +6,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from util import table_stream_records
+
 from eddydb.config import Settings
 from eddydb.storage import open_store
-
-
-def _records(streams: Any, ddb: Any, table: str) -> list[dict]:
-    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    out = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        out += streams.get_records(ShardIterator=it)["Records"]
-    return out
 
 
 def test_new_key_then_overwrite_give_insert_and_modify_records(dynamodb_server: Any, streams: Any,
@@ -29,7 +21,7 @@ def test_new_key_then_overwrite_give_insert_and_modify_records(dynamodb_server: 
     second = ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "v": {"N": "2"}}, ReturnValues="ALL_OLD")
     assert second["Attributes"] == {"pk": {"S": "a"}, "v": {"N": "1"}}
     ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "v": {"N": "2"}})  # identical: no record
-    recs = _records(streams, ddb, t)
+    recs = table_stream_records(ddb, streams, t)
     assert [r["eventName"] for r in recs] == ["INSERT", "MODIFY"]
     assert "OldImage" not in recs[0]["dynamodb"]
     assert recs[0]["dynamodb"]["NewImage"] == {"pk": {"S": "a"}, "v": {"N": "1"}}

@@ -5,22 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from pqutil import error_of, run
-from util import wait_for
+from util import table_stream_records, wait_for
 
 
 def records(client: Any, streams: Any, table: str) -> list[dict]:
-    arn = client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    out: list[dict] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while it:
-            resp = streams.get_records(ShardIterator=it)
-            out += resp["Records"]
-            if not resp["Records"]:
-                break
-            it = resp.get("NextShardIterator")
-    return sorted(out, key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
+    return sorted(table_stream_records(client, streams, table), key=lambda r: int(r["dynamodb"]["SequenceNumber"]))
 
 
 def test_each_partiql_write_is_one_stream_record(dynamodb: Any, partiql_streams: Any, make_table: Any) -> None:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from util import wait_for
+from util import table_stream_records, wait_for
 
 FIVE_YEARS = 5 * 365 * 24 * 3600
 
@@ -215,14 +215,7 @@ def test_sweep_of_missing_table(sweep):
 
 
 # --- the stream -----------------------------------------------------------------------------------------------
-def _records(ddb, streams, table: str) -> list[dict]:
-    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    out = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        out += streams.get_records(ShardIterator=it)["Records"]
-    return out
+
 
 
 def test_expiry_is_a_service_remove_in_the_stream(dynamodb_server, streams, make_table):
@@ -233,14 +226,14 @@ def test_expiry_is_a_service_remove_in_the_stream(dynamodb_server, streams, make
     ddb.put_item(TableName=t, Item=item)
     ddb.put_item(TableName=t, Item={"pk": {"S": "u"}, "sk": {"S": "v"}})
     ddb.delete_item(TableName=t, Key={"pk": {"S": "u"}, "sk": {"S": "v"}})
-    removes = wait_for(lambda: [r for r in _records(ddb, streams, t) if r["eventName"] == "REMOVE"
+    removes = wait_for(lambda: [r for r in table_stream_records(ddb, streams, t) if r["eventName"] == "REMOVE"
                                 and r["dynamodb"]["Keys"]["pk"]["S"] == "a"], timeout=5)
     (rec,) = removes
     # the Streams API's Identity shape (Lambda events carry the lower-case {"type", "principalId"})
     assert rec["userIdentity"] == {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
     assert rec["dynamodb"]["OldImage"] == item
     assert "NewImage" not in rec["dynamodb"]
-    user_delete = [r for r in _records(ddb, streams, t) if r["eventName"] == "REMOVE"
+    user_delete = [r for r in table_stream_records(ddb, streams, t) if r["eventName"] == "REMOVE"
                    and r["dynamodb"]["Keys"]["pk"]["S"] == "u"]
     assert len(user_delete) == 1 and "userIdentity" not in user_delete[0]
 
