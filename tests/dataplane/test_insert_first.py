@@ -81,3 +81,30 @@ def test_store_insert_item_if_absent(tmp_path: Any) -> None:
         txn.commit()
     finally:
         store.close()
+
+
+def test_overwrite_heavy_tables_read_first_and_lean_back(eddy_embedded: Any) -> None:
+    """The insert-first choice adapts per table: keys found taken push it to read-first (an insert
+    attempt would only add a statement), new keys pull it back; both give the same answers."""
+    from eddydb.engine import items as engine_items
+
+    ddb = eddy_embedded.client("dynamodb")
+    name = "insert-first-adapts"
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    try:
+        tid = eddy_embedded.instance.engine.find_table(name).table_id
+        for i in range(10):
+            ddb.put_item(TableName=name, Item={"pk": {"S": "same"}, "v": {"N": str(i)}})
+        assert engine_items._taken[tid] >= engine_items._TAKEN_LIMIT
+        old = ddb.put_item(TableName=name, Item={"pk": {"S": "same"}, "v": {"N": "99"}},
+                           ReturnValues="ALL_OLD")["Attributes"]
+        assert old == {"pk": {"S": "same"}, "v": {"N": "9"}}
+        for i in range(20):
+            ddb.put_item(TableName=name, Item={"pk": {"S": f"new{i}"}})
+        assert engine_items._taken.get(tid, 0) < engine_items._TAKEN_LIMIT
+        assert ddb.scan(TableName=name, Select="COUNT")["Count"] == 21
+    finally:
+        ddb.delete_table(TableName=name)
