@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import itertools
 import logging
 import os
@@ -80,6 +81,17 @@ def _render(status: int, headers: Mapping[str, str], body: bytes, keep_alive: bo
 def _error(status: int, message: str) -> bytes:
     body = b'{"message":"%s"}' % message.encode()
     return _render(status, _router.JSON, body, keep_alive=False)
+
+
+# Operations that may read a whole 1 MB page (thousands of items, 50-250 ms of Python): run on a small
+# pool instead of the loop thread, so other connections' requests keep being served meanwhile (the
+# GIL is handed over every switch interval). Everything else is short and runs inline.
+_OFFLOADED = frozenset({"DynamoDB_20120810.Scan"})
+
+
+def _finish_offloaded(future: concurrent.futures.Future) -> Any:
+    res = future.result()
+    return res.finish() if isinstance(res, _Deferred) else res
 
 
 # Headers every SDK request carries that no operation reads (as the SDKs spell them).
@@ -251,11 +263,16 @@ class HttpProtocol(asyncio.Protocol):
         method, url, headers, body, keep_alive = req
         if self._server.stopping:
             keep_alive = False
-        try:
-            res = _route(self._inst, method, url, headers, body)
-        except Exception as e:
-            log.error("internal error routing %s %s", method, url, exc_info=e)
-            res = (500, _router.JSON, b'{"message":"Internal server error"}')
+        res: Any
+        if headers.get("x-amz-target") in _OFFLOADED:
+            res = _Deferred(self._server.pool.submit(_route, self._inst, method, url, headers, body),
+                            _finish_offloaded)
+        else:
+            try:
+                res = _route(self._inst, method, url, headers, body)
+            except Exception as e:
+                log.error("internal error routing %s %s", method, url, exc_info=e)
+                res = (500, _router.JSON, b'{"message":"Internal server error"}')
         if isinstance(res, tuple):
             self._respond(res, keep_alive, method == "HEAD")
             return
@@ -327,6 +344,7 @@ class HttpServer:
         self.inst = inst
         self.loop = loop
         self.waker = _Waker(loop)
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="eddydb-scan")
         self.connections: set[HttpProtocol] = set()
         self.stopping = False
         self._server: asyncio.AbstractServer | None = None
@@ -361,3 +379,4 @@ class HttpServer:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
             except Exception as e:  # noqa: BLE001 - closing anyway
                 log.debug("wait_closed: %r", e)
+        self.pool.shutdown(wait=False, cancel_futures=True)  # scans of connections closed above
