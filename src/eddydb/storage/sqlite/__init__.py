@@ -259,12 +259,17 @@ class SqliteStore(Store):
                         self._restart_wanted = True
                         log_pages = 0
                     continue
-                done = commits
                 try:
                     for _ in range(4):  # each pass copies what the writer appended during the last
-                        _busy, log_pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                        if log_pages - copied < 256:
+                        _busy, log, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                        if log < 0:  # another connection is checkpointing (-1, -1): again next round
                             break
+                        log_pages = log
+                        if log - copied < 256:
+                            break
+                    if log < 0:
+                        continue
+                    done = commits
                     if log_pages > _WAL_MAX_PAGES:
                         self._restart_wanted = True  # writes never pause: the next batch restarts it
                 except sqlite3.Error:  # busy with another process's checkpoint: next round
