@@ -248,7 +248,7 @@ class SqliteStore(Store):
         """Copy the WAL into the database (PASSIVE: never blocks the writer or readers) when commits
         happened, and ask the writer to restart a WAL that grew past _WAL_RESTART_PAGES."""
         conn = self._connect(cache_kb=2048)
-        done = self._commits
+        done = 0   # not self._commits: this thread may start after the first commits
         log_pages = 0
         try:
             while not self._stop.wait(_CHECKPOINT_EVERY):
