@@ -244,15 +244,17 @@ def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
         if table.indexes:
             # invalid on its own (not because of the table's state): rejected before the transaction, as DynamoDB does
             check_index_keys(table, item)
-        return PutOp(table, item, cond, rvccf), item_key(table, item), item_size(item)
+        sk = item_key(table, item)
+        return PutOp(table, item, cond, rvccf, skey=sk), sk, item_size(item)
     key = I.validate_key(table, spec.get("Key"))
+    sk = item_key(table, key)
     if kind == "Delete":
-        return DeleteOp(table, key, cond, rvccf), item_key(table, key), 0
+        return DeleteOp(table, key, cond, rvccf, skey=sk), sk, 0
     if kind == "ConditionCheck":
-        return ConditionCheckOp(table, key, cond, rvccf), item_key(table, key), 0
+        return ConditionCheckOp(table, key, cond, rvccf, skey=sk), sk, 0
     plan = compiled.update
     I.check_update_plan(table, plan)
-    return UpdateOp(table, key, plan, cond, rvccf), item_key(table, key), 0
+    return UpdateOp(table, key, plan, cond, rvccf, skey=sk), sk, 0
 
 
 def transact_write_items(inst: Any, req: dict) -> Future:

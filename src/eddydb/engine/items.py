@@ -74,6 +74,7 @@ class UpdateOp:
     condition: Any = None
     return_old_on_fail: bool = False
     user_identity: dict | None = None
+    skey: tuple | None = None          # item_key(table, key) when the caller already computed it
 
 
 @dataclass(slots=True)
@@ -95,6 +96,7 @@ class ConditionCheckOp:
     key: dict
     condition: Any = None
     return_old_on_fail: bool = False
+    skey: tuple | None = None          # item_key(table, key) when the caller already computed it
 
 
 Op = PutOp | UpdateOp | DeleteOp | ConditionCheckOp
@@ -226,7 +228,7 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
                      new_bytes=new_bytes)
         return old, item
     assert not isinstance(op, PutOp)
-    skey = (op.skey if type(op) is DeleteOp else None) or item_key(table, op.key)
+    skey = op.skey or item_key(table, op.key)
     if (type(op) is DeleteOp and not op.want_old and op.condition is None and not table.indexes
             and (table.stream is None or not table.stream.enabled)):
         txn.delete_item(table.table_id, *skey)
