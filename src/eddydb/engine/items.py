@@ -188,13 +188,12 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
     if type(op) is PutOp:
         item = op.item
         skey = op.skey or item_key(table, item)
+        new_bytes = op.raw if op.raw is not None else orjson.dumps(item)
         if (not op.want_old and op.condition is None and not op.insert and not table.indexes
                 and (table.stream is None or not table.stream.enabled)):
             # Nothing needs the old image: a blind replace (the hot path of plain PutItem).
-            txn.put_item(table.table_id, skey[0], skey[1], skey[2],
-                         op.raw if op.raw is not None else orjson.dumps(item), expires_of(table, item))
+            txn.put_item(table.table_id, skey[0], skey[1], skey[2], new_bytes, expires_of(table, item))
             return None, item
-        new_bytes = op.raw if op.raw is not None else orjson.dumps(item)
         taken = _taken.get(table.table_id, 0)
         if op.condition is None:
             if table.indexes:
