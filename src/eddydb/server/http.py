@@ -85,13 +85,9 @@ def _error(status: int, message: str) -> bytes:
 
 # Operations that may read a whole 1 MB page (thousands of items, 50-250 ms of Python): run on a small
 # pool instead of the loop thread, so other connections' requests keep being served meanwhile (the
-# GIL is handed over every switch interval). Everything else is short and runs inline.
+# GIL is handed over every switch interval). Everything else is short and runs inline. These are
+# reads: their route answers at once, so the pool future's result is the response.
 _OFFLOADED = frozenset({"DynamoDB_20120810.Scan"})
-
-
-def _finish_offloaded(future: concurrent.futures.Future) -> Any:
-    res = future.result()
-    return res.finish() if isinstance(res, _Deferred) else res
 
 
 # Headers every SDK request carries that no operation reads (as the SDKs spell them).
@@ -266,7 +262,7 @@ class HttpProtocol(asyncio.Protocol):
         res: Any
         if headers.get("x-amz-target") in _OFFLOADED:
             res = _Deferred(self._server.pool.submit(_route, self._inst, method, url, headers, body),
-                            _finish_offloaded)
+                            concurrent.futures.Future.result)
         else:
             try:
                 res = _route(self._inst, method, url, headers, body)
