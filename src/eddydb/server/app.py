@@ -67,8 +67,14 @@ _SWITCH_INTERVAL = 0.0005
 
 
 def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: int = 0,
-               announce: Callable[[int], None] | None = None, background: bool = True) -> int:
-    """Serve on `sock` (or a new socket from settings) until SIGINT/SIGTERM. Returns an exit code."""
+               announce: Callable[[int], None] | None = None, background: bool = True,
+               channels: list[socket.socket] | None = None, catalog: Any = None) -> int:
+    """Serve on `sock` (or a new socket from settings) until SIGINT/SIGTERM. Returns an exit code.
+
+    `channels` (several workers on SQLite, server/forward.py): worker 0 gets one socket per other
+    worker and serves their forwarded requests; every other worker gets its one socket to worker 0
+    and forwards all but item reads over it. `catalog` is the shared table-catalog version.
+    """
     if sys.getswitchinterval() > _SWITCH_INTERVAL:
         sys.setswitchinterval(_SWITCH_INTERVAL)
     from eddydb.api import dispatch
@@ -88,10 +94,22 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
     asyncio.set_event_loop(loop)
     stop = asyncio.Event()
     server = HttpServer(inst, loop)
-    if inst.engine.store.inline_writes and settings.workers <= 1:
+    writer = channels is None or index == 0   # the only process writing to the store (of this server)
+    if catalog is not None:
+        inst.engine.share_catalog(catalog, owner=writer)
+    peers: list[Any] = []
+    if inst.engine.store.inline_writes and (settings.workers <= 1 or channels is not None and writer):
         # Item writes then run on this (the loop's) thread, one batch per loop iteration. Not with
-        # sibling processes: waiting for their write lock would stall this loop and its reads.
-        inst.engine.writer.attach_inline(loop.call_soon)
+        # sibling processes that write too: waiting for their write lock would stall this loop.
+        if channels:
+            def _batch_then_answer(run: Callable[[], None]) -> None:
+                run()
+                for p in peers:  # the forwarded writes this batch answered leave at once
+                    p.flush()
+
+            inst.engine.writer.attach_inline(lambda run: loop.call_soon(_batch_then_answer, run))
+        else:
+            inst.engine.writer.attach_inline(loop.call_soon)
 
     def _on_signal() -> None:
         stop.set()
@@ -99,6 +117,16 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
     async def _main() -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal)
+        if channels is not None:
+            from eddydb.server.forward import ForwardClient, ForwardServer
+
+            for ch in channels:
+                _t, peer = await loop.connect_accepted_socket(
+                    (lambda: ForwardServer(loop, inst, server.waker)) if writer else (lambda: ForwardClient(loop)),
+                    sock=ch)
+                peers.append(peer)
+            if not writer:
+                server.forward = peers[0]
         await server.start(sock)
         if background:
             inst.start_background()
@@ -106,6 +134,14 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
             announce(sock.getsockname()[1])
         await stop.wait()
         await server.shutdown()
+        if writer and peers:
+            # the other workers forward their in-flight requests here until they have shut down
+            try:
+                await asyncio.wait_for(asyncio.gather(*(p.closed for p in peers)), 20.0)
+            except TimeoutError:
+                log.warning("shutdown: a worker kept its forwarding channel open; closing it")
+        for p in peers:
+            p.close()
         inst.engine.writer.detach_inline()
 
     try:
@@ -118,11 +154,28 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
     return 0
 
 
-def _worker_entry(settings: Settings, fd: int | None, index: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive `eddydb serve` (kill -9 of it would leave the workers serving the
+    port and writing the store behind a restarted server): on Linux the kernel kills it with its
+    parent (PR_SET_PDEATHSIG); a parent already gone means exit now."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError) as e:  # pragma: no cover - every Linux libc has prctl
+            log.warning("cannot tie the worker's life to its parent: %s", e)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _worker_entry(settings: Settings, index: int, channels: list[socket.socket] | None, catalog: Any,
+                  parent: int) -> None:
+    _die_with_parent(parent)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = make_socket(settings.host, settings.port, reuse_port=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards SIGTERM; Ctrl-C reaches us via the group
-    code = run_worker(settings, sock, index=index, background=(index == 0))
+    code = run_worker(settings, sock, index=index, background=(index == 0), channels=channels, catalog=catalog)
     sys.exit(code)
 
 
@@ -164,11 +217,20 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
 
     open_store(settings).close()
     ctx = multiprocessing.get_context("spawn")
+    # SQLite has one writer at a time: worker 0 writes, the others forward writes to it (forward.py).
+    # PostgreSQL takes concurrent writers, so there every worker writes itself.
+    forwarding = settings.store is None
+    pairs = [socket.socketpair() for _ in range(settings.workers - 1)] if forwarding else []
+    catalog = ctx.RawValue("q", -1) if forwarding else None
     procs: list[Any] = []
     for i in range(settings.workers):
-        p = ctx.Process(target=_worker_entry, args=(settings, None, i), name=f"eddydb-worker-{i}")
+        channels = None if not forwarding else [a for a, _b in pairs] if i == 0 else [pairs[i - 1][1]]
+        p = ctx.Process(target=_worker_entry, args=(settings, i, channels, catalog, os.getpid()), name=f"eddydb-worker-{i}")
         p.start()
         procs.append(p)
+    for a, b in pairs:
+        a.close()
+        b.close()
     holder.close()
     echo(f"eddydb listening on {_url(settings, port)} ({_where(settings)}, {settings.workers} workers)")
     sys.stdout.flush()

@@ -21,6 +21,7 @@ from typing import Any
 
 import httptools
 
+from eddydb.server import forward as _forward
 from eddydb.server import router as _router
 
 __all__ = ["HttpProtocol", "HttpServer"]
@@ -88,6 +89,7 @@ def _error(status: int, message: str) -> bytes:
 # GIL is handed over every switch interval). Everything else is short and runs inline. These are
 # reads: their route answers at once, so the pool future's result is the response.
 _OFFLOADED = frozenset({"DynamoDB_20120810.Scan"})
+_LOCAL_TARGETS = _forward.LOCAL_TARGETS
 
 
 # Headers every SDK request carries that no operation reads (as the SDKs spell them).
@@ -260,7 +262,16 @@ class HttpProtocol(asyncio.Protocol):
         if self._server.stopping:
             keep_alive = False
         res: Any
-        if headers.get("x-amz-target") in _OFFLOADED:
+        target = headers.get("x-amz-target")
+        fwd = self._server.forward
+        if fwd is not None and target not in _LOCAL_TARGETS:
+            # a worker that does not write: worker 0 answers (server/forward.py)
+            self._busy = True
+            self._busy_keep_alive = keep_alive
+            self._busy_head = method == "HEAD"
+            fwd.forward(method, url, headers, body, self._forwarded)
+            return
+        if target in _OFFLOADED:
             res = _Deferred(self._server.pool.submit(_route, self._inst, method, url, headers, body),
                             concurrent.futures.Future.result)
         else:
@@ -282,6 +293,10 @@ class HttpProtocol(asyncio.Protocol):
             self._deferred_done()
         else:
             fut.add_done_callback(self._future_done)
+
+    def _forwarded(self, res: tuple) -> None:
+        self._deferred = _Answered(res)
+        self._deferred_done()
 
     def _future_done(self, _future: Any) -> None:  # on the writer thread
         self._waker.notify(self)
@@ -332,6 +347,18 @@ class _TooLarge(Exception):
     pass
 
 
+class _Answered:
+    """A response that arrived from elsewhere (worker 0), in the shape of a finished Deferred."""
+
+    __slots__ = ("_res",)
+
+    def __init__(self, res: tuple) -> None:
+        self._res = res
+
+    def finish(self) -> tuple:
+        return self._res
+
+
 class HttpServer:
     """Listens on a socket and serves until `shutdown()`: stop accepting, finish in-flight
     requests (closing keep-alive connections as they go idle), then return."""
@@ -342,6 +369,7 @@ class HttpServer:
         self.waker = _Waker(loop)
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="eddydb-scan")
         self.connections: set[HttpProtocol] = set()
+        self.forward: Any = None            # a forward.ForwardClient on workers that do not write
         self.stopping = False
         self._server: asyncio.AbstractServer | None = None
         self._idle: asyncio.Event | None = None

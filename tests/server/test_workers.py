@@ -1,0 +1,235 @@
+"""Several server processes on one SQLite store (`--workers N`, server/forward.py): worker 0 writes,
+the others serve item reads and forward everything else to it.
+
+The channel itself is tested in-process over a real socketpair (frames cut anywhere, answers
+matched to requests, a lost channel answering 503); the processes through the server with many
+connections, each of which either worker may accept.
+"""
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+from util import ServerProcess, make_client, wait_for
+
+from eddydb.config import Settings
+from eddydb.engine.database import Engine
+from eddydb.instance import Instance
+from eddydb.server import forward, router
+from eddydb.server.forward import ForwardClient, ForwardServer
+from eddydb.server.http import HttpServer
+from eddydb.storage import open_store
+
+_KEYS = {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "BillingMode": "PAY_PER_REQUEST"}
+
+
+def _headers(op: str) -> dict[str, str]:
+    return {"x-amz-target": f"DynamoDB_20120810.{op}", "authorization": "AWS4-HMAC-SHA256 test",
+            "content-type": "application/x-amz-json-1.0"}
+
+
+def _raw_call(url: str, op: str, body: dict) -> tuple[int, dict]:
+    """One request on a new connection (so either worker may get it)."""
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    c = http.client.HTTPConnection(host, int(port), timeout=30)
+    c.request("POST", "/", json.dumps(body), {**_headers(op), "Content-Type": "application/x-amz-json-1.0"})
+    r = c.getresponse()
+    out = (r.status, json.loads(r.read()))
+    c.close()
+    return out
+
+
+# --- the channel, in-process -----------------------------------------------------------------------
+class _Pair:
+    """Worker 0's ForwardServer (over a real Instance) and a ForwardClient, on one loop and socketpair."""
+
+    def __init__(self, data_dir: str) -> None:
+        self.inst = Instance(Settings(data=data_dir))
+        self.loop = asyncio.new_event_loop()
+        self.http = HttpServer(self.inst, self.loop)
+        a, b = socket.socketpair()
+        self.server: ForwardServer = self.run(self.loop.connect_accepted_socket(
+            lambda: ForwardServer(self.loop, self.inst, self.http.waker), sock=a))[1]
+        self.client: ForwardClient = self.run(self.loop.connect_accepted_socket(
+            lambda: ForwardClient(self.loop), sock=b))[1]
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+    def call_many(self, requests: list[tuple[str, dict]], timeout: float = 10.0) -> list[tuple]:
+        answers: list = [None] * len(requests)
+        done = self.loop.create_future()
+
+        def answer(i: int):
+            def cb(res: tuple) -> None:
+                answers[i] = res
+                if all(a is not None for a in answers) and not done.done():
+                    done.set_result(None)
+            return cb
+
+        for i, (op, body) in enumerate(requests):
+            self.client.forward("POST", "/", _headers(op), json.dumps(body).encode(), answer(i))
+        self.run(asyncio.wait_for(done, timeout))
+        return answers
+
+    def close(self) -> None:
+        self.client.close()
+        self.server.close()
+        self.run(asyncio.sleep(0))
+        self.loop.close()
+        self.inst.close()
+
+
+@pytest.fixture
+def pair(tmp_path):
+    p = _Pair(str(tmp_path / "data"))
+    yield p
+    p.close()
+
+
+def test_forwarded_requests_are_answered_each_with_its_own_response(pair):
+    (status, headers, body), = pair.call_many([("CreateTable", {"TableName": "fwd", **_KEYS})])
+    assert status == 200 and headers is router.AMZ_JSON  # shared header dicts survive the trip
+    puts = [("PutItem", {"TableName": "fwd", "Item": {"pk": {"S": f"k{i}"}, "n": {"N": str(i)}}}) for i in range(50)]
+    assert {a[0] for a in pair.call_many(puts)} == {200}
+    gets = [("GetItem", {"TableName": "fwd", "Key": {"pk": {"S": f"k{i}"}}}) for i in range(50)]
+    gets.append(("GetItem", {"TableName": "missing", "Key": {"pk": {"S": "x"}}}))
+    answers = pair.call_many(gets)
+    for i, (status, _h, body) in enumerate(answers[:50]):
+        assert status == 200 and json.loads(body)["Item"]["n"] == {"N": str(i)}
+    assert answers[50][0] == 400 and b"ResourceNotFoundException" in answers[50][2]
+
+
+def test_frames_cut_anywhere_are_reassembled(pair):
+    got: list[tuple[int, bytes]] = []
+    chan = forward._Channel(pair.loop)
+    chan.frame = lambda rid, payload: got.append((rid, payload))  # type: ignore[method-assign]
+    stream = b"".join(forward._HEAD.pack(len(p), rid) + p for rid, p in ((1, b"abc"), (2, b""), (7, b"x" * 300)))
+    for i in range(len(stream)):
+        chan.data_received(stream[i:i + 1])
+    assert got == [(1, b"abc"), (2, b""), (7, b"x" * 300)]
+    got.clear()
+    chan.data_received(stream)
+    assert [rid for rid, _ in got] == [1, 2, 7]
+
+
+def test_a_lost_writer_answers_the_waiting_requests_with_503(pair):
+    answers: list[tuple] = []
+    pair.server.close()   # worker 0 goes away with the request unanswered
+    pair.client.forward("POST", "/", _headers("ListTables"), b"{}", answers.append)
+    pair.run(asyncio.wait_for(pair.client.closed, 10))
+    assert [a[0] for a in answers] == [503]
+    pair.client.forward("POST", "/", _headers("ListTables"), b"{}", answers.append)  # and any later one
+    assert [a[0] for a in answers] == [503, 503]
+
+
+# --- the shared catalog version ------------------------------------------------------------------
+def test_a_reader_process_reloads_tables_the_writer_changed(tmp_path):
+    settings = Settings(data=str(tmp_path / "data"))
+    owner = Instance(settings)
+    reader_store = open_store(settings)
+    reader = Engine(reader_store, settings)
+    shared = SimpleNamespace(value=-1)
+
+    def call(op: str, body: dict) -> int:
+        res = router.route(owner, "POST", "/", _headers(op), json.dumps(body).encode())
+        return (res.finish() if isinstance(res, router.Deferred) else res)[0]
+
+    try:
+        owner.engine.share_catalog(shared, owner=True)
+        reader.share_catalog(shared, owner=False)
+        assert call("CreateTable", {"TableName": "cat", **_KEYS}) == 200
+        assert shared.value == owner.engine._version   # published before the answer
+        first = reader.table("cat")
+        # the reader has the table cached; the owner drops and recreates it: never the old one
+        assert call("DeleteTable", {"TableName": "cat"}) == 200
+        assert reader.find_table("cat") is None
+        assert call("CreateTable", {"TableName": "cat", **_KEYS}) == 200
+        assert reader.table("cat").table_id != first.table_id
+    finally:
+        reader.close()
+        reader_store.close()
+        owner.close()
+
+
+# --- the processes -------------------------------------------------------------------------------
+def test_table_changes_reach_every_worker_before_they_are_acknowledged(tmp_path):
+    with ServerProcess(tmp_path / "d", args=["--workers", "2"], log_path=tmp_path / "srv.log") as srv:
+        for round_ in range(3):
+            assert _raw_call(srv.url, "CreateTable", {"TableName": "wkr", **_KEYS})[0] == 200
+            assert _raw_call(srv.url, "PutItem", {"TableName": "wkr", "Item": {"pk": {"S": "a"}}})[0] == 200
+            # 16 new connections: the chance that none lands on the reading worker is 2^-16
+            for _ in range(16):
+                status, body = _raw_call(srv.url, "GetItem", {"TableName": "wkr", "Key": {"pk": {"S": "a"}}})
+                assert status == 200 and body == {"Item": {"pk": {"S": "a"}}}, (round_, body)
+            assert _raw_call(srv.url, "DeleteTable", {"TableName": "wkr"})[0] == 200
+            for _ in range(16):
+                status, body = _raw_call(srv.url, "GetItem", {"TableName": "wkr", "Key": {"pk": {"S": "a"}}})
+                assert status == 400 and body["__type"].endswith("ResourceNotFoundException"), (round_, body)
+            wait_for(lambda: _raw_call(srv.url, "DescribeTable", {"TableName": "wkr"})[0] == 400, 30,
+                     message="the deleted table to be gone")
+        assert srv.stop() == 0
+
+
+def test_reads_and_writes_from_many_connections_see_each_other(tmp_path):
+    with ServerProcess(tmp_path / "d", args=["--workers", "2"], log_path=tmp_path / "srv.log") as srv:
+        ddb = make_client("dynamodb", srv.url)
+        ddb.create_table(TableName="rwt", **_KEYS)
+        for i in range(30):
+            assert _raw_call(srv.url, "UpdateItem", {
+                "TableName": "rwt", "Key": {"pk": {"S": "c"}}, "UpdateExpression": "ADD n :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}}})[0] == 200
+            status, body = _raw_call(srv.url, "GetItem", {"TableName": "rwt", "Key": {"pk": {"S": "c"}}})
+            assert status == 200 and body["Item"]["n"] == {"N": str(i + 1)}
+            status, body = _raw_call(srv.url, "Query", {"TableName": "rwt", "KeyConditionExpression": "pk = :p",
+                                                        "ExpressionAttributeValues": {":p": {"S": "c"}}})
+            assert body["Items"][0]["n"] == {"N": str(i + 1)}
+        assert srv.stop() == 0
+
+
+def test_workers_die_with_the_server(tmp_path):
+    """kill -9 of `eddydb serve` alone (not its process group) takes its workers with it: nothing
+    keeps serving the port or writing the store, and a restart finds every acknowledged write."""
+    srv = ServerProcess(tmp_path / "d", args=["--workers", "2"], log_path=tmp_path / "srv.log")
+    srv.start()
+    try:
+        assert _raw_call(srv.url, "CreateTable", {"TableName": "dwk", **_KEYS})[0] == 200
+        for i in range(20):
+            assert _raw_call(srv.url, "PutItem", {"TableName": "dwk", "Item": {"pk": {"S": f"k{i}"}}})[0] == 200
+        workers = subprocess.run(["pgrep", "-P", str(srv.proc.pid)], capture_output=True, text=True, check=True).stdout.split()
+        assert len(workers) >= 2
+        os.kill(srv.proc.pid, signal.SIGKILL)
+        srv.proc.wait()
+
+        def gone(pid: str) -> bool:
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                return True
+            # a zombie (reaped by init soon) no longer runs
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(") ", 1)[1].startswith("Z")
+        wait_for(lambda: all(gone(p) for p in workers), 30, message="the workers to exit with the server")
+        srv.proc = None
+        srv._log.close()
+        srv.start()
+        ddb = make_client("dynamodb", srv.url)
+        assert ddb.scan(TableName="dwk")["Count"] == 20
+    finally:
+        srv.kill9()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_a_worker_whose_parent_is_already_gone_exits(tmp_path):
+    code = ("import os, sys; from eddydb.server.app import _die_with_parent; "
+            "_die_with_parent(os.getppid() + 1); sys.exit(0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 1
