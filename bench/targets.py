@@ -27,7 +27,9 @@ REPO = BENCH_DIR.parent
 TARGETS = ["eddydb", "dynalite", "dynalite-disk", "moto"]
 
 DESCRIPTIONS = {
-    "eddydb": "eddydb serve, durable SQLite (WAL, synchronous=NORMAL) in a temp dir",
+    "eddydb": "eddydb serve, durable SQLite (WAL, synchronous=NORMAL) in a temp dir, default workers "
+              "(2 processes on a 2+ CPU Linux host: one writes, both read)",
+    "eddydb-1w": "eddydb serve --workers 1, durable SQLite: one process",
     "eddydb-mem": "eddydb serve --in-memory",
     "eddydb-pg": "eddydb serve --store postgresql://... (PostgreSQL 15 on localhost, 1 process)",
     "eddydb-pg2": "eddydb serve --store postgresql://... --workers 2 (2 processes on one database)",
@@ -233,8 +235,8 @@ def start_target(name: str, *, eddydb_args: list[str] | None = None, host: str =
         src = os.environ.get("EDDYDB_BENCH_SRC") or str(REPO / "src")
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
         cmd = [sys.executable, "-m", "eddydb", "serve", "--host", host, "--port", str(port)]
-        if name == "eddydb":
-            cmd += ["--data", os.path.join(tmp, "data")]
+        if name in ("eddydb", "eddydb-1w"):
+            cmd += ["--data", os.path.join(tmp, "data")] + (["--workers", "1"] if name == "eddydb-1w" else [])
         elif name == "eddydb-mem":
             cmd += ["--in-memory"]
         elif name in ("eddydb-pg", "eddydb-pg2"):

@@ -24,7 +24,7 @@ from loadgen import AsyncClient, new_loop, percentile
 from procstat import Others, wait_quiet
 
 NAME = "streams"
-TARGETS = ["eddydb", "eddydb-mem"]
+TARGETS = ["eddydb", "eddydb-1w", "eddydb-mem"]
 ST = "DynamoDBStreams_20120810"
 
 _TAIL = '"n":{"N":"%(i)d"},"s":{"S":"' + PAYLOAD + '"},"flag":{"BOOL":true}'

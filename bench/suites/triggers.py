@@ -31,7 +31,7 @@ from loadgen import AsyncClient, new_loop, percentile
 from procstat import Others, wait_quiet
 
 NAME = "triggers"
-TARGETS = ["eddydb", "eddydb-mem"]
+TARGETS = ["eddydb", "eddydb-1w", "eddydb-mem"]
 HERE = Path(__file__).resolve().parent.parent
 
 HANDLER = '''

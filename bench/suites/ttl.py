@@ -22,7 +22,7 @@ from loadgen import LoadSpec, run_load_procs
 from procstat import Others, wait_quiet
 
 NAME = "ttl"
-TARGETS = ["eddydb", "eddydb-mem"]
+TARGETS = ["eddydb", "eddydb-1w", "eddydb-mem"]
 FG_RATE = 1000.0
 
 

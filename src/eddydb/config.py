@@ -19,7 +19,7 @@ class Settings:
     shard_rollover: float = 4 * 3600.0      # seconds an open shard lives before it closes and gets a child
     ttl_interval: float = 1.0               # seconds between TTL sweeps
     ttl_hide_expired: bool = False          # hide expired-but-not-yet-deleted items from reads
-    workers: int = 1                        # server processes
+    workers: int = 0                        # server processes; 0 = auto (server/app.py default_workers)
     function_workers: int = 4               # max warm worker processes per function
     extra: dict = field(default_factory=dict)
 

@@ -48,7 +48,7 @@ def test_version_command_prints_the_version():
 def test_serve_defaults(captured):
     assert _invoke(["serve"]).exit_code == 0
     s = captured[0]
-    assert (s.host, s.port, s.data, s.region, s.workers) == ("127.0.0.1", 8000, "./eddydb-data", "us-east-1", 1)
+    assert (s.host, s.port, s.data, s.region, s.workers) == ("127.0.0.1", 8000, "./eddydb-data", "us-east-1", 0)
     assert s.stream_retention == 24 * 3600 and s.ttl_interval == 1.0 and s.sync == "normal"
 
 
@@ -84,6 +84,21 @@ def test_in_memory_and_store_flags(captured):
     assert captured[0].data is None and captured[0].in_memory
     assert _invoke(["serve", "--store", "postgresql://u@h/db"]).exit_code == 0
     assert captured[1].store == "postgresql://u@h/db"
+
+
+def test_automatic_workers_are_two_only_for_durable_sqlite_on_linux_with_two_cpus(monkeypatch):
+    from eddydb.server import app
+
+    monkeypatch.setattr(app.sys, "platform", "linux")
+    monkeypatch.setattr(app.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    assert app.default_workers(Settings(data="./d")) == 2
+    assert app.default_workers(Settings(data=None)) == 1                        # in memory
+    assert app.default_workers(Settings(store="postgresql://x/y")) == 1         # every worker writes there
+    monkeypatch.setattr(app.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
+    assert app.default_workers(Settings(data="./d")) == 1                       # one CPU: nothing to gain
+    monkeypatch.setattr(app.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(app.sys, "platform", "darwin")
+    assert app.default_workers(Settings(data="./d")) == 1                       # SO_REUSEPORT does not balance
 
 
 def test_in_memory_with_several_workers_is_refused(captured):

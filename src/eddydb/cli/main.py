@@ -72,8 +72,10 @@ def cli() -> None:
               help="Seconds between TTL sweeps.")
 @click.option("--ttl-hide-expired/--no-ttl-hide-expired", "ttl_hide_expired", envvar="EDDYDB_TTL_HIDE_EXPIRED",
               default=False, show_default=True, help="Hide expired items from reads before the sweeper deletes them.")
-@click.option("--workers", envvar="EDDYDB_WORKERS", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Server processes sharing the port and the store.")
+@click.option("--workers", envvar="EDDYDB_WORKERS", type=click.IntRange(0, 256), default=0, show_default="auto",
+              help="Server processes sharing the port and the store. 0 (auto): 2 on Linux with a durable "
+                   "SQLite store and 2+ CPUs (the second answers item reads in parallel and forwards writes "
+                   "to the first), else 1.")
 def serve(host: str, port: int, data: str, in_memory: bool, store: str | None, region: str, sync: str,
           stream_retention: float | None, stream_partitions: int, shard_rollover: float, ttl_interval: float,
           ttl_hide_expired: bool, workers: int) -> None:

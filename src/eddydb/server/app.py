@@ -1,8 +1,9 @@
 """Running the server: sockets, the event loop, worker processes, signals and clean shutdown.
 
-`serve(settings)` is what `eddydb serve` calls. One process by default; `--workers N` starts N
-processes listening on the same port (SO_REUSEPORT) over one store, the first of which runs
-the background jobs (TTL, shard rollover, retention, trigger mappings). SIGINT/SIGTERM stop
+`serve(settings)` is what `eddydb serve` calls. `--workers N` starts N processes listening on the
+same port (SO_REUSEPORT) over one store, the first of which runs the background jobs (TTL, shard
+rollover, retention, trigger mappings) and, on SQLite, does every write (forward.py); the default
+is two on Linux with a durable SQLite store and 2+ CPUs, else one (`default_workers`). SIGINT/SIGTERM stop
 accepting, finish the requests in flight, then close the Instance (which flushes the store).
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from eddydb.config import Settings
 
-__all__ = ["make_socket", "run_worker", "serve"]
+__all__ = ["default_workers", "make_socket", "run_worker", "serve"]
 
 log = logging.getLogger("eddydb.server")
 
@@ -179,8 +180,23 @@ def _worker_entry(settings: Settings, index: int, channels: list[socket.socket] 
     sys.exit(code)
 
 
+def default_workers(settings: Settings) -> int:
+    """`--workers 0` (the default): two processes on Linux with a durable SQLite store and two or
+    more CPUs, where a second process answers item reads in parallel and forwards writes to the first
+    (forward.py); one otherwise (in memory, PostgreSQL, one CPU, or no balancing SO_REUSEPORT)."""
+    if settings.in_memory or settings.store or not sys.platform.startswith("linux"):
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - Linux has sched_getaffinity
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1
+
+
 def serve(settings: Settings, *, echo: Callable[[str], None] = print) -> int:
     """Run the server in the foreground until interrupted; prints the URL once listening."""
+    if settings.workers <= 0:
+        settings.workers = default_workers(settings)
     if settings.workers <= 1:
         def announce(port: int) -> None:
             echo(f"eddydb listening on {_url(settings, port)} ({_where(settings)})")
