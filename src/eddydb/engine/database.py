@@ -32,8 +32,8 @@ class Engine:
         self._lock = threading.Lock()
         self._tables: dict[str, TableMeta] = {}
         self._version = -1
-        self._watch: Any = None     # another process's published catalog version (share_catalog)
-        self._publish: Any = None   # where this process publishes its own
+        self._watch: Any = None     # the newest catalog version any sibling process loaded (share_catalog)
+        self._publish: Any = None   # the same counter, with its lock, to publish ours
         self.reload_tables()
         try:
             store.find_table = self.find_table  # type: ignore[attr-defined]
@@ -45,21 +45,25 @@ class Engine:
         self._closed = False
 
     # --- tables -------------------------------------------------------------------------------
-    def share_catalog(self, counter: Any, *, owner: bool) -> None:
-        """Share the catalog version with sibling processes through `counter` (a shared integer with
-        `.value`, server/forward.py). The owner, the one process that writes, publishes every version
-        it loads before the change is acknowledged; the others reload their table cache whenever the
-        published version differs from theirs, so they never answer from a dropped or stale table."""
-        if owner:
-            self._publish = counter
-            counter.value = self._version
-        else:
-            self._watch = counter
+    def share_catalog(self, counter: Any) -> None:
+        """Share the catalog version with sibling server processes through `counter` (a
+        `multiprocessing.Value("q")`, server/app.py). Every process publishes each newer version it
+        loads, which the writer of a table change does before acknowledging it; every process
+        reloads its table cache as soon as the published version is newer than its own, so none
+        answers from a dropped or changed table another process changed."""
+        self._publish = counter
+        self._watch = counter.get_obj()   # an aligned 8-byte read: no lock needed to look
+        self._publish_version(self._version)
+
+    def _publish_version(self, version: int) -> None:
+        with self._publish.get_lock():
+            if self._publish.value < version:
+                self._publish.value = version
 
     def table(self, name: str) -> TableMeta:
         """The table's metadata; ResourceNotFoundException ("Requested resource not found") if absent."""
         w = self._watch
-        if w is not None and w.value != self._version:
+        if w is not None and w.value > self._version:
             self.reload_tables()
         t = self._tables.get(name)
         if t is None:
@@ -71,7 +75,7 @@ class Engine:
     def find_table(self, name: str) -> TableMeta | None:
         """The table's metadata or None (a miss re-checks the store: another process may have created it)."""
         w = self._watch
-        if w is not None and w.value != self._version:
+        if w is not None and w.value > self._version:
             self.reload_tables()
         t = self._tables.get(name)
         if t is None and self.reload_if_changed():
@@ -132,8 +136,8 @@ class Engine:
         with self._lock:
             self._tables = fresh
             self._version = version
-            if self._publish is not None:
-                self._publish.value = version
+        if self._publish is not None:
+            self._publish_version(version)
 
     def reload_if_changed(self) -> bool:
         """Reload the cache if the store's catalog changed (another process); True if it did."""

@@ -74,7 +74,8 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
 
     `channels` (several workers on SQLite, server/forward.py): worker 0 gets one socket per other
     worker and serves their forwarded requests; every other worker gets its one socket to worker 0
-    and forwards all but item reads over it. `catalog` is the shared table-catalog version.
+    and forwards all but item reads over it. `catalog` is the shared table-catalog version
+    (`Engine.share_catalog`), with several workers on any store.
     """
     if sys.getswitchinterval() > _SWITCH_INTERVAL:
         sys.setswitchinterval(_SWITCH_INTERVAL)
@@ -97,7 +98,7 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
     server = HttpServer(inst, loop)
     writer = channels is None or index == 0   # the only process writing to the store (of this server)
     if catalog is not None:
-        inst.engine.share_catalog(catalog, owner=writer)
+        inst.engine.share_catalog(catalog)
     peers: list[Any] = []
     if inst.engine.store.inline_writes and (settings.workers <= 1 or channels is not None and writer):
         # Item writes then run on this (the loop's) thread, one batch per loop iteration. Not with
@@ -237,7 +238,7 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     # PostgreSQL takes concurrent writers, so there every worker writes itself.
     forwarding = settings.store is None
     pairs = [socket.socketpair() for _ in range(settings.workers - 1)] if forwarding else []
-    catalog = ctx.RawValue("q", -1) if forwarding else None
+    catalog = ctx.Value("q", -1)  # the newest table-catalog version: keeps every worker's table cache fresh
     procs: list[Any] = []
     for i in range(settings.workers):
         channels = None if not forwarding else [a for a, _b in pairs] if i == 0 else [pairs[i - 1][1]]
