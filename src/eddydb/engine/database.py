@@ -57,8 +57,7 @@ class Engine:
 
     def _publish_version(self, version: int) -> None:
         with self._publish.get_lock():
-            if self._publish.value < version:
-                self._publish.value = version
+            self._publish.value = max(self._publish.value, version)
 
     def table(self, name: str) -> TableMeta:
         """The table's metadata; ResourceNotFoundException ("Requested resource not found") if absent."""
