@@ -543,6 +543,8 @@ def update_table(inst: Any, req: dict) -> Future:
     errs.check_enum(req.get("TableClass"), "tableClass", _TABLE_CLASSES)
     errs.raise_if_any()
 
+    if billing == "PROVISIONED" and tp is None:  # whatever the table's current mode
+        raise ValidationException(_INVALID + "ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
     changes: dict[str, Any] = {}
     if billing is not None:
         changes["billing_mode"] = billing
@@ -556,14 +558,23 @@ def update_table(inst: Any, req: dict) -> Future:
         if not gsi_updates_raw:
             raise ValidationException(_INVALID + "List of GlobalSecondaryIndexUpdates is empty")
         ups: list[tuple] = []
+        seen: set[str] = set()
         for u in gsi_updates_raw:
             kinds = [k for k in ("Create", "Update", "Delete") if u.get(k) is not None]
-            if len(kinds) != 1:
+            if not kinds:
+                raise ValidationException(_INVALID + "One of GlobalSecondaryIndexUpdate.Update, "
+                                          "GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete "
+                                          "must not be null")
+            if len(kinds) > 1:
                 raise ValidationException(_INVALID + "One of GlobalSecondaryIndexUpdate.Create, "
                                           "GlobalSecondaryIndexUpdate.Update, or GlobalSecondaryIndexUpdate.Delete "
                                           "must be specified")
             k = kinds[0]
             spec = u[k]
+            if spec["IndexName"] in seen:
+                raise ValidationException(_INVALID + "Only one global secondary index update per index is allowed "
+                                          f"simultaneously. Index: {spec['IndexName']}")
+            seen.add(spec["IndexName"])
             if k == "Create":
                 defs = {a["AttributeName"]: a["AttributeType"] for a in (defs_raw or [])}
                 ikey = _parse_key_schema(spec["KeySchema"], defs)
@@ -574,6 +585,11 @@ def update_table(inst: Any, req: dict) -> Future:
                                                   spec.get("OnDemandThroughput"))))
             elif k == "Update":
                 itp = spec.get("ProvisionedThroughput")
+                if itp is not None and max(itp["ReadCapacityUnits"], itp["WriteCapacityUnits"]) > _MAX_UNITS:
+                    raise ValidationException("This operation cannot be performed with given input values. Please "
+                                              "contact DynamoDB service team for more info: Action Blocked: "
+                                              "IndexUpdate")
+                _check_throughput_limits(itp, "index")
                 ups.append(("Update", spec["IndexName"],
                             None if itp is None else {"ReadCapacityUnits": itp["ReadCapacityUnits"],
                                                       "WriteCapacityUnits": itp["WriteCapacityUnits"]},
@@ -625,9 +641,8 @@ def tag_resource(inst: Any, req: dict) -> Future:
         errs.null("tags")
     _check_tags(tags, errs)
     errs.raise_if_any()
-    if not tags:
-        raise ValidationException("1 validation error detected: Value '[]' at 'tags' failed to satisfy constraint: "
-                                  "Member must have length greater than or equal to 1")
+    if not tags:  # the model's TagList has no minimum: DynamoDB's own check, with its spelling
+        raise ValidationException("Atleast one Tag needs to be provided as Input.")
     _check_tag_semantics(tags)
     return T.tag_resource(inst.engine, arn, tags)
 
@@ -647,7 +662,9 @@ def untag_resource(inst: Any, req: dict) -> Future:
             else:
                 errs.length(k, f"tagKeys.{i}.member", 1, 128)
     errs.raise_if_any()
-    return T.untag_resource(inst.engine, arn, list(keys or []))
+    if not keys:
+        raise ValidationException("Atleast one Tag Key needs to be provided as Input.")
+    return T.untag_resource(inst.engine, arn, list(keys))
 
 
 def list_tags_of_resource(inst: Any, req: dict) -> dict:

@@ -152,8 +152,10 @@ def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = No
     }
     if meta.billing_mode == "PAY_PER_REQUEST" or meta.extra.get("billing_set"):
         bms: dict[str, Any] = {"BillingMode": meta.billing_mode}
-        if meta.billing_mode == "PAY_PER_REQUEST":
-            bms["LastUpdateToPayPerRequestDateTime"] = meta.extra.get("ppr_since", meta.created)
+        # the last time the table became PAY_PER_REQUEST: still reported once it is PROVISIONED again
+        since = meta.extra.get("ppr_since", meta.created if meta.billing_mode == "PAY_PER_REQUEST" else None)
+        if since is not None:
+            bms["LastUpdateToPayPerRequestDateTime"] = since
         d["BillingModeSummary"] = bms
     if meta.on_demand_throughput:
         d["OnDemandThroughput"] = dict(meta.on_demand_throughput)
@@ -292,11 +294,7 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
         bm = changes.get("billing_mode")
         tp = changes.get("throughput")
         if bm is not None and bm != meta.billing_mode:
-            if bm == "PROVISIONED" and tp is None:
-                raise ValidationException(
-                    "One or more parameter values were invalid: ProvisionedThroughput must be specified "
-                    "when BillingMode is PROVISIONED")
-            if bm == "PROVISIONED":
+            if bm == "PROVISIONED":  # (api/ checked that ProvisionedThroughput comes with it)
                 for ix in meta.gsis():
                     if not _gsi_throughput_given(changes, ix.name):
                         raise ValidationException(
@@ -486,7 +484,17 @@ def _apply_gsi_update(engine: Any, txn: Any, meta: TableMeta, upd: tuple, now: f
                 raise ValidationException(
                     "One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits "
                     "can be specified when BillingMode is PAY_PER_REQUEST")
-            ix.throughput = _new_throughput(ix.throughput or {}, tp, now)
+            cur = ix.throughput or {}
+            if cur.get("ReadCapacityUnits") == tp["ReadCapacityUnits"] \
+                    and cur.get("WriteCapacityUnits") == tp["WriteCapacityUnits"]:
+                raise ValidationException(
+                    f"The provisioned throughput for the index {iname} will not change. The requested value equals "
+                    f"the current value. Current ReadCapacityUnits provisioned for the index: "
+                    f"{cur['ReadCapacityUnits']}. Requested ReadCapacityUnits: {tp['ReadCapacityUnits']}. Current "
+                    f"WriteCapacityUnits provisioned for the index: {cur['WriteCapacityUnits']}. Requested "
+                    f"WriteCapacityUnits: {tp['WriteCapacityUnits']}. Refer to the Amazon DynamoDB Developer Guide "
+                    "for current limits and how to request higher limits.")
+            ix.throughput = _new_throughput(cur, tp, now)
         if od is not None:
             ix.on_demand_throughput = od
     elif kind == "Delete":

@@ -1,0 +1,104 @@
+"""The table lifecycle's control-plane shapes: UpdateTable's GlobalSecondaryIndexUpdates, billing mode
+switches and throughput checks, and TagResource / UntagResource request rules."""
+from __future__ import annotations
+
+from conformance.cfutil import raises
+
+V = "ValidationException"
+TP = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+
+
+def _gsi(name, h, tp=None):
+    d = {"IndexName": name, "KeySchema": [{"AttributeName": h, "KeyType": "HASH"}],
+         "Projection": {"ProjectionType": "ALL"}}
+    if tp is not None:
+        d["ProvisionedThroughput"] = tp
+    return d
+
+
+def _provisioned_with_gsi(mk):
+    return mk(gsi={"gsi1": {"KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                            "Projection": {"ProjectionType": "ALL"}, "ProvisionedThroughput": TP}},
+              attrs={"g": "S"}, BillingMode="PROVISIONED", ProvisionedThroughput=TP)
+
+
+# --- billing mode ------------------------------------------------------------------------------------------
+def test_switching_to_provisioned_keeps_the_last_pay_per_request_time(ddb, mk):
+    t = mk()
+    since = ddb.describe_table(TableName=t)["Table"]["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"]
+    d = ddb.update_table(TableName=t, BillingMode="PROVISIONED", ProvisionedThroughput=TP)["TableDescription"]
+    assert d["BillingModeSummary"] == {"BillingMode": "PROVISIONED", "LastUpdateToPayPerRequestDateTime": since}
+    summary = ddb.describe_table(TableName=t)["Table"]["BillingModeSummary"]
+    assert summary == {"BillingMode": "PROVISIONED", "LastUpdateToPayPerRequestDateTime": since}
+
+
+def test_billing_mode_provisioned_needs_throughput_even_on_a_provisioned_table(ddb, mk):
+    t = mk(BillingMode="PROVISIONED", ProvisionedThroughput=TP)
+    with raises(V, "^One or more parameter values were invalid: ProvisionedThroughput must be specified when "
+                   "BillingMode is PROVISIONED$"):
+        ddb.update_table(TableName=t, BillingMode="PROVISIONED",
+                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    assert "StreamSpecification" not in ddb.describe_table(TableName=t)["Table"]
+
+
+# --- GlobalSecondaryIndexUpdates ---------------------------------------------------------------------------
+def test_an_update_with_no_action_is_invalid(ddb, mk):
+    t = mk()
+    with raises(V, "^One or more parameter values were invalid: One of GlobalSecondaryIndexUpdate.Update, "
+                   "GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null$"):
+        ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[{}])
+
+
+def test_only_one_update_per_index_in_a_request(ddb, mk):
+    t = _provisioned_with_gsi(mk)
+    with raises(V, "^One or more parameter values were invalid: Only one global secondary index update per index "
+                   "is allowed simultaneously. Index: gsi1$"):
+        ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": "gsi1", "ProvisionedThroughput": {"ReadCapacityUnits": 2,
+                                                                       "WriteCapacityUnits": 2}}},
+            {"Update": {"IndexName": "gsi1", "ProvisionedThroughput": {"ReadCapacityUnits": 3,
+                                                                       "WriteCapacityUnits": 3}}}])
+    with raises(V, "Only one global secondary index update per index is allowed simultaneously. Index: gsi1$"):
+        ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "gsi1"}},
+                                                                   {"Delete": {"IndexName": "gsi1"}}])
+    gsis = ddb.describe_table(TableName=t)["Table"]["GlobalSecondaryIndexes"]
+    assert [(g["IndexName"], g["ProvisionedThroughput"]["ReadCapacityUnits"]) for g in gsis] == [("gsi1", 1)]
+
+
+def test_updating_an_index_to_its_current_throughput_will_not_change(ddb, mk):
+    t = _provisioned_with_gsi(mk)
+    with raises(V, "^The provisioned throughput for the (index gsi1|table) will not change. The requested value "
+                   "equals the current value. Current ReadCapacityUnits provisioned for the (index|table): 1. "
+                   "Requested ReadCapacityUnits: 1. Current WriteCapacityUnits provisioned for the (index|table): 1. "
+                   "Requested WriteCapacityUnits: 1. Refer to the Amazon DynamoDB Developer Guide for current "
+                   "limits and how to request higher limits.$"):
+        ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": "gsi1", "ProvisionedThroughput": TP}}])
+
+
+def test_index_throughput_update_beyond_any_limit(ddb, mk):
+    t = _provisioned_with_gsi(mk)
+    with raises(V, "^This operation cannot be performed with given input values. Please contact DynamoDB service "
+                   "team for more info: Action Blocked: IndexUpdate$"):
+        ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": "gsi1", "ProvisionedThroughput": {"ReadCapacityUnits": 1000000000001,
+                                                                       "WriteCapacityUnits": 1}}}])
+    with raises("LimitExceededException", "Provisioned throughput for the index exceeds the maximum allowed"):
+        ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": "gsi1", "ProvisionedThroughput": {"ReadCapacityUnits": 40001,
+                                                                       "WriteCapacityUnits": 1}}}])
+    g = ddb.describe_table(TableName=t)["Table"]["GlobalSecondaryIndexes"][0]
+    assert g["ProvisionedThroughput"]["ReadCapacityUnits"] == 1
+
+
+# --- tags --------------------------------------------------------------------------------------------------
+def test_tag_resource_needs_at_least_one_tag(ddb, mk):
+    arn = ddb.describe_table(TableName=mk())["Table"]["TableArn"]
+    with raises(V, "^Atleast one Tag needs to be provided as Input.$"):
+        ddb.tag_resource(ResourceArn=arn, Tags=[])
+
+
+def test_untag_resource_needs_at_least_one_key(ddb, mk):
+    arn = ddb.describe_table(TableName=mk())["Table"]["TableArn"]
+    with raises(V, "^Atleast one Tag Key needs to be provided as Input.$"):
+        ddb.untag_resource(ResourceArn=arn, TagKeys=[])
