@@ -206,6 +206,20 @@ def _query_plan(stmt: P.Select, values: dict[str, dict], ks: Any) -> tuple[list[
     return hashes, rop, rvals
 
 
+def _order(order_by: tuple[tuple[tuple, bool], ...], ks: Any, hashes: list[dict]) -> bool:
+    """Apply ORDER BY, which DynamoDB allows on the partition key and then the sort key: sorts the
+    partitions of an IN in place; returns whether each partition is read forward."""
+    allowed = [(ks.hash_name,)] + ([(ks.range_name,)] if ks.range_name is not None else [])
+    paths = [path for path, _desc in order_by]
+    if any(p not in allowed for p in paths) or paths != sorted(set(paths), key=allowed.index):
+        raise ValidationException("Unsupported operation: ORDER BY is only supported on the partition key "
+                                  "and the sort key, in that order")
+    desc = dict(order_by)
+    if (ks.hash_name,) in desc:
+        hashes.sort(key=encode_key, reverse=desc[(ks.hash_name,)])
+    return not desc.get((ks.range_name,), False)
+
+
 def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, dict], table: TableMeta,
             rcc: str | None) -> dict:
     index = I._index(table, {"IndexName": stmt.index}, inst) if stmt.index is not None else None
@@ -216,12 +230,12 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
     ks = index.key if index is not None else table.key
     cond = Condition(stmt.where, values) if stmt.where is not None else None
     plan = _query_plan(stmt, values, ks)
-    if stmt.order_by is not None:
+    forward = True
+    if stmt.order_by:
         if plan is None:
             raise ValidationException("Unsupported operation: ORDER BY needs a WHERE that selects partitions "
                                       "with the partition key (= or IN)")
-        if ks.range_name is None or stmt.order_by != (ks.range_name,):
-            raise ValidationException("Unsupported operation: ORDER BY is only supported on the sort key")
+        forward = _order(stmt.order_by, ks, plan[0])
     fp = _fingerprint(text, req.get("Parameters"))
     part, start = (0, None) if req.get("NextToken") is None else _decode_token(req["NextToken"], fp)
     if start is not None:
@@ -248,7 +262,7 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
                 start = None
             if start is not None and not values_equal(start.get(ks.hash_name, {}), hashes[i]):
                 raise ValidationException(_BAD_TOKEN)
-            page = reads.query(r, table, index, hashes[i], rop, rvals, forward=not stmt.descending,
+            page = reads.query(r, table, index, hashes[i], rop, rvals, forward=forward,
                                limit=remaining, start_key=start, filter=cond)
             items += page.items
             size += page.size
@@ -277,7 +291,7 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
 
 # --- single-item reads (BatchExecuteStatement, ExecuteTransaction) ---------------------------------------------
 def _point_read(stmt: P.Select, values: dict[str, dict], table: TableMeta) -> tuple[dict, Condition | None]:
-    if stmt.index is not None or stmt.order_by is not None:
+    if stmt.index is not None or stmt.order_by:
         raise ValidationException(_BATCH_READ)
     try:
         key, rest = _key(table, stmt.where, values)

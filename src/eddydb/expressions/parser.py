@@ -41,6 +41,7 @@ from eddydb.expressions.tree import (
     UpdateTree,
     ValueRef,
     format_path,
+    path_clashes,
 )
 from eddydb.model.errors import EddyError, SerializationException, ValidationException
 from eddydb.model.values import compare_values, validate_value
@@ -575,23 +576,12 @@ class _Parser:
     def check_overlaps(self, paths: list[Path]) -> None:
         """One path a prefix of (or equal to) another overlaps; a list index and a map key at the
         same position after a common prefix conflict. The first pair of each kind is kept."""
-        for i, p in enumerate(paths):
-            for q in paths[:i]:
-                kind = None
-                for a, b in zip(q, p):
-                    if a == b and type(a) is type(b):
-                        continue
-                    if isinstance(a, int) != isinstance(b, int):
-                        kind = "conflict"
-                    break
-                else:
-                    kind = "overlap"
-                if kind is not None:
-                    self.semantic_error(
-                        f"Two document paths {kind} with each other; must remove or rewrite one of these paths; "
-                        f"path one: {format_path(q)}, path two: {format_path(p)}",
-                        kind,
-                    )
+        for kind, q, p in path_clashes(paths):
+            self.semantic_error(
+                f"Two document paths {kind} with each other; must remove or rewrite one of these paths; "
+                f"path one: {format_path(q)}, path two: {format_path(p)}",
+                kind,
+            )
 
     def set_value(self) -> Any:
         left = self.set_operand()

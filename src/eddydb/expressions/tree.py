@@ -7,6 +7,7 @@ bound wrappers `Condition`, `UpdatePlan`, `KeyCondition`, `Projection`.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "UpdateTree",
     "ValueRef",
     "format_path",
+    "path_clashes",
 ]
 
 # A document path: top-level attribute name, then map keys (str) and list indexes (int).
@@ -45,6 +47,25 @@ Path = tuple[str | int, ...]
 def format_path(path: Path) -> str:
     """Path as DynamoDB prints it in messages: [a, b, [2]]."""
     return "[" + ", ".join(f"[{p}]" if isinstance(p, int) else p for p in path) + "]"
+
+
+def path_clashes(paths: list[Path]) -> Iterator[tuple[str, Path, Path]]:
+    """(kind, earlier path, later path) for each pair of paths one update or projection may not
+    hold together: "overlap" when one is a prefix of (or equal to) the other, "conflict" when a
+    list index and a map key stand at the same position after a common prefix."""
+    for i, p in enumerate(paths):
+        for q in paths[:i]:
+            kind = None
+            for a, b in zip(q, p):
+                if a == b and type(a) is type(b):
+                    continue
+                if isinstance(a, int) != isinstance(b, int):
+                    kind = "conflict"
+                break
+            else:
+                kind = "overlap"
+            if kind is not None:
+                yield kind, q, p
 
 
 # --- operands ----------------------------------------------------------------

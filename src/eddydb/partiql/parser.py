@@ -33,6 +33,8 @@ from eddydb.expressions.tree import (
     Size,
     UpdateTree,
     ValueRef,
+    format_path,
+    path_clashes,
 )
 from eddydb.model.errors import ValidationException
 from eddydb.model.values import normalize_number
@@ -139,7 +141,7 @@ class _Parser:
             self._expect_kw("SELECT")
             sel = self._select()
             self._expect_op(")")
-            if sel.projection is not None or sel.index is not None or sel.order_by is not None:
+            if sel.projection is not None or sel.index is not None or sel.order_by:
                 raise ValidationException("Unsupported operation: EXISTS takes SELECT * FROM a table WHERE a key "
                                           "and an optional condition")
             out = Exists(sel.table, sel.params, templates=sel.templates, where=sel.where)
@@ -168,16 +170,19 @@ class _Parser:
         where = None
         if self._accept_kw("WHERE"):
             where = self._condition()
-        order, desc = None, False
+        order: list[tuple[Path, bool]] = []
         if self._accept_kw("ORDER"):
             self._expect_kw("BY")
-            order = self._path()
-            if self._accept_kw("DESC"):
-                desc = True
-            else:
-                self._accept_kw("ASC")
-        return self._finish(Select, table=table, index=index, projection=projection, where=where, order_by=order,
-                            descending=desc)
+            while True:
+                path = self._path()
+                desc = self._accept_kw("DESC")
+                if not desc:
+                    self._accept_kw("ASC")
+                order.append((path, desc))
+                if not self._accept_op(","):
+                    break
+        return self._finish(Select, table=table, index=index, projection=projection, where=where,
+                            order_by=tuple(order))
 
     def _insert(self) -> Insert:
         self._expect_kw("INTO")
@@ -196,16 +201,18 @@ class _Parser:
         removes: list[RemoveAction] = []
         adds: list[AddAction] = []
         deletes: list[DeleteAction] = []
+        paths: list[Path] = []   # in textual order, so "path one" is the one written first
         clauses = 0
         while True:
             if self._accept_kw("SET"):
                 while True:
-                    self._set_item(sets, adds, deletes)
+                    paths.append(self._set_item(sets, adds, deletes))
                     if not self._accept_op(","):
                         break
             elif self._accept_kw("REMOVE"):
                 while True:
                     removes.append(RemoveAction(self._path()))
+                    paths.append(removes[-1].path)
                     if not self._accept_op(","):
                         break
             else:
@@ -213,6 +220,9 @@ class _Parser:
             clauses += 1
         if not clauses:
             raise self._error("expected SET or REMOVE")
+        for kind, one, two in path_clashes(paths):   # as an UpdateExpression would
+            raise ValidationException(f"Two document paths {kind} with each other; must remove or rewrite one of "
+                                      f"these paths; path one: {format_path(one)}, path two: {format_path(two)}")
         self._expect_kw("WHERE")
         where = self._condition()
         returning = self._returning(("ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
@@ -242,7 +252,8 @@ class _Parser:
                                       "is not supported here")
         return rv
 
-    def _set_item(self, sets: list, adds: list, deletes: list) -> None:
+    def _set_item(self, sets: list, adds: list, deletes: list) -> Path:
+        """One `path = value` of a SET clause, added to its action list; returns the path."""
         path = self._path()
         self._expect_op("=")
         if self.tok.kind == "IDENT" and self.tok.value.lower() in ("set_add", "set_delete") \
@@ -257,13 +268,14 @@ class _Parser:
             self._expect_op(")")
             (adds if fname == "set_add" else deletes).append(
                 (AddAction if fname == "set_add" else DeleteAction)(path, value))
-            return
+            return path
         left = self._set_term()
         if self._is_op("+", "-"):
             op = self.tok.value
             self.i += 1
             left = Arith(op, left, self._set_term())
         sets.append(SetAction(path, left))
+        return path
 
     def _set_term(self) -> Any:
         t = self.tok

@@ -34,8 +34,7 @@ class Select(_Base):
     index: str | None = None
     projection: tuple[Path, ...] | None = None   # None: SELECT *
     where: Node | None = None
-    order_by: Path | None = None
-    descending: bool = False
+    order_by: tuple[tuple[Path, bool], ...] = ()   # ORDER BY terms: (path, descending)
 
 
 @dataclass(frozen=True, slots=True)
