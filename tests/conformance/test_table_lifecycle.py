@@ -102,3 +102,21 @@ def test_untag_resource_needs_at_least_one_key(ddb, mk):
     arn = ddb.describe_table(TableName=mk())["Table"]["TableArn"]
     with raises(V, "^Atleast one Tag Key needs to be provided as Input.$"):
         ddb.untag_resource(ResourceArn=arn, TagKeys=[])
+
+
+def test_an_index_or_stream_arn_is_not_a_taggable_table_arn(ddb, mk):
+    arn = ddb.describe_table(TableName=mk())["Table"]["TableArn"]
+    for bad in (arn + "/index/gsi1", arn + "/stream/2020-01-01T00:00:00.000"):
+        with raises(V, f"^Invalid TableArn: Invalid ResourceArn provided as input {bad}$"):
+            ddb.list_tags_of_resource(ResourceArn=bad)
+        with raises(V, f"^Invalid TableArn: Invalid ResourceArn provided as input {bad}$"):
+            ddb.tag_resource(ResourceArn=bad, Tags=[{"Key": "k", "Value": "v"}])
+        with raises(V, f"^Invalid TableArn: Invalid ResourceArn provided as input {bad}$"):
+            ddb.untag_resource(ResourceArn=bad, TagKeys=["k"])
+
+
+def test_a_well_formed_arn_of_a_table_elsewhere_is_not_found(ddb, mk):
+    arn = ddb.describe_table(TableName=mk())["Table"]["TableArn"]
+    other = arn.replace(":us-east-1:", ":eu-west-1:")
+    with raises("ResourceNotFoundException", f"^Requested resource not found: ResourcArn: {other} not found$"):
+        ddb.list_tags_of_resource(ResourceArn=other)

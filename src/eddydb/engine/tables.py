@@ -7,6 +7,7 @@ function on the engine's writer (`engine.writer.submit`) so catalog changes, GSI
 """
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -42,6 +43,7 @@ __all__ = [
 
 MAX_TAGS = 50
 _ARN_PREFIX = "arn:aws:dynamodb:"
+_TABLE_ARN_RE = re.compile(r"arn:aws:dynamodb:[^:]+:[^:]+:table/[^/]{3,}")
 
 
 # --- names and lookups ---------------------------------------------------------------------------
@@ -541,12 +543,11 @@ def delete_table(engine: Any, name: str) -> Future:
 # --- tags -----------------------------------------------------------------------------------------
 def _table_from_arn(txn: Any, settings: Any, arn: str) -> TableMeta:
     prefix = f"{_ARN_PREFIX}{settings.region}:{settings.account}:table/"
-    if not arn.startswith(_ARN_PREFIX) or ":table/" not in arn:
+    if not _TABLE_ARN_RE.fullmatch(arn):  # an index or stream ARN is not a taggable resource
         raise ValidationException(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
     if not arn.startswith(prefix):
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")
-    name = arn[len(prefix):]
-    meta = load_table(txn, name) if "/" not in name else None
+    meta = load_table(txn, arn[len(prefix):])
     if meta is None:
         raise ResourceNotFoundException(f"Requested resource not found: ResourcArn: {arn} not found")
     return meta
