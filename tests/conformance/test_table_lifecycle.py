@@ -120,3 +120,12 @@ def test_a_well_formed_arn_of_a_table_elsewhere_is_not_found(ddb, mk):
     other = arn.replace(":us-east-1:", ":eu-west-1:")
     with raises("ResourceNotFoundException", f"^Requested resource not found: ResourcArn: {other} not found$"):
         ddb.list_tags_of_resource(ResourceArn=other)
+
+
+def test_update_table_attribute_defined_twice_is_invalid(ddb, mk):
+    t = mk()
+    with raises(V, "Duplicate AttributeName in AttributeDefinitions: g|Cannot have two attributes with the same name"):
+        ddb.update_table(TableName=t, AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"},
+                                                            {"AttributeName": "g", "AttributeType": "N"}],
+                         GlobalSecondaryIndexUpdates=[{"Create": _gsi("gsi1", "g")}])
+    assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=t)["Table"]

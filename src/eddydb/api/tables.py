@@ -209,6 +209,17 @@ def _parse_projection(p: dict, index_name: str) -> dict:
     return {"ProjectionType": ptype, "NonKeyAttributes": list(nka or [])}
 
 
+def _definitions(defs: list[dict]) -> dict[str, str]:
+    """AttributeDefinitions (fields validated) as {name: type}; a name defined twice is invalid."""
+    out: dict[str, str] = {}
+    for a in defs:
+        if a["AttributeName"] in out:
+            raise ValidationException(_INVALID + "Duplicate AttributeName in AttributeDefinitions: "
+                                      f"{a['AttributeName']}")  # DynamoDB: "Cannot have two attributes with the same name"
+        out[a["AttributeName"]] = a["AttributeType"]
+    return out
+
+
 def _check_billing(billing: str, tp: Any, what: str = "table") -> None:
     if billing == "PAY_PER_REQUEST" and tp is not None:
         raise ValidationException(_INVALID + "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified "
@@ -356,12 +367,7 @@ def create_table(inst: Any, req: dict) -> Future:
     _check_billing(billing, tp)
     _check_throughput_limits(tp)
     defs_list: list[dict] = defs_raw or []
-    defs: dict[str, str] = {}
-    for a in defs_list:
-        if a["AttributeName"] in defs:
-            raise ValidationException(_INVALID + "Duplicate AttributeName in AttributeDefinitions: "
-                                      f"{a['AttributeName']}")  # DynamoDB: "Cannot have two attributes with the same name"
-        defs[a["AttributeName"]] = a["AttributeType"]
+    defs = _definitions(defs_list)
     assert isinstance(ks, list)  # validated above
     key = _parse_key_schema(ks, defs)
     has_index = gsis_raw is not None or lsis_raw is not None
@@ -543,6 +549,7 @@ def update_table(inst: Any, req: dict) -> Future:
     errs.check_enum(req.get("TableClass"), "tableClass", _TABLE_CLASSES)
     errs.raise_if_any()
 
+    defs = _definitions(defs_raw) if isinstance(defs_raw, list) else {}
     if billing == "PROVISIONED" and tp is None:  # whatever the table's current mode
         raise ValidationException(_INVALID + "ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
     changes: dict[str, Any] = {}
@@ -576,7 +583,6 @@ def update_table(inst: Any, req: dict) -> Future:
                                           f"simultaneously. Index: {spec['IndexName']}")
             seen.add(spec["IndexName"])
             if k == "Create":
-                defs = {a["AttributeName"]: a["AttributeType"] for a in (defs_raw or [])}
                 ikey = _parse_key_schema(spec["KeySchema"], defs)
                 proj = _parse_projection(spec["Projection"], spec["IndexName"])
                 itp = spec.get("ProvisionedThroughput")
