@@ -1,5 +1,5 @@
-"""PartiQL behaviour checked against DynamoDB's documentation: ORDER BY on the key attributes and
-update paths that overlap, through ExecuteStatement."""
+"""PartiQL behaviour checked against DynamoDB's documentation, through ExecuteStatement: ORDER BY on
+the key attributes, update paths that overlap, reserved words as names."""
 from __future__ import annotations
 
 from typing import Any
@@ -75,3 +75,26 @@ def test_update_paths_that_overlap_are_rejected(dynamodb: Any, table: str, claus
                               f"paths; path one: {one}, path two: {two}")
     item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}, "sk": {"N": "1"}}, ConsistentRead=True)["Item"]
     assert item["n"] == {"N": "1"} and "m" not in item
+
+
+# --- reserved words: "PartiQL reserved words" must be double-quoted as names ---------------------
+@pytest.mark.parametrize("word", ["date", "count", "key", "user", "timestamp", "Year"])
+def test_a_reserved_word_as_a_bare_name_is_a_syntax_error(dynamodb: Any, table: str, word: str) -> None:
+    for stmt in (f"SELECT {word} FROM \"{table}\" WHERE pk = 'a'",
+                 f"SELECT * FROM \"{table}\" WHERE pk = 'a' AND {word} = 1",
+                 f"UPDATE \"{table}\" SET {word} = 1 WHERE pk = 'a' AND sk = 1"):
+        err = error_of(run, dynamodb, stmt)
+        assert err["Code"] == "ValidationException", stmt
+        assert err["Message"].startswith("Statement wasn't well formed, can't be processed: "), stmt
+
+
+def test_a_reserved_word_in_double_quotes_is_a_name(dynamodb: Any, table: str) -> None:
+    run(dynamodb, f"UPDATE \"{table}\" SET \"date\" = 1, \"count\" = 2 WHERE pk = 'a' AND sk = 1")
+    out = run(dynamodb, f"SELECT \"date\", \"count\" FROM \"{table}\" WHERE pk = 'a' AND \"date\" = 1")
+    assert out["Items"] == [{"date": {"N": "1"}, "count": {"N": "2"}}]
+
+
+def test_size_stays_a_function_and_non_reserved_words_are_names(dynamodb: Any, table: str) -> None:
+    run(dynamodb, f"UPDATE \"{table}\" SET name = 'x', status = 'y', type = 'z', data = [1] WHERE pk = 'a' AND sk = 1")
+    out = run(dynamodb, f"SELECT name, status, type FROM \"{table}\" WHERE pk = 'a' AND size(data) = 1")
+    assert out["Items"] == [{"name": {"S": "x"}, "status": {"S": "y"}, "type": {"S": "z"}}]

@@ -39,17 +39,14 @@ from eddydb.expressions.tree import (
 from eddydb.model.errors import ValidationException
 from eddydb.model.values import normalize_number
 from eddydb.partiql.lexer import MALFORMED, Token, tokenize
+from eddydb.partiql.reserved import RESERVED_WORDS
 from eddydb.partiql.statements import Delete, Exists, Insert, Select, Statement, Template, Update
 from eddydb.partiql.values import template_value
 
 __all__ = ["parse"]
 
-# Words that cannot be bare identifiers (quote them: "value").
-_RESERVED = frozenset((
-    "SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "BETWEEN", "IN", "IS", "MISSING", "NULL", "TRUE", "FALSE",
-    "INSERT", "INTO", "VALUE", "VALUES", "UPDATE", "SET", "REMOVE", "DELETE", "RETURNING", "ORDER", "BY", "ASC",
-    "DESC", "EXISTS", "LIMIT", "AS", "ALL", "MODIFIED", "OLD", "NEW",
-))
+# Words that cannot be bare identifiers (quote them: "value"): DynamoDB's list and RETURNING's words.
+_RESERVED = RESERVED_WORDS | {"RETURNING", "MODIFIED", "OLD", "NEW"}
 _COMPARATORS = {"=": "=", "<>": "<>", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _CONDITION_FUNCS = {"begins_with": 2, "contains": 2, "attribute_type": 2, "attribute_exists": 1,
                     "attribute_not_exists": 1}
