@@ -157,6 +157,7 @@ class HttpProtocol(asyncio.Protocol):
         self._paused_write = False
         self._paused_read = False
         self._too_large = False
+        self._eof = False                     # the client half-closed: close once it is answered
 
     # --- connection events -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -168,6 +169,15 @@ class HttpProtocol(asyncio.Protocol):
         self._transport = None
         self._waiting.clear()
         self._server.maybe_idle()
+
+    def eof_received(self) -> bool | None:
+        # A client may shut down its sending side right after its request (`nc -N`, scripts): the
+        # requests it completed are still answered (a forwarded or written one is not done yet),
+        # then the connection closes. Returning None closes it now.
+        if self._busy or self._waiting:
+            self._eof = True
+            return True
+        return None
 
     def pause_writing(self) -> None:
         self._paused_write = True
@@ -316,6 +326,9 @@ class HttpProtocol(asyncio.Protocol):
             self._execute(waiting.popleft())
         self._update_reading()
         if not self._busy and not waiting:
+            if self._eof and self._transport is not None:
+                self._transport.close()
+                self._transport = None
             self._server.maybe_idle()
 
     def _respond(self, res: tuple, keep_alive: bool, head_only: bool) -> bool:
