@@ -129,3 +129,43 @@ def test_update_table_attribute_defined_twice_is_invalid(ddb, mk):
                                                             {"AttributeName": "g", "AttributeType": "N"}],
                          GlobalSecondaryIndexUpdates=[{"Create": _gsi("gsi1", "g")}])
     assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=t)["Table"]
+
+
+# --- DescribeTable shapes ------------------------------------------------------------------------------------
+def test_describe_identifiers_and_stream_label_formats(ddb, mk):
+    import datetime
+    import re
+    import uuid
+
+    t = mk("pk", "sk:N", stream="KEYS_ONLY")
+    d = ddb.describe_table(TableName=t)["Table"]
+    assert str(uuid.UUID(d["TableId"])) == d["TableId"]
+    assert isinstance(d["CreationDateTime"], datetime.datetime)
+    assert re.fullmatch(r"arn:aws:dynamodb:[a-z0-9-]+:\d{12}:table/" + re.escape(t), d["TableArn"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}", d["LatestStreamLabel"])
+    assert d["LatestStreamArn"] == f"{d['TableArn']}/stream/{d['LatestStreamLabel']}"
+    assert [k["KeyType"] for k in d["KeySchema"]] == ["HASH", "RANGE"]
+
+
+def test_switching_to_pay_per_request_zeroes_every_index_throughput(ddb, mk):
+    t = _provisioned_with_gsi(mk)
+    d = ddb.update_table(TableName=t, BillingMode="PAY_PER_REQUEST")["TableDescription"]
+    assert d["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert "LastUpdateToPayPerRequestDateTime" in d["BillingModeSummary"]
+    d = ddb.describe_table(TableName=t)["Table"]
+    assert d["ProvisionedThroughput"]["ReadCapacityUnits"] == d["ProvisionedThroughput"]["WriteCapacityUnits"] == 0
+    g = d["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"]
+    assert g["ReadCapacityUnits"] == g["WriteCapacityUnits"] == 0
+    with raises(V, "^One or more parameter values were invalid: Neither ReadCapacityUnits nor WriteCapacityUnits can "
+                   "be specified when BillingMode is PAY_PER_REQUEST$"):
+        ddb.update_table(TableName=t, GlobalSecondaryIndexUpdates=[
+            {"Update": {"IndexName": "gsi1", "ProvisionedThroughput": {"ReadCapacityUnits": 2,
+                                                                       "WriteCapacityUnits": 2}}}])
+
+
+def test_switching_to_pay_per_request_keeps_todays_decrease_count(ddb, mk):
+    t = mk(BillingMode="PROVISIONED", ProvisionedThroughput={"ReadCapacityUnits": 2, "WriteCapacityUnits": 2})
+    ddb.update_table(TableName=t, ProvisionedThroughput=TP)
+    ddb.update_table(TableName=t, BillingMode="PAY_PER_REQUEST")
+    tp = ddb.describe_table(TableName=t)["Table"]["ProvisionedThroughput"]
+    assert (tp["NumberOfDecreasesToday"], tp["ReadCapacityUnits"], tp["WriteCapacityUnits"]) == (1, 0, 0)

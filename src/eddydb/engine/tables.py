@@ -306,9 +306,9 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
             meta.extra["billing_set"] = True
             if bm == "PAY_PER_REQUEST":
                 meta.extra["ppr_since"] = now
-                meta.throughput = {"NumberOfDecreasesToday": 0}
+                meta.throughput = _decreases_only(meta.throughput)
                 for ix in meta.gsis():
-                    ix.throughput = {"NumberOfDecreasesToday": 0}
+                    ix.throughput = _decreases_only(ix.throughput)
         elif bm is not None:
             meta.extra["billing_set"] = True
         if tp is not None:
@@ -374,6 +374,11 @@ def _gsi_throughput_given(changes: dict, index_name: str) -> bool:
         if upd[0] == "Update" and upd[1] == index_name and upd[2] is not None:
             return True
     return False
+
+
+def _decreases_only(tp: dict | None) -> dict:
+    """An on-demand throughput: no units, but today's decrease count is still today's."""
+    return {"NumberOfDecreasesToday": int((tp or {}).get("NumberOfDecreasesToday", 0))}
 
 
 def _new_throughput(cur: dict, tp: dict, now: float) -> dict:
