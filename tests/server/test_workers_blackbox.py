@@ -8,7 +8,11 @@ until it has seen answers from both workers (told apart by the per-process reque
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -131,3 +135,22 @@ def test_pipelined_requests_before_a_half_close_are_all_answered_in_order_then_t
         assert after == b""   # closed once everything is answered
 
     _on_both_workers(exchange, check, lambda res: _worker(res[0][0][1]))
+
+
+# --- the port --------------------------------------------------------------------------------------
+def test_a_second_server_on_a_port_already_served_fails_to_start(server, tmp_path):
+    """The workers share the port through SO_REUSEPORT, which any other process of the same user
+    binding it with SO_REUSEPORT would join: a second `eddydb serve` on the same port must not start
+    and quietly take half the connections to its own database."""
+    cmd = [sys.executable, "-m", "eddydb", "serve", "--host", server.host, "--port", str(server.port),
+           "--data", str(tmp_path / "other"), "--workers", "2"]
+    with open(tmp_path / "second.log", "wb") as log:
+        second = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for(lambda: second.poll() is not None, 30, message="the second server to give up")
+    finally:
+        if second.poll() is None:
+            os.killpg(second.pid, signal.SIGKILL)
+            second.wait()
+    assert second.returncode != 0
+    assert b"Address already in use" in (tmp_path / "second.log").read_bytes()

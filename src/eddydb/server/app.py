@@ -225,9 +225,13 @@ def _redact(url: str) -> str:
 def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     if settings.in_memory:
         raise SystemExit("--workers > 1 needs a durable store (--data or --store), not --in-memory")
-    # Reserve the port (resolving port 0) with a SO_REUSEPORT socket the workers can share.
-    holder = make_socket(settings.host, settings.port, reuse_port=True, listen=False)
-    port = holder.getsockname()[1]
+    # Claim the port exclusively first (resolving port 0): SO_REUSEPORT alone would join any socket
+    # another process of this user listens on with it (another `eddydb serve`), and the two servers
+    # would split the connections between two databases. Then reserve it with a SO_REUSEPORT socket
+    # the workers can share, held until they are gone.
+    with make_socket(settings.host, settings.port, listen=False) as claim:
+        port = claim.getsockname()[1]
+    holder = make_socket(settings.host, port, reuse_port=True, listen=False)
     settings.port = port
     # Create the store once (schema, migrations) before workers race to do it.
     from eddydb.storage import open_store
@@ -248,7 +252,6 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     for a, b in pairs:
         a.close()
         b.close()
-    holder.close()
     echo(f"eddydb listening on {_url(settings, port)} ({_where(settings)}, {settings.workers} workers)")
     sys.stdout.flush()
 
@@ -280,4 +283,5 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
                 # one worker failed: stop the others rather than serve on a partial fleet
                 code = p.exitcode
                 _forward(signal.SIGTERM, None)
+    holder.close()
     return code
