@@ -8,6 +8,7 @@ connections, each of which either worker may accept.
 from __future__ import annotations
 
 import asyncio
+import errno
 import http.client
 import json
 import multiprocessing
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 from util import ServerProcess, make_client, wait_for
@@ -235,3 +237,69 @@ def test_a_worker_whose_parent_is_already_gone_exits(tmp_path):
     code = ("import os, sys; from eddydb.server.app import _die_with_parent; "
             "_die_with_parent(os.getppid() + 1); sys.exit(0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60, check=False).returncode == 1
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.forwarded: list[tuple[str, str]] = []
+
+    def forward(self, method, url, headers, body, done) -> None:
+        self.forwarded.append((method, url))
+        done((200, router.JSON, b"{}"))
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.out.append(data)
+
+    def close(self) -> None:
+        pass
+
+
+def test_only_item_reads_on_the_dynamodb_path_stay_on_a_reading_worker(tmp_path):
+    """A reading worker answers GetItem & co. itself only on POST /: the same target header on a
+    Lambda path (which no SDK sends, but a client could) is forwarded like every other request."""
+    from eddydb.server.http import HttpProtocol
+
+    inst = Instance(Settings(data=str(tmp_path / "data")))
+    loop = asyncio.new_event_loop()
+    try:
+        server = HttpServer(inst, loop)
+        server.forward = _Recorder()
+        proto = HttpProtocol(server)
+        transport = _Transport()
+        proto.connection_made(transport)  # type: ignore[arg-type]
+        body = b'{"TableName":"nope","Key":{"pk":{"S":"a"}}}'
+        for path in ("/2015-03-31/functions/", "/"):
+            proto.data_received(b"POST %s HTTP/1.1\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\n"
+                                b"Authorization: AWS4-HMAC-SHA256 x\r\nContent-Length: %d\r\n\r\n%s"
+                                % (path.encode(), len(body), body))
+        assert server.forward.forwarded == [("POST", "/2015-03-31/functions/")]
+        assert len(transport.out) == 2 and b"ResourceNotFoundException" in transport.out[1]
+    finally:
+        loop.close()
+        inst.close()
+
+
+def test_a_port_still_held_by_exiting_workers_is_waited_for_then_refused(tmp_path):
+    from eddydb.server.app import _claim_port
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    with pytest.raises(OSError) as e:
+        _claim_port("127.0.0.1", port, wait=0.2)       # held past the wait: the start fails
+    assert e.value.errno == errno.EADDRINUSE
+    released = threading.Timer(0.3, busy.close)          # freed a moment later, as a killed worker's
+    released.start()
+    try:
+        claim = _claim_port("127.0.0.1", port, wait=30)
+        assert claim.getsockname()[1] == port
+        claim.close()
+    finally:
+        released.cancel()
+        busy.close()

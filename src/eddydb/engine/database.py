@@ -56,8 +56,16 @@ class Engine:
         self._publish_version(self._version)
 
     def _publish_version(self, version: int) -> None:
-        with self._publish.get_lock():
+        lock = self._publish.get_lock()
+        # A sibling killed while holding the lock must not hang this process: after a second, publish
+        # without it (racing another publisher then may leave an older version up until the next
+        # table change; only after a process died mid-publish).
+        locked = lock.acquire(timeout=1.0)
+        try:
             self._publish.value = max(self._publish.value, version)
+        finally:
+            if locked:
+                lock.release()
 
     def table(self, name: str) -> TableMeta:
         """The table's metadata; ResourceNotFoundException ("Requested resource not found") if absent."""

@@ -9,12 +9,14 @@ accepting, finish the requests in flight, then close the Instance (which flushes
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import multiprocessing
 import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -222,6 +224,21 @@ def _redact(url: str) -> str:
     return url
 
 
+def _claim_port(host: str, port: int, wait: float = 5.0) -> socket.socket:
+    """Bind the port exclusively. A server killed with kill -9 a moment ago may still have workers
+    exiting (killed with their parent, their sockets close as they finish): their port frees within
+    milliseconds, so a busy port is retried for `wait` seconds before the start fails, as a restart
+    right after a crash should not fail where one process would have started."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return make_socket(host, port, listen=False)
+        except OSError as e:
+            if e.errno != errno.EADDRINUSE or port == 0 or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     if settings.in_memory:
         raise SystemExit("--workers > 1 needs a durable store (--data or --store), not --in-memory")
@@ -229,7 +246,7 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     # another process of this user listens on with it (another `eddydb serve`), and the two servers
     # would split the connections between two databases. Then reserve it with a SO_REUSEPORT socket
     # the workers can share, held until they are gone.
-    with make_socket(settings.host, settings.port, listen=False) as claim:
+    with _claim_port(settings.host, settings.port) as claim:
         port = claim.getsockname()[1]
     holder = make_socket(settings.host, port, reuse_port=True, listen=False)
     settings.port = port

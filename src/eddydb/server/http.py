@@ -274,7 +274,7 @@ class HttpProtocol(asyncio.Protocol):
         res: Any
         target = headers.get("x-amz-target")
         fwd = self._server.forward
-        if fwd is not None and target not in _LOCAL_TARGETS:
+        if fwd is not None and (target not in _LOCAL_TARGETS or url != "/"):
             # a worker that does not write: worker 0 answers (server/forward.py)
             self._busy = True
             self._busy_keep_alive = keep_alive
