@@ -5,6 +5,8 @@ ReturnItemCollectionMetrics.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 __all__ = ["item_size", "value_size"]
 
 
@@ -15,11 +17,26 @@ def _utf8_len(s: str) -> int:
 
 
 def _number_size(n: str) -> int:
-    digits = n.lstrip("-").replace(".", "").strip("0")
-    size = (len(digits) + 1) // 2 + 1
-    if n.startswith("-"):
-        size += 1
-    return size
+    # DynamoDB stores a number as an exponent byte and base-100 digit pairs aligned at the decimal
+    # point ("1.2" is 01|20: two pairs; "12" one), plus a byte for a negative sign (dynalite's figure).
+    if "e" in n or "E" in n:
+        n = format(Decimal(n), "f")
+    neg = n.startswith("-")
+    whole, _, frac = n.lstrip("-").partition(".")
+    whole = whole.lstrip("0")
+    if whole:
+        digits = (whole + frac).rstrip("0")
+        exponent = len(whole) - 1
+    else:
+        stripped = frac.lstrip("0")
+        digits = stripped.rstrip("0")
+        exponent = len(stripped) - len(frac) - 1
+    if not digits:
+        return 1
+    pairs = (len(digits) + 1) // 2
+    if len(digits) % 2 == 0 and exponent % 2 == 0:
+        pairs += 1
+    return 1 + pairs + (1 if neg else 0)
 
 
 def _binary_size(b: str) -> int:
