@@ -110,6 +110,46 @@ def test_batch_get_rounds_each_item(ddb, mk):
     assert r["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 1.5, "Table": {"CapacityUnits": 1.5}}]
 
 
+def test_transact_write_reports_write_capacity_units(ddb, mk):
+    # The AWS CLI reference's TransactWriteItems example: {"TableName", "CapacityUnits": 10.0,
+    # "WriteCapacityUnits": 10.0}
+    t = mk(gsi={"gsi": ("g:S",)})
+    r = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {"pk": {"S": "a"}}}}],
+                                 ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}]
+    r = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {"pk": {"S": "b"}, "g": S}}}],
+                                 ReturnConsumedCapacity="INDEXES")
+    assert r["ConsumedCapacity"] == [{
+        "TableName": t, "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0,
+        "Table": {"CapacityUnits": 2.0, "WriteCapacityUnits": 2.0},
+        "GlobalSecondaryIndexes": {"gsi": {"CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}}}]
+    r = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": {"pk": {"S": "c"}}}}])
+    assert "ConsumedCapacity" not in r
+
+
+def test_transact_get_reports_read_capacity_units(ddb, mk):
+    # The AWS CLI reference's TransactGetItems example: {"TableName", "CapacityUnits": 4.0,
+    # "ReadCapacityUnits": 4.0}: two units per item read (up to 4 KB), a missing item too
+    t = mk()
+    ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x": _big(5000)})
+    gets = [{"Get": {"TableName": t, "Key": {"pk": {"S": "a"}}}}, {"Get": {"TableName": t, "Key": {"pk": {"S": "z"}}}}]
+    r = ddb.transact_get_items(TransactItems=gets, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 6.0, "ReadCapacityUnits": 6.0}]
+    r = ddb.transact_get_items(TransactItems=gets, ReturnConsumedCapacity="INDEXES")
+    assert r["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 6.0, "ReadCapacityUnits": 6.0,
+                                      "Table": {"CapacityUnits": 6.0, "ReadCapacityUnits": 6.0}}]
+
+
+def test_execute_transaction_reports_the_transactional_breakdown(ddb, mk):
+    t = mk()
+    r = ddb.execute_transaction(TransactStatements=[{"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'a'}}"}],
+                                ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}]
+    r = ddb.execute_transaction(TransactStatements=[{"Statement": f"SELECT * FROM \"{t}\" WHERE pk = 'a'"}],
+                                ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"] == [{"TableName": t, "CapacityUnits": 2.0, "ReadCapacityUnits": 2.0}]
+
+
 def test_non_transactional_operations_have_no_breakdown(ddb, mk):
     t = mk()
     r = ddb.put_item(TableName=t, Item={"pk": {"S": "a"}}, ReturnConsumedCapacity="INDEXES")

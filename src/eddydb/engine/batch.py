@@ -128,13 +128,15 @@ def _write_response(ops: list, images: list[tuple[Any, Any]], capacity_mode: str
     return result
 
 
-def write_capacity(ops: list, images: list[tuple[Any, Any]], mode: str, factor: float = 1.0) -> list[Any]:
+def write_capacity(ops: list, images: list[tuple[Any, Any]], mode: str, factor: float = 1.0,
+                   split: bool = False) -> list[Any]:
+    """ConsumedCapacity per table of `ops` (`factor` 2 and `split` for a transaction)."""
     from eddydb.engine.capacity import index_write_units
 
     consumed: dict[str, Consumed] = {}
     for op, (old, new) in zip(ops, images):
         t = op.table
-        c = consumed.setdefault(t.name, Consumed(t.name, "write"))
+        c = consumed.setdefault(t.name, Consumed(t.name, "write", split))
         if type(op).__name__ == "ConditionCheckOp":
             c.add_table(read_units(item_size(old) if old else 0, True) * factor)
             continue

@@ -31,11 +31,14 @@ def write_units(size: int) -> float:
 class Consumed:
     """Accumulates units per table / index and renders the AWS ConsumedCapacity shape."""
 
-    __slots__ = ("gsi", "kind", "lsi", "table", "table_units", "total")
+    __slots__ = ("gsi", "kind", "lsi", "split", "table", "table_units", "total")
 
-    def __init__(self, table: str, kind: str) -> None:
+    def __init__(self, table: str, kind: str, split: bool = False) -> None:
         self.table = table
         self.kind = kind                    # "read" | "write"
+        # Transactions (TransactWriteItems, TransactGetItems, ExecuteTransaction) also name the units:
+        # every Capacity carries ReadCapacityUnits or WriteCapacityUnits beside CapacityUnits.
+        self.split = split
         self.total = 0.0
         self.table_units = 0.0
         self.gsi: dict[str, float] = {}
@@ -53,14 +56,20 @@ class Consumed:
     def render(self, mode: str | None) -> dict[str, Any] | None:
         if mode not in ("TOTAL", "INDEXES"):
             return None
-        out: dict[str, Any] = {"TableName": self.table, "CapacityUnits": self.total}
+        out: dict[str, Any] = {"TableName": self.table, **self._capacity(self.total)}
         if mode == "INDEXES":
-            out["Table"] = {"CapacityUnits": self.table_units}
+            out["Table"] = self._capacity(self.table_units)
             if self.gsi:
-                out["GlobalSecondaryIndexes"] = {n: {"CapacityUnits": u} for n, u in self.gsi.items()}
+                out["GlobalSecondaryIndexes"] = {n: self._capacity(u) for n, u in self.gsi.items()}
             if self.lsi:
-                out["LocalSecondaryIndexes"] = {n: {"CapacityUnits": u} for n, u in self.lsi.items()}
+                out["LocalSecondaryIndexes"] = {n: self._capacity(u) for n, u in self.lsi.items()}
         return out
+
+    def _capacity(self, units: float) -> dict[str, float]:
+        if not self.split:
+            return {"CapacityUnits": units}
+        kind = "ReadCapacityUnits" if self.kind == "read" else "WriteCapacityUnits"
+        return {"CapacityUnits": units, kind: units}
 
 
 def consumed_read(table: TableMeta, size: int, consistent: bool, mode: str | None,

@@ -154,7 +154,7 @@ def transact_write(engine: Any, ops: list, *, token: str | None = None, fingerpr
                 return
             resp: dict[str, Any] = {}
             if capacity_mode in ("TOTAL", "INDEXES"):
-                resp["ConsumedCapacity"] = write_capacity(ops, f.result(), capacity_mode, factor=2.0)
+                resp["ConsumedCapacity"] = write_capacity(ops, f.result(), capacity_mode, factor=2.0, split=True)
             if metrics:
                 from eddydb.engine.batch import item_collection_metrics
 
@@ -179,7 +179,7 @@ def _replay(cached: dict, ops: list, capacity_mode: str | None) -> dict:
     if capacity_mode in ("TOTAL", "INDEXES"):
         consumed: dict[str, Consumed] = {}
         for op in ops:
-            c = consumed.setdefault(op.table.name, Consumed(op.table.name, "read"))
+            c = consumed.setdefault(op.table.name, Consumed(op.table.name, "read", split=True))
             c.add_table(read_units(0, True))
         resp["ConsumedCapacity"] = [c.render(capacity_mode) for c in consumed.values()]
     if "ItemCollectionMetrics" in cached:
@@ -196,7 +196,7 @@ def transact_get(engine: Any, gets: list[tuple[Any, dict, Any, Any]], capacity_m
     with engine.store.read() as r:
         for table, key, project, hide in gets:
             raw = r.get_item(table.table_id, *item_key(table, key))
-            c = consumed.setdefault(table.name, Consumed(table.name, "read"))
+            c = consumed.setdefault(table.name, Consumed(table.name, "read", split=True))
             if raw is None:
                 c.add_table(2 * read_units(0, True))
                 responses.append({})
