@@ -100,6 +100,26 @@ def test_an_index_query_costs_the_size_of_the_index_entries(ddb, mk):
                                      "GlobalSecondaryIndexes": {"gsi": {"CapacityUnits": 0.5}}}
 
 
+def test_an_lsi_query_fetching_unprojected_attributes_also_reads_the_table(ddb, mk):
+    # "you are charged for read capacity units for every base table item fetched ... reading each
+    # entire item from the table" (LSI provisioned throughput considerations); dynalite sums the
+    # fetched items and reports them under Table, the index entries under the index
+    t = mk("pk", "sk", lsi={"lsi": ("pk", "l:S", "KEYS_ONLY")})
+    _three_3k_items(ddb, t)
+    q = {"TableName": t, "IndexName": "lsi", "KeyConditionExpression": "pk = :p",
+         "ExpressionAttributeValues": {":p": {"S": "p"}}, "ReturnConsumedCapacity": "INDEXES"}
+    r = ddb.query(**q, Select="ALL_ATTRIBUTES")
+    assert r["ConsumedCapacity"] == {"TableName": t, "CapacityUnits": 2.0, "Table": {"CapacityUnits": 1.5},
+                                     "LocalSecondaryIndexes": {"lsi": {"CapacityUnits": 0.5}}}
+    r = ddb.query(**q)
+    assert r["ConsumedCapacity"] == {"TableName": t, "CapacityUnits": 0.5, "Table": {"CapacityUnits": 0.0},
+                                     "LocalSecondaryIndexes": {"lsi": {"CapacityUnits": 0.5}}}
+    r = ddb.query(**q, ProjectionExpression="sk, l")   # projected attributes only: no fetch
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 0.5
+    r = ddb.query(**{**q, "ReturnConsumedCapacity": "TOTAL"}, ProjectionExpression="x", ConsistentRead=True)
+    assert r["ConsumedCapacity"] == {"TableName": t, "CapacityUnits": 4.0}
+
+
 # --- batches and transactions ---------------------------------------------------------------------------
 def test_batch_get_rounds_each_item(ddb, mk):
     t = mk()

@@ -19,6 +19,7 @@ from eddydb.engine import exprs, reads
 from eddydb.engine.capacity import consumed_read, consumed_write
 from eddydb.engine.catalog import IndexMeta, KeySchema, TableMeta
 from eddydb.engine.items import MAX_ITEM_SIZE, DeleteOp, PutOp, UpdateOp, execute, key_of
+from eddydb.engine.writes import projected_names
 from eddydb.model.errors import ResourceNotFoundException, ValidationException
 from eddydb.model.size import item_size
 from eddydb.model.values import validate_item, validate_value
@@ -601,7 +602,7 @@ def _raw_response(page: reads.Page) -> bytes:
 
 
 def _page_response(inst: Any, table: TableMeta, index: IndexMeta | None, page: reads.Page, select: str,
-                   paths: Any, consistent: bool, rcc: str | None) -> dict | bytes:
+                   paths: Any, consistent: bool, rcc: str | None, flt: Any = None) -> dict | bytes:
     if page.raw_items is not None:
         return _raw_response(page)
     items = page.items
@@ -627,8 +628,27 @@ def _page_response(inst: Any, table: TableMeta, index: IndexMeta | None, page: r
     if page.last_key is not None:
         out["LastEvaluatedKey"] = page.last_key
     if rcc is not None:
-        out["ConsumedCapacity"] = consumed_read(table, page.size, consistent, rcc, index if rcc == "INDEXES" else None)
+        out["ConsumedCapacity"] = consumed_read(table, page.size, consistent, rcc, index,
+                                                _fetched_size(inst, table, index, page, select, paths, flt))
     return out
+
+
+def _fetched_size(inst: Any, table: TableMeta, index: IndexMeta | None, page: reads.Page, select: str,
+                  paths: Any, flt: Any) -> int:
+    """Bytes of the table items an LSI read fetches because it wants attributes the index does not
+    project (all attributes, a projection or a filter): DynamoDB charges the table for reading each
+    fetched item whole, on top of the index entries."""
+    if index is None or index.kind != "LSI" or index.projection_type == "ALL" or not page.scanned:
+        return 0
+    have = projected_names(index, table)
+    fetch = select == "ALL_ATTRIBUTES" or (paths is not None and any(p[0] not in have for p in paths))
+    if not fetch and flt is not None:
+        fetch = not getattr(flt, "attributes", frozenset()) <= have.keys()
+    if not fetch:
+        return 0
+    r = inst.engine.read()
+    bases = (reads.get_item(r, table, key_of(table, entry)) for entry in page.evaluated)
+    return sum(item_size(base) for base in bases if base is not None)
 
 
 def _check_start_in_query(kc: Any, ks: KeySchema, start: dict | None) -> None:
@@ -693,7 +713,7 @@ def query(inst: Any, req: dict) -> dict | bytes:
     page = reads.query(inst.engine.read(), table, index, kc.hash_value, kc.range_op, list(kc.range_values),
                        forward=forward, limit=limit, start_key=start, filter=flt, projection=None,
                        count_only=select == "COUNT", raw=_raw_ok(inst, table, index, select, paths, flt, rcc))
-    return _page_response(inst, table, index, page, select, paths, consistent, rcc)
+    return _page_response(inst, table, index, page, select, paths, consistent, rcc, flt)
 
 
 def check_segments(req: dict) -> tuple[int | None, int | None]:
@@ -740,7 +760,7 @@ def scan(inst: Any, req: dict) -> dict | bytes:
     page = reads.scan(inst.engine.read(), table, index, segment=segment, total_segments=total, limit=limit,
                       start_key=start, filter=flt, projection=None, count_only=select == "COUNT",
                       raw=_raw_ok(inst, table, index, select, paths, flt, rcc))
-    return _page_response(inst, table, index, page, select, paths, consistent, rcc)
+    return _page_response(inst, table, index, page, select, paths, consistent, rcc, flt)
 
 
 OPERATIONS: dict[str, Callable[[Any, dict], Any]] = {

@@ -73,8 +73,10 @@ class Consumed:
 
 
 def consumed_read(table: TableMeta, size: int, consistent: bool, mode: str | None,
-                  index: IndexMeta | None = None) -> dict[str, Any] | None:
-    """ConsumedCapacity of a read of `size` bytes (GetItem: one item; Query/Scan: the sum)."""
+                  index: IndexMeta | None = None, fetched: int = 0) -> dict[str, Any] | None:
+    """ConsumedCapacity of a read of `size` bytes (GetItem: one item; Query/Scan: the sum). An index
+    read charges `size` to the index, and `fetched` (the table items an LSI read fetched for
+    attributes it does not project, rounded apart) to the table."""
     if mode not in ("TOTAL", "INDEXES"):
         return None
     c = Consumed(table.name, "read")
@@ -83,6 +85,8 @@ def consumed_read(table: TableMeta, size: int, consistent: bool, mode: str | Non
         c.add_table(units)
     else:
         c.add_index(index, units)
+        if fetched:
+            c.add_table(read_units(fetched, consistent))
     return c.render(mode)
 
 

@@ -58,6 +58,13 @@ class Page:
         self.raw_items: list[bytes] | None = None   # raw mode: the stored bytes of every item, in order
 
     @property
+    def evaluated(self) -> list[dict]:
+        """The items (index entries, for an index read) the page evaluated, before the filter."""
+        if self.raw_items is not None:
+            return [_loads(r) for r in self.raw_items]
+        return self._evaluated
+
+    @property
     def size(self) -> int:
         """Sum of the DynamoDB sizes of the items evaluated (computed on first use)."""
         if self._size is None:
