@@ -345,7 +345,7 @@ def test_filter_operators_and_or_across_filters_end_to_end(trigger):
     inserts_in_us = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {
         "region": {"S": [{"prefix": "us-"}]}, "amount": {"N": [{"numeric": [">", 10, "<=", 20]}]}}}}
     done_without_note = {"eventName": [{"anything-but": ["INSERT"]}], "dynamodb": {"NewImage": {
-        "status": {"S": [{"equals-ignore-case": "DONE"}]}, "note": [{"exists": False}]}}}
+        "status": {"S": [{"equals-ignore-case": "DONE"}]}, "note": {"S": [{"exists": False}]}}}}
     t.map(BatchSize=10, FilterCriteria={"Filters": [{"Pattern": json.dumps(inserts_in_us)},
                                                     {"Pattern": json.dumps(done_without_note)}]})
     t.put("k1", region="us-east", amount=15)      # first filter

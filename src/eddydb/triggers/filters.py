@@ -12,11 +12,14 @@ Supported pattern syntax (Lambda's subset of EventBridge, plus `$or`):
 ``[{"numeric": [">", 10, "<=", 20]}]``, ``[{"exists": true|false}]``, ``[{"prefix": "us-"}]``,
 ``[{"suffix": ".png"}]``, ``[{"equals-ignore-case": "x"}]``, nested objects. Numeric
 operators also match numeric strings, so DynamoDB ``{"N": "12.5"}`` values filter as numbers.
+Patterns see the leaves of the event, as EventBridge flattens it: an object is never a value, so
+``exists`` on a DynamoDB attribute node (``"attr": [{"exists": true}]``) never matches and
+``exists: false`` always does; name the type descriptor (``"attr": {"S": [...]}``).
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -150,13 +153,18 @@ def _any_of(alternatives: list[Predicate]) -> Predicate:
 
 
 def _field_object(key: str, inner: Predicate) -> Predicate:
+    # The event is matched as EventBridge flattens it: a missing (or scalar) node has no leaves under
+    # it, which only exists:false conditions accept, so `inner({})` decides for those once.
+    vacuous = inner({})
+
     def check(event: Any) -> bool:
-        if not isinstance(event, dict) or key not in event:
-            return False
-        value = event[key]
-        if isinstance(value, list):
-            return any(isinstance(v, dict) and inner(v) for v in value)
-        return isinstance(value, dict) and inner(value)
+        value = event.get(key, _MISSING) if isinstance(event, dict) else _MISSING
+        if isinstance(value, dict):
+            return inner(value)
+        objects = list(_objects(value)) if isinstance(value, list) else []
+        if not objects:
+            return vacuous
+        return any(inner(v) for v in objects)
 
     return check
 
@@ -187,18 +195,37 @@ def _field_leaf(key: str, values: list, where: str) -> Predicate:
             present_preds.append(_literal(v))
 
     def check(event: Any) -> bool:
-        if not isinstance(event, dict):
+        value = event.get(key, _MISSING) if isinstance(event, dict) else _MISSING
+        # Patterns see leaves only ("exists matching only works on leaf nodes"): an object here is an
+        # intermediate node, an array stands for its elements, an empty one for nothing.
+        if value is _MISSING or isinstance(value, dict):
             return absent_ok
-        value = event.get(key, _MISSING)
-        if value is _MISSING:
-            return absent_ok
-        if exists_true:
-            return True
         if isinstance(value, list):
-            return any(p(x) for x in value for p in present_preds)
-        return any(p(value) for p in present_preds)
+            leaves = list(_leaves(value))
+            if not leaves:
+                return absent_ok
+            return exists_true or any(p(x) for x in leaves for p in present_preds)
+        return exists_true or any(p(value) for p in present_preds)
 
     return check
+
+
+def _leaves(values: list) -> Iterator[Any]:
+    """The scalar values of an event array, nested arrays flattened (objects are not leaves)."""
+    for v in values:
+        if isinstance(v, list):
+            yield from _leaves(v)
+        elif not isinstance(v, dict):
+            yield v
+
+
+def _objects(values: list) -> Iterator[dict]:
+    """The objects of an event array, nested arrays flattened."""
+    for v in values:
+        if isinstance(v, list):
+            yield from _objects(v)
+        elif isinstance(v, dict):
+            yield v
 
 
 def _literal(v: Any) -> Predicate:
