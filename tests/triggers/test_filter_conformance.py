@@ -148,6 +148,18 @@ def test_patterns_see_top_level_metadata():
     assert m({"dynamodb": {"OldImage": {"x": {"S": ["1"]}}}}, rec)
 
 
+def test_a_number_literal_beyond_the_numeric_range_is_an_exact_match():
+    # only numeric bounds are limited to +-5.0e9; a literal such as an account number stays a valid exact match
+    p = {"dynamodb": {"ApproximateCreationDateTime": [123456789012]}}
+    validate_filter_criteria(_pattern(p))
+    rec = ddb_record()
+    assert not m(p, rec)
+    rec["dynamodb"]["ApproximateCreationDateTime"] = 123456789012
+    assert m(p, rec)
+    with pytest.raises(InvalidParameterValueException):
+        validate_filter_criteria(_pattern({"n": [{"numeric": [">", 123456789012]}]}))
+
+
 def test_pattern_length_limit_is_4096_characters():
     base = '{"eventName": ["INSERT"], "x": ["'
     exact = base + "a" * (MAX_PATTERN_LENGTH - len(base) - 3) + '"]}'

@@ -234,7 +234,8 @@ def _literal(v: Any) -> Predicate:
     if isinstance(v, bool):
         return lambda x: x is v
     if isinstance(v, Decimal):
-        _check_number(v, "a numeric match value")
+        # no range check: only numeric bounds are limited; a literal beyond them (an account
+        # number) is still a valid exact match, as EventBridge compiles it
         return lambda x: _num(x) == v
     if isinstance(v, str):
         return lambda x: isinstance(x, str) and x == v
