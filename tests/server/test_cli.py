@@ -97,6 +97,9 @@ def test_automatic_workers_are_two_only_for_durable_sqlite_on_linux_with_two_cpu
     monkeypatch.setattr(app.os, "sched_getaffinity", lambda _pid: {0}, raising=False)
     assert app.default_workers(Settings(data="./d")) == 1                       # one CPU: nothing to gain
     monkeypatch.setattr(app.os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(app, "_process_locks_work", lambda: False)
+    assert app.default_workers(Settings(data="./d")) == 1                       # no POSIX semaphores here
+    monkeypatch.setattr(app, "_process_locks_work", lambda: True)
     monkeypatch.setattr(app.sys, "platform", "darwin")
     assert app.default_workers(Settings(data="./d")) == 1                       # SO_REUSEPORT does not balance
 

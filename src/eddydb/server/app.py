@@ -193,7 +193,16 @@ def default_workers(settings: Settings) -> int:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - Linux has sched_getaffinity
         cpus = os.cpu_count() or 1
-    return 2 if cpus >= 2 else 1
+    return 2 if cpus >= 2 and _process_locks_work() else 1
+
+
+def _process_locks_work() -> bool:
+    """Workers share a counter with a lock (POSIX semaphores, /dev/shm): some sandboxes have none."""
+    try:
+        multiprocessing.get_context("spawn").Lock()
+    except (OSError, ImportError):
+        return False
+    return True
 
 
 def serve(settings: Settings, *, echo: Callable[[str], None] = print) -> int:
