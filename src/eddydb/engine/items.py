@@ -239,10 +239,10 @@ def execute(txn: WriteTxn, op: Op) -> tuple[dict | None, dict | None]:
     if type(op) is UpdateOp:
         if op.plan is None:
             new = dict(old) if old is not None else dict(op.key)
-        elif old is None and op.plan.only_deletes():  # REMOVE/DELETE only: a missing item stays missing
-            return None, None
         else:
             new = exprs.fn("apply_update")(op.plan, dict(old) if old is not None else dict(op.key))
+            if old is None and op.plan.only_deletes():  # a missing item stays missing, its paths still checked
+                return None, None
         new_bytes = orjson.dumps(new)
         # the JSON text is never shorter than DynamoDB's item size: exact sizes only for big items
         if len(new_bytes) > MAX_ITEM_SIZE and item_size(new) > MAX_ITEM_SIZE:

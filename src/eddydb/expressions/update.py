@@ -150,15 +150,9 @@ def _put(container: Any, last: Any, value: dict) -> None:
         container[last] = value
 
 
-def _delete_key(container: Any, last: Any) -> None:
-    if isinstance(container, list):
-        del container[last]
-    else:
-        del container[last]
-
-
-def _remove_order(path: Path) -> tuple:
-    # Later list positions first so earlier removals do not shift later ones.
+def _path_order(path: Path) -> tuple:
+    # List positions in numeric order: appends past the end go in index order, and removals,
+    # run in reverse, go from the last position back so none shifts another.
     return tuple((1, p, "") if isinstance(p, int) else (0, 0, p) for p in path)
 
 
@@ -216,6 +210,9 @@ def _delete(current: dict, value: dict) -> dict | None:
 def apply_update(plan: UpdatePlan, item: dict | None) -> dict:
     """The new item after applying `plan` to `item` (None = no item yet); `item` is not modified.
 
+    Every list index refers to the list before the update: SET, ADD and DELETE change elements
+    in place (indexes past the end append, in index order), then the removals (REMOVE, and the
+    sets DELETE emptied) run from the last position back so none shifts another.
     Raises ValidationException with DynamoDB's messages for invalid document paths,
     operands of the wrong type, missing operands and number range errors.
     """
@@ -228,35 +225,41 @@ def apply_update(plan: UpdatePlan, item: dict | None) -> dict:
     deletes = [(a.path, _value(a.value, old, values)) for a in tree.deletes]
     new = dict(old)
     copied: set[int] = set()
-    for path, v in sets:
+    for path, v in sorted(sets, key=_position):
         if len(path) == 1:
             new[path[0]] = v  # type: ignore[index]
         else:
             _set(new, path, v, copied)
-    if tree.removes:
-        for path in sorted((a.path for a in tree.removes), key=_remove_order, reverse=True):
-            if len(path) == 1:
-                new.pop(path[0], None)  # type: ignore[call-overload]
-            else:
-                _remove(new, path, copied)
+    removes = [a.path for a in tree.removes]
     try:
-        _apply_add_delete(new, adds, deletes, copied)
+        removes += _apply_add_delete(new, adds, deletes, copied)
     except ValidationException as e:
         if plan.legacy and e.message == _bad_type().message:
             raise ValidationException(  # a failure of the write, not of the request: no "parameter values" prefix
                 "Type mismatch for attribute to update"
             ) from None
         raise
+    for path in sorted(removes, key=_path_order, reverse=True):
+        if len(path) == 1:
+            new.pop(path[0], None)  # type: ignore[call-overload]
+        else:
+            _remove(new, path, copied)
     return new
 
 
-def _apply_add_delete(new: dict, adds: list, deletes: list, copied: set[int]) -> None:
-    for path, v in adds:
+def _position(action: tuple[Path, dict]) -> tuple:
+    return _path_order(action[0])
+
+
+def _apply_add_delete(new: dict, adds: list, deletes: list, copied: set[int]) -> list[Path]:
+    """Applies ADD and DELETE; returns the paths of the sets DELETE emptied, for the removal pass."""
+    for path, v in sorted(adds, key=_position):
         if len(path) == 1:
             new[path[0]] = _add(new.get(path[0]), v)  # type: ignore[call-overload,index]
         else:
             container, last, cur = _get(new, path, copied)
             _put(container, last, _add(cur, v))
+    emptied: list[Path] = []
     for path, v in deletes:
         if len(path) == 1:
             cur = new.get(path[0])  # type: ignore[call-overload]
@@ -264,7 +267,7 @@ def _apply_add_delete(new: dict, adds: list, deletes: list, copied: set[int]) ->
                 continue
             r = _delete(cur, v)
             if r is None:
-                del new[path[0]]  # type: ignore[arg-type]
+                emptied.append(path)
             else:
                 new[path[0]] = r  # type: ignore[index]
         else:
@@ -273,6 +276,7 @@ def _apply_add_delete(new: dict, adds: list, deletes: list, copied: set[int]) ->
                 continue
             r = _delete(cur, v)
             if r is None:
-                _delete_key(container, last)
+                emptied.append(path)
             else:
                 container[last] = r
+    return emptied
