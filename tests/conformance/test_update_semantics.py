@@ -116,3 +116,16 @@ def test_an_update_past_400_kb_is_rejected_and_changes_nothing(ddb, mk):
     with raises(V, "^Item size to update has exceeded the maximum allowed size$"):
         _upd(ddb, t, "SET b = a, c = a")
     assert set(_get(ddb, t)) == {"pk", "a"}
+
+
+def test_a_set_value_and_its_operands_may_be_parenthesised_once(ddb, mk):
+    # DynamoDB's grammar as dynalite encodes it: ( value ) around the whole right-hand side and
+    # ( operand ) around each operand, function arguments too, no deeper
+    t = mk()
+    ddb.put_item(TableName=t, Item={**K, "a": _n(1), "l": _l(1)})
+    _upd(ddb, t, "SET a = (a + :v), b = (a) - (:v), c = ((a)), l = list_append((l), :l)", {":v": _n(1), ":l": _l(2)})
+    it = _get(ddb, t)
+    assert (it["a"], it["b"], it["c"], it["l"]) == (_n(2), _n(0), _n(1), _l(1, 2))
+    for expr in ("SET a = (((a)))", "SET a = (a + :v) + :v", "SET a = ((a + :v))", "SET a = ()"):
+        with raises(V, "^Invalid UpdateExpression: Syntax error; token: "):
+            _upd(ddb, t, expr, {":v": _n(1)})

@@ -584,12 +584,32 @@ class _Parser:
             )
 
     def set_value(self) -> Any:
-        left = self.set_operand()
+        # DynamoDB allows one pair of parentheses around the whole value and one around each
+        # operand (so "((a))" but not "(((a)))", and no arithmetic nested in arithmetic).
+        if self.is_op("("):
+            self.i += 1
+            inner = self._set_arith(self.set_term())
+            self.expect_op(")")
+            if isinstance(inner, Arith):
+                return inner
+            return self._set_arith(inner)
+        return self._set_arith(self.set_term())
+
+    def set_term(self) -> Any:
+        """An operand, possibly in parentheses."""
+        if self.is_op("("):
+            self.i += 1
+            op = self.set_operand()
+            self.expect_op(")")
+            return op
+        return self.set_operand()
+
+    def _set_arith(self, left: Any) -> Any:
         t = self.tok
         if t.kind == "OP" and t.text in ("+", "-"):
             self.i += 1
             self.operators += 1
-            right = self.set_operand()
+            right = self.set_term()
             for a in (left, right):
                 if isinstance(a, ValueRef) and a.name:
                     self.check("function", "operand_type", t.text, a.name, ("N",))
@@ -605,10 +625,10 @@ class _Parser:
             self.expect_op("(")
             self.operators += 1
             self.nest(_MAX_CALL_NESTING_UPDATE)
-            args = [self.set_operand()]
+            args = [self.set_term()]
             while self.is_op(","):
                 self.i += 1
-                args.append(self.set_operand())
+                args.append(self.set_term())
             self.expect_op(")")
             self.calls -= 1
             if name in _UPDATE_FUNCS:
