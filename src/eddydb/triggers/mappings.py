@@ -28,7 +28,7 @@ from eddydb.model.errors import (
 )
 from eddydb.triggers.leases import new_owner_id, owner_is_dead, take_leases
 from eddydb.triggers.processor import ShardProcessor
-from eddydb.triggers.retries import Throttled
+from eddydb.triggers.retries import NotInvoked, Throttled
 from eddydb.triggers.runtime import parse_function_ref
 from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, parse_destination, validate_settings
 
@@ -489,16 +489,16 @@ class MappingManager:
 
     # --- services for processors -----------------------------------------------------------------
     def invoke(self, cfg: MappingConfig, payload: bytes) -> tuple[bytes, str | None, str | None]:
-        """Synchronous invocation -> (response, function error, request id); a missing function is a
-        function error (retried like one), a throttle raises Throttled (the batch did not reach the
-        function)."""
+        """Synchronous invocation -> (response, function error, request id). When the batch cannot
+        reach the function, a throttle raises Throttled and any other refusal (a function deleted
+        under its mapping) NotInvoked: Lambda retries those without counting retries."""
         try:
             res = self.inst.functions.invoke(cfg.function_name, payload, invocation_type="RequestResponse")
         except TooManyRequestsException:
             raise Throttled(cfg.function_name) from None
         except EddyError as e:
             log.warning("mapping %s: cannot invoke %s: %s", cfg.uuid, cfg.function_name, e.message)
-            return orjson.dumps({"errorType": e.code, "errorMessage": e.message}), "Unhandled", None
+            raise NotInvoked(e.message) from None
         return res.payload, res.function_error, res.request_id
 
     def warm(self, cfg: MappingConfig) -> None:

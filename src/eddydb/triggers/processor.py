@@ -21,7 +21,7 @@ from eddydb.triggers.batching import Rec, chunks, lanes, to_recs
 from eddydb.triggers.checkpoints import KEEP, Checkpoints
 from eddydb.triggers.filters import compile_filters
 from eddydb.triggers.leases import LeaseLost
-from eddydb.triggers.retries import Attempt, Delivery, Stopped, Throttled, backoff_delay, parse_response
+from eddydb.triggers.retries import Attempt, Delivery, NotInvoked, Stopped, backoff_delay, parse_response
 from eddydb.triggers.settings import MAX_BATCH_BYTES, MappingConfig
 from eddydb.triggers.windows import Window, state_too_big, window_event, window_of
 
@@ -252,7 +252,7 @@ class ShardProcessor:
     def _call(self, payload: bytes, batch: list[Rec]) -> Attempt:
         try:
             result_payload, function_error, request_id = self.manager.invoke(self.cfg, payload)
-        except Throttled:
+        except NotInvoked:
             self.manager.note_result(self.cfg.uuid, PROBLEM)
             return Attempt("throttled")
         if function_error:
@@ -341,8 +341,8 @@ class ShardProcessor:
                 raise Stopped()
             try:
                 _, function_error, _ = self.manager.invoke(self.cfg, payload)
-            except Throttled:
-                function_error = "Throttled"
+            except NotInvoked:
+                function_error = "NotInvoked"
             if not function_error:
                 self.manager.note_result(self.cfg.uuid, OK)
                 return

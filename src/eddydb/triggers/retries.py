@@ -16,22 +16,28 @@ import orjson
 
 from eddydb.triggers.batching import Rec
 
-__all__ = ["Attempt", "Delivery", "Stopped", "Throttled", "backoff_delay", "parse_response"]
+__all__ = ["Attempt", "Delivery", "NotInvoked", "Stopped", "Throttled", "backoff_delay", "parse_response"]
 
 
 class Stopped(Exception):
     """The processor is stopping (disabled, updated, deleted, lease lost, shutdown)."""
 
 
-class Throttled(Exception):
-    """The invocation was refused before reaching the function (TooManyRequestsException)."""
+class NotInvoked(Exception):
+    """The batch did not reach the function: a throttle or a service error such as a function that
+    no longer exists. Lambda retries it "until the records expire or exceed the maximum age",
+    without counting a retry or bisecting."""
+
+
+class Throttled(NotInvoked):
+    """The invocation was refused by the function's concurrency limit (TooManyRequestsException)."""
 
 
 @dataclass
 class Attempt:
     """The outcome of one invocation."""
 
-    status: str                     # "ok" | "partial" | "error" | "throttled"
+    status: str                     # "ok" | "partial" | "error" | "throttled" (did not reach the function)
     index: int = 0                  # partial: index in the batch of the lowest failed record
     response: Any = None            # the parsed response (dict) when the function returned one
     function_error: str | None = None
