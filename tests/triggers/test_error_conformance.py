@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from triggers_support import create_stream_table, make_zip
-from util import wait_for
+from util import ServerProcess, make_client, wait_for
 
 import eddydb
 
@@ -633,3 +633,35 @@ def test_a_missing_function_uses_no_retry_attempt_and_does_not_bisect(trigger, d
     calls = _calls_until_ok(t, ["a", "b"])
     assert _keys(calls) == [["a", "b"]]
     wait_for(lambda: _mapping(t, u)["LastProcessingResult"] == "OK", 20)
+
+
+def test_a_partial_failure_checkpoint_survives_a_restart(tmp_path):
+    """The checkpoint moved to just before the lowest reported record: after kill -9 and a restart
+    processing resumes at that record, not at the start of the batch."""
+    from triggers_support import ROLE
+
+    out = str(tmp_path / "calls.jsonl")
+    with ServerProcess(tmp_path / "data", log_path=tmp_path / "server.log") as server:
+        ddb, lam = make_client("dynamodb", server.url), make_client("lambda", server.url)
+        arn = create_stream_table(ddb, "orders")
+        lam.create_function(FunctionName="reporter", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                            Code=_code(), Timeout=30, Environment={"Variables": {"OUT": out, "REPORT": "1"}})
+        for k in ("a", "b", "c", "d"):
+            ddb.put_item(TableName="orders", Item={"pk": {"S": k}, "report": {"BOOL": k == "c"}})
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="reporter", BatchSize=4,
+                                        StartingPosition="TRIM_HORIZON",
+                                        FunctionResponseTypes=["ReportBatchItemFailures"])
+
+        def calls() -> list[dict[str, Any]]:
+            if not os.path.exists(out):
+                return []
+            with open(out) as f:
+                return [json.loads(line) for line in f if line.strip()]
+
+        wait_for(lambda: len(calls()) >= 2, 30, message=lambda: f"calls {calls()}")
+        assert _keys(calls())[:2] == [["a", "b", "c", "d"], ["c", "d"]]
+        server.kill9()
+        before = len(calls())
+        server.start()
+        wait_for(lambda: len(calls()) > before, 30, message=lambda: f"calls {calls()}")
+        assert calls()[before]["keys"] == ["c", "d"]
