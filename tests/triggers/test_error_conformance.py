@@ -25,6 +25,7 @@ PROBLEM = "PROBLEM: Function call failed"
 # A handler driven by the items written (so one function covers every failure kind):
 #   raise: true          -> raises whenever the record is in the batch
 #   raise_times: n       -> raises on the first n invocations that contain the record
+#   fail_while: path     -> raises while that file exists (the test decides when it recovers)
 #   report: true         -> (REPORT=1) names the record in batchItemFailures, always
 #   report_times: n      -> (REPORT=1) names it on the first n invocations that contain it
 #   crash: true          -> the runtime dies (os._exit) mid-invocation
@@ -70,6 +71,8 @@ def handler(event, context):
             _log(entry)
             os._exit(3)
         if img.get("raise", {}).get("BOOL"):
+            raising = True
+        if "fail_while" in img and os.path.exists(img["fail_while"]["S"]):
             raising = True
         if "raise_times" in img and _bump(k, "raise") < int(img["raise_times"]["N"]):
             raising = True
@@ -187,15 +190,25 @@ def _calls_until_ok(t: Any, keys: list[str]) -> list[dict[str, Any]]:
     return t.calls()
 
 
-def test_later_records_wait_behind_the_batch_being_retried_and_never_join_it(trigger):
+def _flag(tmp_path: Any) -> str:
+    path = str(tmp_path / "failing")
+    open(path, "w").close()
+    return path
+
+
+def test_later_records_wait_behind_the_batch_being_retried_and_never_join_it(trigger, tmp_path):
     t = trigger(Code=_code())
-    t.put("a", raise_times=3)
+    flag = _flag(tmp_path)
+    t.put("a", fail_while=flag)
     t.map(BatchSize=10)
     _wait_calls(t, lambda cs: len(cs) >= 1)
     t.put("b")
     t.put("c")
+    _wait_calls(t, lambda cs: len(cs) >= 3)
+    os.remove(flag)
     calls = _calls_until_ok(t, ["a", "b", "c"])
-    assert _keys(calls) == [["a"]] * 4 + [["b", "c"]]
+    assert _keys(calls) == [["a"]] * (len(calls) - 1) + [["b", "c"]]
+    assert [c["outcome"] for c in calls[:-2]] == ["raise"] * (len(calls) - 2)
 
 
 def test_a_blocked_shard_delivers_nothing_after_the_failing_batch(trigger):
@@ -456,17 +469,19 @@ def test_a_destination_table_item_carries_the_whole_invocation_record(trigger, m
 
 
 # --- the mapping's observable fields -------------------------------------------------------------
-def test_last_processing_result_follows_failures_and_recovery(trigger):
+def test_last_processing_result_follows_failures_and_recovery(trigger, tmp_path):
     t = trigger(Code=_code())
+    flag = _flag(tmp_path)
     u = t.map(BatchSize=1)
     t.wait_state(u, "Enabled")
     m = _mapping(t, u)
     assert (m["State"], m["StateTransitionReason"], m["LastProcessingResult"]) == (
         "Enabled", "User action", "No records processed")
-    t.put("a", raise_times=3)
+    t.put("a", fail_while=flag)
     _wait_calls(t, lambda cs: len(cs) >= 2)
     m = _mapping(t, u)
     assert (m["State"], m["StateTransitionReason"], m["LastProcessingResult"]) == ("Enabled", "User action", PROBLEM)
+    os.remove(flag)
     wait_for(lambda: "a" in _ok_keys(t), 30)
     wait_for(lambda: _mapping(t, u)["LastProcessingResult"] == "OK", 20)
     listed = [x for x in t.lam.list_event_source_mappings(FunctionName=t.function)["EventSourceMappings"]
@@ -559,9 +574,10 @@ def test_records_past_the_maximum_age_are_discarded_with_record_age_exceeded(tmp
         assert d.instance.mappings.get(u)["MaximumRecordAgeInSeconds"] == 60
 
 
-def test_disabling_a_mapping_blocked_on_a_failing_batch_keeps_its_position(trigger):
+def test_disabling_a_mapping_blocked_on_a_failing_batch_keeps_its_position(trigger, tmp_path):
     t = trigger(Code=_code())
-    t.put("a", raise_times=3)
+    flag = _flag(tmp_path)
+    t.put("a", fail_while=flag)
     t.put("b")
     u = t.map(BatchSize=1)
     _wait_calls(t, lambda cs: len(cs) >= 2)
@@ -571,11 +587,12 @@ def test_disabling_a_mapping_blocked_on_a_failing_batch_keeps_its_position(trigg
     assert (m["StateTransitionReason"], m["LastProcessingResult"]) == ("User action", PROBLEM)
     seen = len(t.calls())
     assert _ok_keys(t) == []
+    os.remove(flag)
     t.lam.update_event_source_mapping(UUID=u, Enabled=True)
     t.wait_state(u, "Enabled")
     calls = _calls_until_ok(t, ["a", "b"])
-    assert len(calls) > seen
-    assert _keys(calls) == [["a"]] * 4 + [["b"]], "the failing batch is retried again, never skipped"
+    assert len(calls) >= seen + 2
+    assert _keys(calls) == [["a"]] * (len(calls) - 1) + [["b"]], "the failing batch is retried again, never skipped"
     wait_for(lambda: _mapping(t, u)["LastProcessingResult"] == "OK", 20)
 
 
@@ -665,3 +682,33 @@ def test_a_partial_failure_checkpoint_survives_a_restart(tmp_path):
         server.start()
         wait_for(lambda: len(calls()) > before, 30, message=lambda: f"calls {calls()}")
         assert calls()[before]["keys"] == ["c", "d"]
+
+
+def test_a_failing_batch_blocks_only_its_own_shard(tmp_path):
+    """Retries block "the shard" behind the failing batch: records of the other shards go on."""
+    with eddydb.open(str(tmp_path / "data"), stream_partitions=4) as d:
+        ddb, streams = d.client("dynamodb"), d.client("dynamodbstreams")
+        arn = create_stream_table(ddb, "parts", "NEW_IMAGE")
+        delivered: list[str] = []
+        poison_calls: list[int] = []
+
+        def handler(event: Any) -> None:
+            keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
+            if "poison" in keys:
+                poison_calls.append(len(keys))
+                raise RuntimeError("poison")
+            delivered.extend(keys)
+
+        d.on_change("parts", handler, batch_size=1, starting_position="TRIM_HORIZON")
+        keys = ["poison"] + [f"k{i}" for i in range(30)]
+        for k in keys:
+            ddb.put_item(TableName="parts", Item={"pk": {"S": k}})
+        shards = {r["dynamodb"]["Keys"]["pk"]["S"]: s["ShardId"]
+                  for s in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+                  for r in streams.get_records(ShardIterator=streams.get_shard_iterator(
+                      StreamArn=arn, ShardId=s["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]}
+        blocked = [k for k in keys[1:] if shards[k] == shards["poison"]]
+        free = [k for k in keys[1:] if shards[k] != shards["poison"]]
+        assert free and blocked, "keys spread over the shards"
+        wait_for(lambda: set(free) <= set(delivered) and len(poison_calls) >= 3, 20)
+        assert not set(blocked) & set(delivered)
