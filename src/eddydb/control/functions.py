@@ -278,6 +278,34 @@ def _read_code(code: dict[str, Any]) -> tuple[dict[str, Any], bytes | None, str,
                                          "Code.S3Bucket \"file\" with Code.S3Key a local directory.")
 
 
+def _validate_architectures(archs: Any) -> list[str]:
+    # ArchitecturesList in the model: exactly one member of the Architecture enum
+    if not isinstance(archs, list) or len(archs) != 1:
+        bound = "greater than or equal to 1" if isinstance(archs, list) and not archs else "less than or equal to 1"
+        raise ValidationException(f"1 validation error detected: Value '{archs}' at 'architectures' failed to "
+                                  f"satisfy constraint: Member must have length {bound}")
+    if archs[0] not in ("x86_64", "arm64"):
+        raise ValidationException(f"1 validation error detected: Value '[{archs[0]}]' at 'architectures' failed to "
+                                  "satisfy constraint: Member must satisfy constraint: [Member must satisfy enum "
+                                  "value set: [x86_64, arm64]]")
+    return list(archs)
+
+
+def _validate_model_shapes(req: dict[str, Any]) -> None:
+    """The model's constraints on the echoed structures (EphemeralStorage, TracingConfig)."""
+    storage = req.get("EphemeralStorage")
+    if storage is not None:
+        size = storage.get("Size") if isinstance(storage, dict) else None
+        _validate_int(size, "ephemeralStorage.size", 512, 32768)
+    tracing = req.get("TracingConfig")
+    if tracing is not None:
+        mode = tracing.get("Mode") if isinstance(tracing, dict) else None
+        if mode is not None and mode not in ("Active", "PassThrough"):
+            raise ValidationException(f"1 validation error detected: Value '{mode}' at 'tracingConfig.mode' failed "
+                                      "to satisfy constraint: Member must satisfy enum value set: "
+                                      "[Active, PassThrough]")
+
+
 _OPTIONAL_ECHO = ("DeadLetterConfig", "KMSKeyArn", "TracingConfig", "EphemeralStorage", "LoggingConfig",
                   "Architectures", "VpcConfig")
 
@@ -318,6 +346,9 @@ def _apply_config(config: dict[str, Any], req: dict[str, Any], *, creating: bool
     if req.get("Layers"):
         raise InvalidParameterValueException("eddydb does not support Lambda layers: vendor the code into the "
                                              "function's package or directory")
+    if req.get("Architectures") is not None:
+        _validate_architectures(req["Architectures"])
+    _validate_model_shapes(req)
     for key in _OPTIONAL_ECHO:
         if req.get(key) is not None:
             config[key] = req[key]
@@ -428,6 +459,8 @@ def list_functions(inst: Any, params: dict, query: dict, headers: Any, body: byt
             after = base64.urlsafe_b64decode(marker.encode()).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
             raise InvalidParameterValueException(f"Invalid Marker: {marker}") from None
+    # "ListFunctions returns a maximum of 50 items in each response, even if you set the number higher."
+    limit = min(limit, 50)
     with inst.store.read() as r:
         rows = r.list_functions(after, limit + 1)
     out: dict[str, Any] = {"Functions": [public_config(c) for c in rows[:limit]]}
@@ -442,7 +475,7 @@ def update_function_code(inst: Any, params: dict, query: dict, headers: Any, bod
     config = _get_config(inst, name)
     _check_revision(config, req)
     if req.get("Architectures") is not None:
-        config["Architectures"] = req["Architectures"]
+        config["Architectures"] = _validate_architectures(req["Architectures"])
     priv, data, sha, size = _read_code(req)
     config.update({"CodeSha256": sha, "CodeSize": size, "_code": priv})
     _touch(config)
