@@ -83,3 +83,17 @@ def test_list_functions_returns_at_most_50_per_page_even_with_a_higher_max_items
         for name in names:
             with contextlib.suppress(ClientError):
                 lam.delete_function(FunctionName=name)
+
+
+def test_deleting_the_latest_qualifier_is_invalid_and_keeps_the_function(make_function: Any, lam: Any) -> None:
+    name = make_function()
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+        lam.delete_function(FunctionName=name, Qualifier="$LATEST")
+    assert "$LATEST version cannot be deleted without deleting the function" in e.value.response["Error"]["Message"]
+    assert lam.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
+
+
+def test_list_functions_rejects_a_function_version_outside_the_enum(raw: Any) -> None:
+    with pytest.raises(ClientError) as e:
+        raw.list_functions(FunctionVersion="SOME")
+    assert _code(e) == ("ValidationException", 400)

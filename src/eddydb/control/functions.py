@@ -443,6 +443,10 @@ def get_function_configuration(inst: Any, params: dict, query: dict, headers: An
 
 
 def list_functions(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    version = _q(query, "FunctionVersion")
+    if version is not None and version != "ALL":
+        raise ValidationException(f"1 validation error detected: Value '{version}' at 'functionVersion' failed to "
+                                  "satisfy constraint: Member must satisfy enum value set: [ALL]")
     raw = _q(query, "MaxItems")
     limit = 50
     if raw is not None:
@@ -524,6 +528,9 @@ def update_function_configuration(inst: Any, params: dict, query: dict, headers:
 
 def delete_function(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
     name = resolve_name(inst, params.get("FunctionName"), query)
+    # A qualifier names a version to delete; $LATEST is the function itself and is refused.
+    if (_q(query, "Qualifier") or parse_function_ref(params.get("FunctionName") or "")[1]) == "$LATEST":
+        raise InvalidParameterValueException("$LATEST version cannot be deleted without deleting the function.")
     if not inst.engine.writer.run(lambda txn: txn.delete_function(name)):
         raise _not_found(inst, name)
     runtime = inst.functions
