@@ -20,7 +20,7 @@ import sys
 import threading
 
 import pytest
-from util import ServerProcess, make_client, wait_for
+from util import ServerProcess, free_port, make_client, wait_for
 
 from eddydb.config import Settings
 from eddydb.engine.database import Engine
@@ -303,3 +303,28 @@ def test_a_port_still_held_by_exiting_workers_is_waited_for_then_refused(tmp_pat
     finally:
         released.cancel()
         busy.close()
+
+
+def test_the_listening_line_comes_once_every_worker_answers_and_sigterm_then_exits_zero(tmp_path):
+    """A client may connect the moment it reads the line; and a SIGTERM right after it stops the
+    server cleanly (the parent's handlers exist before its first worker does)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDDYDB_")}
+    proc = subprocess.Popen([sys.executable, "-m", "eddydb", "serve", "--port", str(port), "--data",
+                             str(tmp_path / "d"), "--workers", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env)
+    try:
+        line = proc.stdout.readline().decode()
+        while "listening" not in line and line:
+            line = proc.stdout.readline().decode()
+        assert f"http://127.0.0.1:{port}" in line and "2 workers" in line
+        for _ in range(20):   # fresh connections, no retry: whichever worker gets one must answer
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            c.request("GET", "/")
+            assert c.getresponse().status == 200
+            c.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -174,12 +174,13 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker_entry(settings: Settings, index: int, channels: list[socket.socket] | None, catalog: Any,
-                  parent: int) -> None:
+                  parent: int, ready: Any) -> None:
     _die_with_parent(parent)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = make_socket(settings.host, settings.port, reuse_port=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards SIGTERM; Ctrl-C reaches us via the group
-    code = run_worker(settings, sock, index=index, background=(index == 0), channels=channels, catalog=catalog)
+    code = run_worker(settings, sock, index=index, background=(index == 0), channels=channels, catalog=catalog,
+                      announce=lambda _port: ready.set())
     sys.exit(code)
 
 
@@ -270,17 +271,6 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     pairs = [socket.socketpair() for _ in range(settings.workers - 1)] if forwarding else []
     catalog = ctx.Value("q", -1)  # the newest table-catalog version: keeps every worker's table cache fresh
     procs: list[Any] = []
-    for i in range(settings.workers):
-        channels = None if not forwarding else [a for a, _b in pairs] if i == 0 else [pairs[i - 1][1]]
-        p = ctx.Process(target=_worker_entry, args=(settings, i, channels, catalog, os.getpid()), name=f"eddydb-worker-{i}")
-        p.start()
-        procs.append(p)
-    for a, b in pairs:
-        a.close()
-        b.close()
-    echo(f"eddydb listening on {_url(settings, port)} ({_where(settings)}, {settings.workers} workers)")
-    sys.stdout.flush()
-
     stopping = False
 
     def _forward(signum: int, _frame: Any) -> None:
@@ -293,8 +283,29 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
                 except ProcessLookupError:
                     pass
 
+    # Handlers before the first worker exists: a SIGTERM at any moment from here on stops cleanly.
     signal.signal(signal.SIGINT, _forward)
     signal.signal(signal.SIGTERM, _forward)
+    ready = [ctx.Event() for _ in range(settings.workers)]
+    for i in range(settings.workers):
+        channels = None if not forwarding else [a for a, _b in pairs] if i == 0 else [pairs[i - 1][1]]
+        p = ctx.Process(target=_worker_entry, args=(settings, i, channels, catalog, os.getpid(), ready[i]),
+                        name=f"eddydb-worker-{i}")
+        p.start()
+        procs.append(p)
+        if stopping:  # signalled while the earlier ones started
+            _forward(signal.SIGTERM, None)
+    for a, b in pairs:
+        a.close()
+        b.close()
+    # Announce only once every worker listens (a client may connect the moment it reads the line),
+    # or stop waiting when one has already exited (the loop below then stops the rest).
+    while not stopping and not all(e.is_set() for e in ready) and all(p.exitcode is None for p in procs):
+        time.sleep(0.01)
+    if not stopping and all(e.is_set() for e in ready):
+        echo(f"eddydb listening on {_url(settings, port)} ({_where(settings)}, {settings.workers} workers)")
+        sys.stdout.flush()
+
     from multiprocessing.connection import wait
 
     code = 0
