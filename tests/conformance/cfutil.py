@@ -35,3 +35,31 @@ class _Raises:
 def raises(code: str, match: str | None = None) -> _Raises:
     """`with raises("ValidationException", "regex"):` checks the AWS error code and message."""
     return _Raises(code, match)
+
+
+# --- UpdateItem helpers on the one-item table key K (test_update_expr, test_update_semantics) ---
+K = {"pk": {"S": "a"}}
+
+
+def upd(ddb, t, expr, values=None, names=None, **kw):
+    """UpdateItem on K with `expr` (and its values/names when given)."""
+    args = {"TableName": t, "Key": K, "UpdateExpression": expr, **kw}
+    if values:
+        args["ExpressionAttributeValues"] = values
+    if names:
+        args["ExpressionAttributeNames"] = names
+    return ddb.update_item(**args)
+
+
+def get(ddb, t):
+    """The item at K, strongly consistent (None if absent)."""
+    return ddb.get_item(TableName=t, Key=K, ConsistentRead=True).get("Item")
+
+
+def n(x):
+    return {"N": str(x)}
+
+
+def nl(*xs):
+    """A list of numbers."""
+    return {"L": [n(x) for x in xs]}

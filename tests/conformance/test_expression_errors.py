@@ -8,15 +8,12 @@ import re
 
 import pytest
 
-from conformance.cfutil import raises
+from conformance.cfutil import K, raises
+from conformance.cfutil import n as _n
+from conformance.cfutil import upd as _upd
 
 V = "ValidationException"
-K = {"pk": {"S": "a"}}
 ITEM = {**K, "n": {"N": "5"}, "s": {"S": "hello"}, "l": {"L": [{"N": "1"}]}, "m": {"M": {"k": {"N": "1"}}}}
-
-
-def _n(x):
-    return {"N": str(x)}
 
 
 def _cond(ddb, t, expr, values=None, names=None):
@@ -30,15 +27,6 @@ def _cond(ddb, t, expr, values=None, names=None):
     except ddb.exceptions.ConditionalCheckFailedException:
         return False
     return True
-
-
-def _upd(ddb, t, expr, values=None, names=None, **kw):
-    args = {"TableName": t, "Key": K, "UpdateExpression": expr, **kw}
-    if values:
-        args["ExpressionAttributeValues"] = values
-    if names:
-        args["ExpressionAttributeNames"] = names
-    return ddb.update_item(**args)
 
 
 @pytest.fixture

@@ -1,31 +1,13 @@
 """UpdateExpression edge cases as real DynamoDB answers them (alternator test_update_expression.py style)."""
 from __future__ import annotations
 
-from conformance.cfutil import raises
+from conformance.cfutil import K, raises
+from conformance.cfutil import get as _get
+from conformance.cfutil import n as _n
+from conformance.cfutil import nl as _l
+from conformance.cfutil import upd as _upd
 
 V = "ValidationException"
-K = {"pk": {"S": "a"}}
-
-
-def _upd(ddb, t, expr, values=None, names=None, **kw):
-    args = {"TableName": t, "Key": K, "UpdateExpression": expr, **kw}
-    if values:
-        args["ExpressionAttributeValues"] = values
-    if names:
-        args["ExpressionAttributeNames"] = names
-    return ddb.update_item(**args)
-
-
-def _get(ddb, t):
-    return ddb.get_item(TableName=t, Key=K, ConsistentRead=True).get("Item")
-
-
-def _n(x):
-    return {"N": str(x)}
-
-
-def _l(*xs):
-    return {"L": [_n(x) for x in xs]}
 
 
 def test_set_list_index_beyond_end_appends(ddb, mk):

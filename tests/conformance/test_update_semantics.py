@@ -2,30 +2,14 @@
 paths. Every list index in an update refers to the list as it was before the update."""
 from __future__ import annotations
 
-from conformance.cfutil import raises
+from conformance.cfutil import K, raises
+from conformance.cfutil import get as _get
+from conformance.cfutil import n as _n
+from conformance.cfutil import nl as _l
+from conformance.cfutil import upd as _upd
 
 V = "ValidationException"
-K = {"pk": {"S": "a"}}
 BAD_PATH = "^The document path provided in the update expression is invalid for update$"
-
-
-def _upd(ddb, t, expr, values=None, **kw):
-    args = {"TableName": t, "Key": K, "UpdateExpression": expr, **kw}
-    if values:
-        args["ExpressionAttributeValues"] = values
-    return ddb.update_item(**args)
-
-
-def _get(ddb, t):
-    return ddb.get_item(TableName=t, Key=K, ConsistentRead=True).get("Item")
-
-
-def _n(x):
-    return {"N": str(x)}
-
-
-def _l(*xs):
-    return {"L": [_n(x) for x in xs]}
 
 
 def test_set_of_several_indexes_past_the_end_appends_them_in_index_order(ddb, mk):
