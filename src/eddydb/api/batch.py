@@ -135,6 +135,7 @@ def batch_get_item(inst: Any, req: dict) -> dict:
             keys.append(key)
         project = None
         if paths is not None:
+            I.check_key_paths(table, paths.nested)
             project = _projector(paths)
         requests.append(B.GetRequest(table, keys, project, consistent, dict(kaa), _hider(inst, table)))
     return B.batch_get(inst.engine, requests, rcc)
@@ -318,6 +319,8 @@ def transact_get_items(inst: Any, req: dict) -> dict:
         _check_expression_maps(spec)
         exprs = {k: spec[k] for k in ("ProjectionExpression", "ExpressionAttributeNames") if k in spec}
         paths = I.compile_expressions(exprs, operation="GetItem").projection
+        if paths is not None:
+            I.check_key_paths(table, paths.nested)
         ident = (table.table_id, *item_key(table, key))
         if ident in seen:
             raise ValidationException(_DUP_TXN)
