@@ -169,3 +169,28 @@ def test_switching_to_pay_per_request_keeps_todays_decrease_count(ddb, mk):
     ddb.update_table(TableName=t, BillingMode="PAY_PER_REQUEST")
     tp = ddb.describe_table(TableName=t)["Table"]["ProvisionedThroughput"]
     assert (tp["NumberOfDecreasesToday"], tp["ReadCapacityUnits"], tp["WriteCapacityUnits"]) == (1, 0, 0)
+
+
+# --- warm throughput ---------------------------------------------------------------------------------------
+def test_describe_table_reports_the_default_warm_throughput_of_table_and_gsis(ddb, mk):
+    t = mk(gsi={"gsi1": {"KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                       "Projection": {"ProjectionType": "ALL"}}}, attrs={"g": "S"})
+    d = ddb.describe_table(TableName=t)["Table"]
+    assert d["WarmThroughput"] == {"ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+    assert d["GlobalSecondaryIndexes"][0]["WarmThroughput"] == {
+        "ReadUnitsPerSecond": 12000, "WriteUnitsPerSecond": 4000, "Status": "ACTIVE"}
+
+
+def test_warm_throughput_requested_on_create_and_update_is_reported(ddb, mk):
+    t = mk(WarmThroughput={"ReadUnitsPerSecond": 15000})
+    assert ddb.describe_table(TableName=t)["Table"]["WarmThroughput"]["ReadUnitsPerSecond"] == 15000
+    d = ddb.update_table(TableName=t, WarmThroughput={"WriteUnitsPerSecond": 5000})["TableDescription"]
+    assert (d["WarmThroughput"]["ReadUnitsPerSecond"], d["WarmThroughput"]["WriteUnitsPerSecond"]) == (15000, 5000)
+
+
+def test_warm_throughput_must_name_positive_units(ddb, mk):
+    t = mk()
+    with raises(V, "WarmThroughput must specify ReadUnitsPerSecond or WriteUnitsPerSecond"):
+        ddb.update_table(TableName=t, WarmThroughput={})
+    with raises(V, "WarmThroughput ReadUnitsPerSecond must be a positive number"):
+        ddb.update_table(TableName=t, WarmThroughput={"ReadUnitsPerSecond": 0})

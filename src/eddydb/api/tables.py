@@ -287,6 +287,25 @@ def _check_tag_semantics(tags: list[dict]) -> None:
             f"One or more parameter values were invalid: The number of tags exceeds the limit of {T.MAX_TAGS}")
 
 
+def _warm(spec: Any) -> dict | None:
+    """A WarmThroughput request: optional positive ReadUnitsPerSecond / WriteUnitsPerSecond."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ValidationException("WarmThroughput must be a structure")
+    out = {}
+    for k in ("ReadUnitsPerSecond", "WriteUnitsPerSecond"):
+        v = spec.get(k)
+        if v is None:
+            continue
+        if type(v) is not int or v < 1:
+            raise ValidationException(_INVALID + f"WarmThroughput {k} must be a positive number")
+        out[k] = v
+    if not out:
+        raise ValidationException(_INVALID + "WarmThroughput must specify ReadUnitsPerSecond or WriteUnitsPerSecond")
+    return out
+
+
 def _sse(spec: Any, settings: Any) -> dict | None:
     if not isinstance(spec, dict) or not spec.get("Enabled"):
         return None
@@ -442,6 +461,9 @@ def create_table(inst: Any, req: dict) -> Future:
         table_class=req.get("TableClass") or "STANDARD",
         sse=_sse(req.get("SSESpecification"), settings),
     )
+    warm = _warm(req.get("WarmThroughput"))
+    if warm:
+        meta.extra["warm"] = warm
     if req.get("BillingMode") is not None:
         meta.extra["billing_set"] = True
     if req.get("TableClass") is not None:
@@ -561,6 +583,9 @@ def update_table(inst: Any, req: dict) -> Future:
                                  "WriteCapacityUnits": tp["WriteCapacityUnits"]}
     if req.get("OnDemandThroughput") is not None:
         changes["on_demand_throughput"] = req["OnDemandThroughput"]
+    warm = _warm(req.get("WarmThroughput"))
+    if warm:
+        changes["warm_throughput"] = warm
     if gsi_updates_raw is not None:
         if not gsi_updates_raw:
             raise ValidationException(_INVALID + "List of GlobalSecondaryIndexUpdates is empty")

@@ -128,6 +128,23 @@ def _projection(ix: IndexMeta) -> dict[str, Any]:
     return p
 
 
+# What DynamoDB reports as the warm throughput of a new table or GSI (its instant capacity)
+_WARM_READ, _WARM_WRITE = 12000, 4000
+
+
+def _warm_desc(asked: dict | None, throughput: dict | None, meta: TableMeta, status: str) -> dict[str, Any]:
+    """WarmThroughput of a table or GSI: the default floor, raised by a WarmThroughput request or by
+    higher provisioned capacity (eddydb enforces no capacity, so it is reported, never waited for)."""
+    asked = asked or {}
+    prov = (throughput or {}) if meta.billing_mode == "PROVISIONED" else {}
+    return {
+        "ReadUnitsPerSecond": max(_WARM_READ, asked.get("ReadUnitsPerSecond", 0), prov.get("ReadCapacityUnits", 0)),
+        "WriteUnitsPerSecond": max(_WARM_WRITE, asked.get("WriteUnitsPerSecond", 0),
+                                   prov.get("WriteCapacityUnits", 0)),
+        "Status": status,
+    }
+
+
 def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = None,
              index_status: dict[str, str] | None = None, dropped: tuple[IndexMeta, ...] = (),
              with_stats: bool = True) -> dict[str, Any]:
@@ -161,6 +178,7 @@ def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = No
         d["BillingModeSummary"] = bms
     if meta.on_demand_throughput:
         d["OnDemandThroughput"] = dict(meta.on_demand_throughput)
+    d["WarmThroughput"] = _warm_desc(meta.extra.get("warm"), meta.throughput, meta, d["TableStatus"])
     lsis: list[dict[str, Any]] = []
     gsis: list[dict[str, Any]] = []
     for ix in (*meta.indexes.values(), *dropped):
@@ -180,6 +198,7 @@ def describe(meta: TableMeta, txn: Any | None = None, *, status: str | None = No
             desc["ProvisionedThroughput"] = _throughput_desc(ix.throughput, meta)
             if ix.on_demand_throughput:
                 desc["OnDemandThroughput"] = dict(ix.on_demand_throughput)
+            desc["WarmThroughput"] = _warm_desc(None, ix.throughput, meta, desc["IndexStatus"])
         desc["IndexSizeBytes"] = isize
         desc["ItemCount"] = icount
         desc["IndexArn"] = f"{meta.arn}/index/{ix.name}"
@@ -330,6 +349,8 @@ def update_table(engine: Any, name: str, changes: dict[str, Any]) -> Future:
             meta.throughput = _new_throughput(cur, tp, now)
         if "on_demand_throughput" in changes:
             meta.on_demand_throughput = changes["on_demand_throughput"]
+        if "warm_throughput" in changes:
+            meta.extra["warm"] = {**meta.extra.get("warm", {}), **changes["warm_throughput"]}
         dropped = tuple(gone for upd in changes.get("gsi_updates", [])
                         if (gone := _apply_gsi_update(engine, txn, meta, upd, now)) is not None)
         if "stream" in changes:
