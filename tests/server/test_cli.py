@@ -86,6 +86,15 @@ def test_in_memory_and_store_flags(captured):
     assert captured[1].store == "postgresql://u@h/db"
 
 
+def test_store_urls_other_than_postgresql_are_refused(captured, tmp_path):
+    r = _invoke(["serve", "--store", "mysql://u@h/db"])
+    assert r.exit_code == 2 and "only postgresql:// URLs are supported" in r.output
+    assert not captured
+    from eddydb.storage import open_store
+    with pytest.raises(ValueError, match="unsupported store URL 'sqlite:///x'"):
+        open_store(Settings(store="sqlite:///x", data=str(tmp_path)))
+
+
 def test_automatic_workers_are_two_only_for_durable_sqlite_on_linux_with_two_cpus(monkeypatch):
     from eddydb.server import app
 

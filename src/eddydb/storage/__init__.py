@@ -13,7 +13,9 @@ __all__ = ["ReadTxn", "Store", "WriteTxn", "open_store"]
 
 def open_store(settings: Settings) -> Store:
     """Open (creating if needed) the store the settings describe."""
-    if settings.store and settings.store.startswith(("postgresql://", "postgres://")):
+    if settings.store and not settings.store.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"unsupported store URL {settings.store!r}: use postgresql://..., or --data DIR for SQLite")
+    if settings.store:
         try:
             from eddydb.storage.postgres import open_postgres
         except ImportError as e:  # pragma: no cover - backend not built yet
