@@ -331,6 +331,9 @@ class SqliteStore(Store):
             if self._wconn.in_transaction:
                 self._wconn.execute("ROLLBACK")
             if self._tmpdir is None:
+                # a tidy WAL for the next start, if nobody else (a sibling worker still serving)
+                # holds it: never worth more than a moment of the shutdown
+                self._wconn.execute("PRAGMA busy_timeout=1000")
                 self._wconn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._wconn.close()
         except sqlite3.Error:
