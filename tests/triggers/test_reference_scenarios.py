@@ -48,7 +48,8 @@ def handler(event, context):
                 "invoked_function_arn": context.invoked_function_arn,
                 "memory_limit_in_mb": context.memory_limit_in_mb, "aws_request_id": context.aws_request_id,
                 "log_group_name": context.log_group_name, "log_stream_name": context.log_stream_name,
-                "remaining": context.get_remaining_time_in_millis()},
+                "remaining": context.get_remaining_time_in_millis(),
+                "has": [hasattr(context, a) for a in ("identity", "client_context")]},
     }
     if not os.environ.get("BRIEF"):
         entry["event"] = event
@@ -291,6 +292,7 @@ def test_a_triggered_handler_gets_the_lambda_context(trigger, lambda_client):
         assert ctx["log_stream_name"]
         assert 0 < ctx["remaining"] <= 7000
         assert len(ctx["aws_request_id"]) == 36
+        assert ctx["has"] == [True, True]
     assert ctxs[0]["aws_request_id"] != ctxs[1]["aws_request_id"]
 
 
@@ -526,6 +528,21 @@ def test_concurrent_updates_of_one_item_reach_the_trigger_as_a_chain_of_images(t
         assert cur["dynamodb"]["OldImage"] == prev["dynamodb"]["NewImage"]
 
 
+def test_writes_that_change_nothing_never_reach_the_trigger(trigger):
+    t = trigger(Code=_code(), env={"BRIEF": "1"})
+    t.map(BatchSize=1)
+    item = {"pk": {"S": "same"}, "m": {"M": {"x": {"N": "1.50"}, "y": {"S": "b"}}}, "s": {"SS": ["p", "q"]}}
+    t.ddb.put_item(TableName=t.table, Item=item)
+    t.ddb.put_item(TableName=t.table, Item={"pk": {"S": "same"}, "s": {"SS": ["q", "p"]},
+                                            "m": {"M": {"y": {"S": "b"}, "x": {"N": "1.5"}}}})
+    t.ddb.update_item(TableName=t.table, Key={"pk": {"S": "same"}}, UpdateExpression="SET m.x = :v",
+                      ExpressionAttributeValues={":v": {"N": "1.5"}})
+    t.ddb.delete_item(TableName=t.table, Key={"pk": {"S": "missing"}})
+    t.put("after")
+    _wait_keys(t, ["after"])
+    assert _keys(t) == [["same"], ["after"]]
+
+
 def test_every_mapping_on_one_stream_gets_every_record_once_in_order(trigger, make_function):
     t = trigger(Code=_code(), env={"BRIEF": "1"})
     outs = [t.out]
@@ -585,3 +602,32 @@ def test_a_handler_copies_inserts_into_another_table_with_an_unconfigured_boto3_
 
     items = wait_for(copied, 30)
     assert sorted((x["id"]["S"], int(x["total"]["N"])) for x in items) == [(f"order-{i}", i * 10) for i in range(7)]
+
+
+# --- tumbling windows ---------------------------------------------------------------------------------
+WINDOW_KEYS = {"Records", "window", "state", "shardId", "eventSourceARN", "isFinalInvokeForWindow",
+               "isWindowTerminatedEarly"}
+
+
+def test_a_windowed_event_has_exactly_the_window_fields_and_starts_with_an_empty_state(trigger, streams):
+    import re
+
+    t = trigger(Code=_code(), env={"RESPONSE": '{"state": {"seen": "@0"}, "batchItemFailures": []}'})
+    t.map(TumblingWindowInSeconds=1)
+    t.put("a")
+    calls = wait_for(lambda: [c for c in t.calls()] if any(c["event"]["isFinalInvokeForWindow"] for c in t.calls())
+                     else None, 30, message=lambda: f"calls {t.calls()}")
+    first, final = calls[0]["event"], calls[-1]["event"]
+    shard = streams.describe_stream(StreamArn=t.stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    for ev in (first, final):
+        assert set(ev) == WINDOW_KEYS
+        assert ev["shardId"] == shard and ev["eventSourceARN"] == t.stream_arn
+        assert ev["isWindowTerminatedEarly"] is False
+        for bound in ("start", "end"):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", ev["window"][bound]), ev["window"]
+    assert first["window"] == final["window"]
+    assert (first["state"], first["isFinalInvokeForWindow"]) == ({}, False)
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in first["Records"]] == ["a"]
+    assert set(first["Records"][0]) == RECORD_KEYS
+    assert (final["Records"], final["isFinalInvokeForWindow"]) == ([], True)
+    assert final["state"] == {"seen": first["Records"][0]["dynamodb"]["SequenceNumber"]}
