@@ -1,9 +1,11 @@
 """The group-commit writer: one thread owns the store's write transaction. Every mutation of every
 kind (items, tables, TTL deletes, shard rollover, checkpoints, trims) is a function submitted here.
 
-The thread takes every queued function, runs each inside a savepoint of one transaction (an
-exception rolls back to the savepoint and fails only that function's future), commits once,
-then resolves the futures and calls the commit listeners with the batch's merged `txn.notes`.
+The thread takes every queued function, runs them all in one transaction, commits once, then
+resolves the futures and calls the commit listeners with the batch's merged `txn.notes`. A
+function that raises fails only its own future: it is undone alone, by a savepoint around it or,
+on a store that can tell nothing was written since it started (SQLite), with no statement at all;
+a function that raised after writing there makes the batch start over with savepoints (`_apply`).
 Used by `engine.database.Engine` (as `engine.writer`) and everything that writes.
 
 Inline batches. Handing every write to this thread and back costs two GIL hand-offs and wake-ups
@@ -194,6 +196,47 @@ class Writer:
             if item is not _STOP:
                 item[1].set_exception(WriterClosed("the database is closed"))
 
+    @staticmethod
+    def _apply(txn: WriteTxn, todo: list[tuple[Callable[[WriteTxn], Any], Future]],
+               savepoints: bool) -> tuple[list[tuple[Future, bool, Any]], dict[str, set]] | None:
+        """Run the functions of a batch in `txn`; a function that raises is undone alone.
+
+        Without `savepoints` a store that can `mark` its state takes none: a function that raised
+        before writing anything (a failed condition, a validation error) has only in-memory state to
+        undo (`unwind`). One that raised after writing makes this return None (start over with
+        savepoints). Saves the SAVEPOINT and RELEASE statements of every write that succeeds."""
+        done: list[tuple[Future, bool, Any]] = []
+        notes: dict[str, set] = {}
+        mark: Any = None
+        for fn, fut in todo:
+            if not fut.running() and not fut.set_running_or_notify_cancel():
+                continue  # cancelled (a second pass finds the others running already)
+            txn.notes = {}
+            if savepoints:
+                txn.savepoint()
+            else:
+                mark = txn.mark()
+            try:
+                result = fn(txn)
+            except BaseException as e:  # noqa: BLE001 - fails this future only
+                if savepoints:
+                    txn.rollback_to_savepoint()
+                elif not txn.unwind(mark):
+                    return None
+                done.append((fut, False, e))
+                continue
+            if savepoints:
+                txn.release_savepoint()
+            done.append((fut, True, result))
+            if txn.notes:
+                for k, v in txn.notes.items():
+                    s = notes.get(k)
+                    if s is None:
+                        notes[k] = set(v)
+                    else:
+                        s.update(v)
+        return done, notes
+
     def _run_batch(self, batch: list[tuple[Callable[[WriteTxn], Any], Future]]) -> None:
         try:
             txn = self._store.begin_write()
@@ -233,26 +276,17 @@ class Writer:
         else:
             todo = batch
         try:
-            for fn, fut in todo:
-                if not fut.set_running_or_notify_cancel():
-                    continue
-                txn.notes = {}
-                txn.savepoint()
-                try:
-                    result = fn(txn)
-                except BaseException as e:  # noqa: BLE001 - fails this future only
-                    txn.rollback_to_savepoint()
-                    done.append((fut, False, e))
-                    continue
-                txn.release_savepoint()
-                done.append((fut, True, result))
-                if txn.notes:
-                    for k, v in txn.notes.items():
-                        s = notes.get(k)
-                        if s is None:
-                            notes[k] = set(v)
-                        else:
-                            s.update(v)
+            if todo:
+                applied = self._apply(txn, todo, savepoints=txn.mark() is None)
+                if applied is None:
+                    # A function raised after it had written, which only a savepoint around it could
+                    # undo alone: the batch starts over, this time with a savepoint around each.
+                    txn.rollback()
+                    txn = self._store.begin_write()
+                    for hook in self._begin_hooks:
+                        hook(txn)
+                    applied = self._apply(txn, todo, savepoints=True)
+                done, notes = applied  # type: ignore[misc]
             txn.commit()
         except BaseException as e:
             log.exception("write batch failed")

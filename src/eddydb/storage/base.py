@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from typing import Self
+from typing import Any, Self
 
 __all__ = ["IndexRow", "ItemRow", "ReadTxn", "Store", "WriteTxn"]
 
@@ -93,6 +93,16 @@ class WriteTxn(ReadTxn):
     """The one writer transaction (a group-commit batch). Only the writer thread holds it."""
 
     notes: dict[str, set]
+
+    def mark(self) -> Any:
+        """A cheap marker of this transaction's state for `unwind`, or None when the store cannot
+        tell whether rows changed since (the writer then puts a savepoint around each function)."""
+        return None
+
+    def unwind(self, mark: Any) -> bool:
+        """Return to `mark` when no row changed since it (only in-memory state to restore): True.
+        False when something was written since: only a savepoint could have undone that alone."""
+        return False
 
     @abstractmethod
     def savepoint(self) -> None: ...

@@ -125,6 +125,16 @@ class SqliteWrite(ItemsWrite, StreamsWrite, TriggersWrite, FunctionsWrite, Token
             c.execute("PRAGMA busy_timeout=30000")
         return not busy
 
+    def mark(self) -> tuple[int, dict[str, Any]]:
+        # total_changes: rows inserted, updated or deleted by this connection's completed statements
+        return self.conn.total_changes, self.table_overlay
+
+    def unwind(self, mark: tuple[int, dict[str, Any]]) -> bool:
+        if self.conn.total_changes != mark[0]:
+            return False
+        self.table_overlay = mark[1]
+        return True
+
     def savepoint(self) -> None:
         self._overlay_saved = self.table_overlay
         self.conn.execute("SAVEPOINT s")
