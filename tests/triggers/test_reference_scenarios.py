@@ -631,3 +631,25 @@ def test_a_windowed_event_has_exactly_the_window_fields_and_starts_with_an_empty
     assert set(first["Records"][0]) == RECORD_KEYS
     assert (final["Records"], final["isFinalInvokeForWindow"]) == ([], True)
     assert final["state"] == {"seen": first["Records"][0]["dynamodb"]["SequenceNumber"]}
+
+
+def test_a_mapping_is_tagged_through_its_arn(trigger, lambda_client):
+    """CreateEventSourceMapping `Tags` and ListTags / TagResource / UntagResource on the mapping's ARN
+    (the lambda model's TaggableResource includes event-source-mapping ARNs)."""
+    t = trigger(Code=_code())
+    created = lambda_client.create_event_source_mapping(EventSourceArn=t.stream_arn, FunctionName=t.function,
+                                                        StartingPosition="LATEST", Tags={"team": "orders"})
+    t.mappings.append(created["UUID"])
+    arn = created["EventSourceMappingArn"]
+    assert "Tags" not in created
+    assert lambda_client.list_tags(Resource=arn)["Tags"] == {"team": "orders"}
+    lambda_client.tag_resource(Resource=arn, Tags={"env": "dev"})
+    lambda_client.untag_resource(Resource=arn, TagKeys=["team"])
+    assert lambda_client.list_tags(Resource=arn)["Tags"] == {"env": "dev"}
+    assert lambda_client.list_tags(Resource=lambda_client.get_function(
+        FunctionName=t.function)["Configuration"]["FunctionArn"])["Tags"] == {}
+    t.wait_state(created["UUID"], "Enabled")
+    missing = arn.rsplit(":", 1)[0] + ":00000000-0000-0000-0000-000000000000"
+    with pytest.raises(ClientError) as e:
+        lambda_client.list_tags(Resource=missing)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

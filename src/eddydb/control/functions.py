@@ -768,7 +768,17 @@ def _tag_target(inst: Any, params: dict) -> str:
     return resolve_name(inst, ref)
 
 
+def _mapping_uuid(params: dict) -> str | None:
+    """The UUID of an event source mapping ARN (tags of mappings live with the mapping)."""
+    ref = params.get("Resource") or params.get("ARN") or ""
+    _, sep, uuid = ref.partition(":event-source-mapping:")
+    return uuid if sep and ref.startswith("arn:") else None
+
+
 def list_tags(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
+    uuid = _mapping_uuid(params)
+    if uuid is not None:
+        return _ok(200, {"Tags": inst.mappings.tags(uuid)})
     name = _tag_target(inst, params)
     return _ok(200, {"Tags": _get_config(inst, name).get("_tags") or {}})
 
@@ -788,16 +798,21 @@ def _retag(inst: Any, name: str, change: Callable[[dict[str, str]], None]) -> No
 
 
 def tag_resource(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
-    name = _tag_target(inst, params)
+    uuid = _mapping_uuid(params)
+    name = _tag_target(inst, params) if uuid is None else None
     tags = _json_body(body).get("Tags")
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
         raise InvalidParameterValueException("Tags must be a map of strings")
-    _retag(inst, name, lambda t: t.update(tags))
+    if name is None:
+        inst.mappings.retag(uuid, lambda t: t.update(tags))
+    else:
+        _retag(inst, name, lambda t: t.update(tags))
     return 204, _JSON, b""
 
 
 def untag_resource(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
-    name = _tag_target(inst, params)
+    uuid = _mapping_uuid(params)
+    name = _tag_target(inst, params) if uuid is None else None
     keys = query.get("tagKeys") or []
     if isinstance(keys, str):
         keys = [keys]
@@ -806,7 +821,10 @@ def untag_resource(inst: Any, params: dict, query: dict, headers: Any, body: byt
         for k in keys:
             t.pop(k, None)
 
-    _retag(inst, name, drop)
+    if name is None:
+        inst.mappings.retag(uuid, drop)
+    else:
+        _retag(inst, name, drop)
     return 204, _JSON, b""
 
 

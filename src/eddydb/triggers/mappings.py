@@ -116,6 +116,7 @@ class MappingManager:
         settings = validate_settings(params, creating=True)
         self._check_destination(settings)
         shards = self._stream_shards(arn)
+        tags = _tags(params.get("Tags"))
         fname, farn = self._resolve_function(params["FunctionName"])
         _check_unique(self._load_all(), arn, fname)
         uuid = str(_uuid.uuid4())
@@ -150,6 +151,7 @@ class MappingManager:
             "_latest": latest,
             "_version": 1,
             "_ephemeral": self.owner if ephemeral else None,
+            "_tags": tags,
         }
         for k, v in settings.items():
             if k in ("Enabled", "StartingPosition"):
@@ -240,6 +242,24 @@ class MappingManager:
         else:
             self._finish_delete(uuid)
         return self.render(doc)
+
+    def tags(self, uuid: str) -> dict[str, str]:
+        """ListTags on the mapping's ARN (tags are not part of the configuration shape)."""
+        return dict(self._load(uuid).get("_tags") or {})
+
+    def retag(self, uuid: str, change: Callable[[dict[str, str]], None]) -> None:
+        """TagResource / UntagResource: `change` edits the mapping's tags in place."""
+        def write(txn: Any) -> None:
+            raw = txn.load_mapping(uuid)
+            if raw is None:
+                raise self._not_found(uuid)
+            doc = orjson.loads(raw)
+            tags = dict(doc.get("_tags") or {})
+            change(tags)
+            doc["_tags"] = tags   # not a settings change: _version stays, processors keep running
+            txn.save_mapping(uuid, orjson.dumps(doc))
+
+        self.inst.engine.writer.run(write)
 
     def render(self, doc: dict[str, Any]) -> dict[str, Any]:
         """The EventSourceMappingConfiguration shape (private keys removed)."""
@@ -578,6 +598,14 @@ class MappingManager:
             raise LambdaResourceNotFoundException(
                 f"Function not found: {arn}" + (f":{qualifier}" if qualifier else ""))
         return name, self.inst.functions.arn(name)
+
+
+def _tags(tags: Any) -> dict[str, str]:
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise InvalidParameterValueException("Tags must be a map of strings")
+    return dict(tags)
 
 
 def _check_unique(docs: _List[dict[str, Any]], arn: str, fname: str) -> None:
