@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eddydb.expressions.tree import And, Between, Compare, Function, In, Literal, Node, PathRef, ValueRef
+from eddydb.expressions.tree import And, Between, Compare, Function, In, Literal, Node, Or, PathRef, ValueRef
 
 __all__ = ["KeyRange", "conjuncts", "key_equalities", "key_range", "operand_av"]
 
@@ -84,21 +84,38 @@ class KeyRange:
     range_values: tuple[Any, ...] = ()
 
 
+def _pinned(node: Node, hash_name: str) -> tuple[Any, ...] | None:
+    """The partition-key value operands outside of which `node` cannot hold: `pk = v`, `pk IN [..]`,
+    an AND with such a term, an OR whose every branch is one (DynamoDB's "OrderID = 100 or OrderID =
+    200" is not a full table scan); None when it does not pin the partition key."""
+    t = type(node)
+    if t is And:
+        for term in conjuncts(node):
+            found = _pinned(term, hash_name)
+            if found is not None:
+                return found
+        return None
+    if t is Or:
+        left, right = _pinned(node.left, hash_name), _pinned(node.right, hash_name)  # type: ignore[union-attr, arg-type]
+        return None if left is None or right is None else left + right
+    eq = _equality(node)
+    if eq is not None and eq[0] == hash_name:
+        return (eq[1],)
+    if t is In and _attr(node.operand) == hash_name and all(_is_value(o) for o in node.options):  # type: ignore[union-attr]
+        return node.options  # type: ignore[union-attr, no-any-return]
+    return None
+
+
 def key_range(where: Node | None, hash_name: str, range_name: str | None) -> KeyRange | None:
-    """The Query of a WHERE that pins the partition key with = or IN in its top-level AND chain
-    (None: the SELECT is a Scan). The whole WHERE stays the filter, so the range is only a bound."""
-    terms = conjuncts(where)
-    hashes: tuple[Any, ...] | None = None
-    for term in terms:
-        eq = _equality(term)
-        if eq is not None and eq[0] == hash_name:
-            hashes = (eq[1],)
-            break
-        if type(term) is In and _attr(term.operand) == hash_name and all(_is_value(o) for o in term.options):
-            hashes = term.options
-            break
+    """The Query of a WHERE that pins the partition key (= or IN in its top-level AND chain, or an OR
+    of such terms); None: the SELECT is a Scan. The whole WHERE stays the filter, so the partition
+    values (in the order written) and the sort-key term of the top-level AND chain are only bounds."""
+    if where is None:
+        return None
+    hashes = _pinned(where, hash_name)
     if hashes is None:
         return None
+    terms = conjuncts(where)
     if range_name is not None:
         for term in terms:
             r = _range_term(term, range_name)
