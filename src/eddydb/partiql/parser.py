@@ -41,7 +41,7 @@ from eddydb.model.values import normalize_number
 from eddydb.partiql.lexer import MALFORMED, Token, tokenize
 from eddydb.partiql.reserved import RESERVED_WORDS
 from eddydb.partiql.statements import Delete, Exists, Insert, Select, Statement, Template, Update
-from eddydb.partiql.values import template_value
+from eddydb.partiql.values import check_type_name, template_value
 
 __all__ = ["parse"]
 
@@ -51,6 +51,7 @@ _COMPARATORS = {"=": "=", "<>": "<>", "!=": "<>", "<": "<", "<=": "<=", ">": ">"
 _CONDITION_FUNCS = {"begins_with": 2, "contains": 2, "attribute_type": 2, "attribute_exists": 1,
                     "attribute_not_exists": 1}
 _MAX_DEPTH = 64
+_ANY_TYPE = "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"   # DynamoDB's name for "a path, of any type" in messages
 _RETURNING = {("ALL", "OLD"): "ALL_OLD", ("MODIFIED", "OLD"): "UPDATED_OLD", ("ALL", "NEW"): "ALL_NEW",
               ("MODIFIED", "NEW"): "UPDATED_NEW"}
 
@@ -68,6 +69,7 @@ class _Parser:
         self.i = 0
         self.params = 0
         self.templates: list[tuple[str, Template]] = []
+        self.type_operands: list[str] = []
         self.depth = 0
 
     # --- token helpers -------------------------------------------------------------------------
@@ -141,7 +143,8 @@ class _Parser:
             if sel.projection is not None or sel.index is not None or sel.order_by:
                 raise ValidationException("Unsupported operation: EXISTS takes SELECT * FROM a table WHERE a key "
                                           "and an optional condition")
-            out = Exists(sel.table, sel.params, templates=sel.templates, where=sel.where)
+            out = Exists(sel.table, sel.params, templates=sel.templates, type_operands=sel.type_operands,
+                         where=sel.where)
         else:
             raise self._error("expected SELECT, INSERT, UPDATE, DELETE or EXISTS")
         self._accept_op(";")
@@ -150,7 +153,7 @@ class _Parser:
         return out
 
     def _finish(self, cls: Any, **kw: Any) -> Any:
-        return cls(params=self.params, templates=tuple(self.templates), **kw)
+        return cls(params=self.params, templates=tuple(self.templates), type_operands=tuple(self.type_operands), **kw)
 
     def _select(self) -> Select:
         projection: tuple[Path, ...] | None = None
@@ -389,6 +392,14 @@ class _Parser:
             raise ValidationException(f"{MALFORMED}function {name} takes {_CONDITION_FUNCS[name]} argument(s)")
         if type(args[0]) is not PathRef:
             raise ValidationException(f"{MALFORMED}the first argument of {name} must be an attribute path")
+        if name == "attribute_type":   # the type is checked now (a literal) or when bound (a parameter)
+            if type(args[1]) is Literal:
+                check_type_name(args[1].value)
+            elif type(args[1]) is ValueRef:
+                self.type_operands.append(args[1].name)
+            else:   # a path or size(): the type name must be a value
+                raise ValidationException("Incorrect operand type for operator or function; operator or function: "
+                                          "attribute_type, operand type: " + ("N" if type(args[1]) is Size else _ANY_TYPE))
         return Function(name, tuple(args))
 
     def _operand(self) -> Any:

@@ -27,6 +27,7 @@ class _Base:
     table: str
     params: int                        # number of `?` in the statement
     templates: tuple[tuple[str, Template], ...] = field(default=(), kw_only=True)
+    type_operands: tuple[str, ...] = field(default=(), kw_only=True)   # ValueRefs naming an attribute_type type
 
 
 @dataclass(frozen=True, slots=True)

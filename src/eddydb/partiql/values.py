@@ -10,10 +10,22 @@ from eddydb.model.errors import ValidationException
 from eddydb.model.values import validate_value
 from eddydb.partiql.statements import Statement, Template
 
-__all__ = ["PARAMETER_COUNT", "bind", "template_value"]
+__all__ = ["PARAMETER_COUNT", "bind", "check_type_name", "template_value"]
 
 PARAMETER_COUNT = "Number of parameters in request and statement don't match."
 _SET_OF = {"S": "SS", "N": "NS", "B": "BS"}
+_TYPE_NAMES = ("S", "SS", "N", "NS", "B", "BS", "BOOL", "NULL", "L", "M")
+
+
+def check_type_name(av: dict) -> None:
+    """attribute_type's second operand must name a DynamoDB data type, as in a ConditionExpression."""
+    t = next(iter(av))
+    if t != "S":
+        raise ValidationException(
+            f"Incorrect operand type for operator or function; operator or function: attribute_type, operand type: {t}")
+    if av["S"] not in _TYPE_NAMES:
+        raise ValidationException(f"Invalid attribute type name found; type: {av['S']}, "
+                                  "valid types: { B, NULL, SS, BOOL, L, BS, N, NS, S, M }")
 
 
 def template_value(tpl: Template, params: list[dict] | None) -> dict | None:
@@ -68,4 +80,6 @@ def bind(stmt: Statement, params: Any) -> dict[str, dict]:
         values[f":p{i}"] = v
     for name, tpl in stmt.templates:
         values[name] = template_value(tpl, checked)  # type: ignore[assignment]
+    for name in stmt.type_operands:
+        check_type_name(values[name])
     return values
