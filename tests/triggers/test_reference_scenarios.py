@@ -653,3 +653,13 @@ def test_a_mapping_is_tagged_through_its_arn(trigger, lambda_client):
     with pytest.raises(ClientError) as e:
         lambda_client.list_tags(Resource=missing)
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_metrics_config_is_kept_and_echoed(trigger, lambda_client):
+    t = trigger(Code=_code())
+    u = t.map(StartingPosition="LATEST", MetricsConfig={"Metrics": ["EventCount"]})
+    assert lambda_client.get_event_source_mapping(UUID=u)["MetricsConfig"] == {"Metrics": ["EventCount"]}
+    assert lambda_client.update_event_source_mapping(UUID=u, MetricsConfig={"Metrics": []})["MetricsConfig"] == {
+        "Metrics": []}
+    t.wait_state(u, "Enabled")
+    assert lambda_client.get_event_source_mapping(UUID=u)["MetricsConfig"] == {"Metrics": []}

@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
 UPDATABLE = (
     "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "MaximumRetryAttempts",
     "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "TumblingWindowInSeconds",
-    "FunctionResponseTypes", "Enabled", "DestinationConfig", "FilterCriteria",
+    "FunctionResponseTypes", "Enabled", "DestinationConfig", "FilterCriteria", "MetricsConfig",
 )
 
 _INT_RANGES: dict[str, tuple[int, int]] = {
@@ -55,6 +55,7 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "MaximumRecordAgeInSeconds": (-1, 604800),
     "TumblingWindowInSeconds": (0, 900),
 }
+_METRICS = ("EventCount", "ErrorCount", "KafkaMetrics")
 _UNSUPPORTED = ("Topics", "Queues", "SourceAccessConfigurations", "SelfManagedEventSource",
                 "AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig",
                 "DocumentDBEventSourceConfig")
@@ -153,6 +154,8 @@ def validate_settings(params: dict[str, Any], *, creating: bool) -> dict[str, An
         out["FilterCriteria"] = {"Filters": [{"Pattern": f["Pattern"]} for f in filters]}
     if "DestinationConfig" in params and params["DestinationConfig"] is not None:
         out["DestinationConfig"] = _destination_config(params["DestinationConfig"])
+    if params.get("MetricsConfig") is not None:
+        out["MetricsConfig"] = _metrics_config(params["MetricsConfig"])
     if creating:
         sp = params.get("StartingPosition")
         if sp is None:
@@ -163,6 +166,15 @@ def validate_settings(params: dict[str, Any], *, creating: bool) -> dict[str, An
             )
         out["StartingPosition"] = sp
     return out
+
+
+def _metrics_config(mc: Any) -> dict[str, Any]:
+    """MetricsConfig is kept and echoed (eddydb publishes no metrics)."""
+    metrics = mc.get("Metrics") if isinstance(mc, dict) else None
+    if not isinstance(metrics, list) or len(metrics) > 3 or any(m not in _METRICS for m in metrics):
+        raise InvalidParameterValueException(
+            f"Invalid MetricsConfig {mc!r}: Metrics is a list of {', '.join(_METRICS)}.")
+    return {"Metrics": list(dict.fromkeys(metrics))}
 
 
 def _destination_config(dc: Any) -> dict[str, Any]:
