@@ -663,3 +663,19 @@ def test_metrics_config_is_kept_and_echoed(trigger, lambda_client):
         "Metrics": []}
     t.wait_state(u, "Enabled")
     assert lambda_client.get_event_source_mapping(UUID=u)["MetricsConfig"] == {"Metrics": []}
+
+
+def test_fixing_the_function_code_unblocks_a_batch_being_retried(trigger, lambda_client):
+    """A shard blocked behind a failing batch (infinite retries) moves on once UpdateFunctionCode
+    deploys a handler that succeeds: the same batch, then the records behind it, in order."""
+    t = trigger(Code=_code(), env={"BRIEF": "1"})
+    t.put("a", **{"raise": True})
+    t.put("b")
+    u = t.map(BatchSize=1)
+    wait_for(lambda: len(t.calls()) >= 2, 30)
+    fixed = HANDLER.replace('raising = any(', 'raising = False and any(')
+    lambda_client.update_function_code(FunctionName=t.function, ZipFile=make_zip({"app.py": fixed}))
+    calls = _wait_keys(t, ["a", "b"])
+    assert all(c["keys"] == ["a"] and c["outcome"] == "raise" for c in calls[:-2])
+    assert [(c["keys"], c["outcome"]) for c in calls[-2:]] == [(["a"], "ok"), (["b"], "ok")]
+    wait_for(lambda: lambda_client.get_event_source_mapping(UUID=u)["LastProcessingResult"] == "OK", 20)
