@@ -121,9 +121,7 @@ def batch_get_item(inst: Any, req: dict) -> dict:
             raise
         _check_expression_maps(kaa)
         paths = I.compile_expressions(kaa, operation="GetItem").projection
-        consistent = kaa.get("ConsistentRead", False)
-        if type(consistent) is not bool:
-            raise ValidationException("ConsistentRead must be a boolean")
+        consistent = I._consistent(kaa)  # JSON null is an absent member
         keys = []
         seen: set[tuple] = set()
         for k in kaa["Keys"]:

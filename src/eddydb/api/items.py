@@ -680,8 +680,10 @@ def query(inst: Any, req: dict) -> dict | bytes:
     table, index, consistent = _read_target(inst, req, "Query")
     limit = _limit(req)
     rcc = _rcc(req)
-    forward = req.get("ScanIndexForward", True)
-    if type(forward) is not bool:
+    forward = req.get("ScanIndexForward")
+    if forward is None:  # JSON null is an absent member, as everywhere else
+        forward = True
+    elif type(forward) is not bool:
         raise ValidationException("ScanIndexForward must be a boolean")
     ks = index.key if index is not None else table.key
     compiled = compile_expressions(req, key=ks, operation="Query")
