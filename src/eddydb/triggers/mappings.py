@@ -392,6 +392,9 @@ class MappingManager:
                 self._finish_delete(uuid)   # an in-process callable of a process that is gone
                 continue
             if doc["State"] in _TRANSIENT:
+                # stop the processors of the old settings before the settled state is visible: a
+                # record written after a client saw Enabled/Disabled never reaches an old processor
+                self._stop_mapping(uuid, keep_version=doc.get("_version", 0))
                 doc = self._settle_state(doc)
             if not doc["_enabled"]:
                 continue
@@ -469,10 +472,11 @@ class MappingManager:
 
         return self.inst.engine.writer.run(write)
 
-    def _stop_mapping(self, uuid: str) -> None:
+    def _stop_mapping(self, uuid: str, keep_version: int | None = None) -> None:
+        """Stop the mapping's processors (those running settings other than `keep_version`)."""
         with self._lock:
             for k, p in self._processors.items():
-                if k[0] == uuid:
+                if k[0] == uuid and (keep_version is None or p.cfg.version != keep_version):
                     p.stop()
 
     def _finish_delete(self, uuid: str) -> None:
