@@ -218,6 +218,7 @@ class MappingManager:
             return merged
 
         doc = self.inst.engine.writer.run(write)
+        self._stop_mapping(uuid, keep_version=doc["_version"])   # no invocation starts on the old settings
         self._ensure_running()
         self.wake()
         return self.render(doc)
@@ -237,6 +238,7 @@ class MappingManager:
             return doc
 
         doc = self.inst.engine.writer.run(write)
+        self._stop_mapping(uuid)
         if self._running:
             self.wake()
         else:
