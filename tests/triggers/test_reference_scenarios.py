@@ -24,7 +24,8 @@ from util import REGION, wait_for
 
 # Logs every invocation as one JSON line: the whole event (or, with BRIEF=1, its keys and size),
 # what the context said, and the outcome. Items drive it: `raise: true` raises ValueError,
-# `sleep: seconds` sleeps. RESPONSE=<json> is returned as is ("@i" -> the i-th SequenceNumber).
+# `sleep: seconds` sleeps. RESPONSE=<json> is returned as is ("@i" -> the i-th SequenceNumber);
+# STATE_PAD=n returns a tumbling-window state of about n bytes.
 HANDLER = r'''
 import json, os, time
 
@@ -57,6 +58,8 @@ def handler(event, context):
         f.write("\n" + json.dumps(entry) + "\n")
     if raising:
         raise ValueError("raising on purpose")
+    if os.environ.get("STATE_PAD"):
+        return {"state": {"pad": "x" * int(os.environ["STATE_PAD"])}, "batchItemFailures": []}
     if os.environ.get("RESPONSE"):
         text = os.environ["RESPONSE"]
         for i in reversed(range(len(recs))):
@@ -679,3 +682,24 @@ def test_fixing_the_function_code_unblocks_a_batch_being_retried(trigger, lambda
     assert all(c["keys"] == ["a"] and c["outcome"] == "raise" for c in calls[:-2])
     assert [(c["keys"], c["outcome"]) for c in calls[-2:]] == [(["a"], "ok"), (["b"], "ok")]
     wait_for(lambda: lambda_client.get_event_source_mapping(UUID=u)["LastProcessingResult"] == "OK", 20)
+
+
+def test_a_windowed_batch_with_its_state_stays_within_6_mb(trigger):
+    """The 6 MB cap is on the invocation payload: with a tumbling window it includes the state."""
+    left = 900 - time.time() % 900
+    if left < 10:
+        time.sleep(left + 0.1)   # the records must share one 15-minute window (written within seconds)
+    t = trigger(Code=_code(), env={"BRIEF": "1", "STATE_PAD": str(900_000)})
+    t.put("small")
+    u = t.map(BatchSize=100, TumblingWindowInSeconds=900)
+    _wait_keys(t, ["small"])                     # the window's state is now ~900 KB
+    t.lam.update_event_source_mapping(UUID=u, Enabled=False)
+    t.wait_state(u, "Disabled")
+    keys = [f"big{i:02d}" for i in range(16)]   # ~6.1 MB of records, read at once when enabled
+    for k in keys:
+        t.put(k, blob="x" * 380_000)
+    t.lam.update_event_source_mapping(UUID=u, Enabled=True)
+    calls = _wait_keys(t, keys, timeout=60)
+    assert [k for c in calls for k in c["keys"]] == ["small", *keys]
+    for c in calls:
+        assert c["size"] <= 6 * 1024 * 1024, [c["size"] for c in calls]

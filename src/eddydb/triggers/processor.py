@@ -31,6 +31,7 @@ log = logging.getLogger("eddydb.triggers")
 
 OK = "OK"
 PROBLEM = "PROBLEM: Function call failed"
+_WINDOW_ENVELOPE = 4096   # a windowed event's fields besides Records and state (window, shardId, ARN, flags)
 _IDLE_CHECK = 0.25   # without a push (a write by another process on the same store) poll like Lambda: 4/s
 
 
@@ -308,8 +309,13 @@ class ShardProcessor:
         if self._window is None:
             self._window = Window(bounds[0], bounds[1], {})
         delivery = self._delivery(checkpoint=False, windowed=True)
-        for batch in chunks(run, self.cfg.batch_size):
+        rest = run
+        while rest:
+            # the 6 MB cap is on the invocation payload, which carries the window's state (up to 1 MB)
+            room = MAX_BATCH_BYTES - len(orjson.dumps(self._window.state)) - _WINDOW_ENVELOPE
+            batch = chunks(rest[:self.cfg.batch_size], self.cfg.batch_size, room)[0]
             delivery.run(batch)
+            rest = rest[len(batch):]
 
     def _invoke_windowed(self, batch: list[Rec]) -> Attempt:
         assert self._window is not None
