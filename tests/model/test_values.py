@@ -112,8 +112,12 @@ def test_null_must_be_true():
 
 
 def test_bool_must_be_bool():
-    with pytest.raises(SerializationException):
-        validate_value({"BOOL": "true"})
+    # DynamoDB's deserializer reads the text true/false (1/0, yes/no) as a boolean, as for any member
+    assert validate_value({"BOOL": "true"}) == {"BOOL": True}
+    with pytest.raises(SerializationException, match="^Unexpected token received from parser$"):
+        validate_value({"BOOL": "maybe"})
+    with pytest.raises(SerializationException, match="^NUMBER_VALUE cannot be converted to Boolean$"):
+        validate_value({"BOOL": 1})
 
 
 def test_binary_must_be_base64():

@@ -31,7 +31,7 @@ from eddydb.expressions.tree import (
     UpdatePlan,
     UpdateTree,
 )
-from eddydb.model.errors import EddyError, ValidationException
+from eddydb.model.errors import ValidationException
 from eddydb.model.values import compare_values, validate_value
 
 __all__ = [
@@ -54,10 +54,8 @@ _OPERATORS = ("EQ", "NE", "IN", "LE", "LT", "GE", "GT", "BETWEEN", "NOT_NULL", "
 
 
 def _check_value(av: Any) -> dict:
-    try:
-        return validate_value(av)
-    except EddyError as e:
-        raise ValidationException(e.message) from None
+    # a value of the wrong JSON type (bad base64 included) stays a SerializationException, as in an item
+    return validate_value(av)
 
 
 def _operator_condition(name: str, op: Any, args: list[Any] | None) -> Node:

@@ -52,6 +52,51 @@ _EMPTY_SET = {
 DECIMAL_CONTEXT = decimal.Context(prec=300, Emax=999999, Emin=-999999, traps=[decimal.InvalidOperation])
 
 
+# DynamoDB's JSON deserializer (Jackson) rejects a member of the wrong JSON type before any validation,
+# with the messages api/shapes.py gives for every other member; an AttributeValue's members get the same.
+_START_MAP = "Start of structure or map found where not expected"
+_FIELD_TYPE = "Unexpected field type"
+
+
+def _json_number_kind(v: float) -> str:
+    return "NUMBER_VALUE" if type(v) is int or v.is_integer() else "DECIMAL_VALUE"
+
+
+def _not_a_string(v: Any) -> SerializationException:
+    """The error for a JSON value that is not a string where a string is expected (S, N, SS/NS members)."""
+    if type(v) is bool:
+        return SerializationException(f"{'TRUE' if v else 'FALSE'}_VALUE cannot be converted to String")
+    if type(v) is int or type(v) is float:
+        return SerializationException(f"{_json_number_kind(v)} cannot be converted to String")
+    if type(v) is list:
+        return SerializationException("Unrecognized collection type class java.lang.String")
+    if type(v) is dict:
+        return SerializationException(_START_MAP)
+    return SerializationException("Unexpected value type in payload")
+
+
+def _boolean(v: Any) -> bool:
+    """A BOOL/NULL member as a boolean; the deserializer also accepts the text true/false, 1/0, yes/no."""
+    if type(v) is bool:
+        return v
+    if type(v) is str:
+        up = v.upper()
+        if up in ("TRUE", "1", "YES"):
+            return True
+        if up in ("FALSE", "0", "NO"):
+            return False
+        raise SerializationException("Unexpected token received from parser")
+    if type(v) is int or type(v) is float:
+        raise SerializationException(f"{_json_number_kind(v)} cannot be converted to Boolean")
+    if type(v) is list:
+        raise SerializationException("Unrecognized collection type class java.lang.Boolean")
+    raise SerializationException(_START_MAP if type(v) is dict else "Unexpected value type in payload")
+
+
+def _not_a_list(v: Any) -> SerializationException:
+    return SerializationException(_START_MAP if type(v) is dict else _FIELD_TYPE)
+
+
 def _invalid_number() -> ValidationException:
     return ValidationException("A value provided cannot be converted into a number")
 
@@ -170,7 +215,10 @@ def normalize_binary(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     if type(value) is not str:
-        raise SerializationException("Invalid base64 value for a Binary attribute")
+        if type(value) is list:
+            raise SerializationException("Unrecognized collection type class java.nio.ByteBuffer")
+        raise SerializationException(_START_MAP if type(value) is dict
+                                     else "only base-64-encoded strings are convertible to bytes")
     if len(value) % 4:
         raise SerializationException(
             f"Base64 encoded length is expected a multiple of 4 bytes but found: {len(value)}"
@@ -184,13 +232,17 @@ def normalize_binary(value: Any) -> str:
 
 
 def value_type(av: Any) -> str:
-    """The single type key of an attribute value (validating the shape only)."""
-    if not isinstance(av, dict) or not av:
+    """The single type key of an attribute value (validating the shape only). A member set to JSON
+    null is an absent member, as everywhere in a request."""
+    if not isinstance(av, dict) and av is not None:  # a list member or map value of the wrong JSON type
+        raise SerializationException("Unrecognized collection type class com.amazonaws.dynamodb.v20120810."
+                                     "AttributeValue" if type(av) is list else "Unexpected value type in payload")
+    if not av:
         raise ValidationException(
             "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
         )
-    if len(av) > 1:
-        known = [k for k in av if k in TYPES]
+    if len(av) > 1 or None in av.values():
+        known = [k for k, v in av.items() if k in TYPES and v is not None]
         if len(known) > 1:
             raise ValidationException(
                 "Supplied AttributeValue has more than one datatypes set, "
@@ -220,31 +272,29 @@ def _validate(av: Any, depth: int) -> dict:
     v = av[t]
     if t == "S":
         if type(v) is not str:
-            raise SerializationException("NUMBER_VALUE cannot be converted to String"
-                                         if isinstance(v, (int, float)) else "Unexpected value type in payload")
+            raise _not_a_string(v)
         return av if len(av) == 1 else {"S": v}
     if t == "N":
         if type(v) is not str:
-            raise SerializationException("NUMBER_VALUE cannot be converted to String"
-                                         if isinstance(v, (int, float)) else "Unexpected value type in payload")
+            raise _not_a_string(v)
         n = normalize_number(v)
         return av if (n is v and len(av) == 1) else {"N": n}
     if t == "B":
         b = normalize_binary(v)
         return av if (b is v and len(av) == 1) else {"B": b}
     if t == "BOOL":
-        if type(v) is not bool:
-            raise SerializationException("Unexpected value type in payload")
-        return av if len(av) == 1 else {"BOOL": v}
+        flag = _boolean(v)
+        return av if (flag is v and len(av) == 1) else {"BOOL": flag}
     if t == "NULL":
-        if v is not True:
-            if type(v) is not bool:
-                raise SerializationException("Unexpected value type in payload")
+        if _boolean(v) is not True:
             raise ValidationException(_INVALID_PARAMS + "Null attribute value types must have the value of true")
-        return av if len(av) == 1 else {"NULL": True}
+        return av if (v is True and len(av) == 1) else {"NULL": True}
     if t == "M":
         if type(v) is not dict:
-            raise SerializationException("Unexpected value type in payload")
+            if type(v) is list:
+                raise SerializationException("Unrecognized collection type java.util.Map<java.lang.String, "
+                                             "com.amazonaws.dynamodb.v20120810.AttributeValue>")
+            raise SerializationException(_FIELD_TYPE)
         if depth >= MAX_DEPTH:
             raise ValidationException("Nesting Levels have exceeded supported limits")
         out_m = {}
@@ -256,7 +306,7 @@ def _validate(av: Any, depth: int) -> dict:
         return {"M": out_m} if changed else av
     if t == "L":
         if type(v) is not list:
-            raise SerializationException("Unexpected value type in payload")
+            raise _not_a_list(v)
         if depth >= MAX_DEPTH:
             raise ValidationException("Nesting Levels have exceeded supported limits")
         out_l = []
@@ -268,13 +318,13 @@ def _validate(av: Any, depth: int) -> dict:
         return {"L": out_l} if changed else av
     # sets
     if type(v) is not list:
-        raise SerializationException("Unexpected value type in payload")
+        raise _not_a_list(v)
     if not v:
         raise ValidationException(_EMPTY_SET[t])
     if t == "SS":
         for s in v:
             if type(s) is not str:
-                raise SerializationException("Unexpected value type in payload")
+                raise _not_a_string(s)
         if len(set(v)) != len(v):
             raise _dup_error(v)
         return av if len(av) == 1 else {"SS": v}
@@ -282,7 +332,7 @@ def _validate(av: Any, depth: int) -> dict:
         members = []
         for s in v:
             if type(s) is not str:
-                raise SerializationException("Unexpected value type in payload")
+                raise _not_a_string(s)
             members.append(normalize_number(s))
         if len(set(members)) != len(members):
             raise _dup_error(v)
