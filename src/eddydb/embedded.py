@@ -142,7 +142,8 @@ class Database:
             res = res.finish()
         status, rheaders, rbody = res
         out_headers = dict(rheaders)
-        out_headers["x-amzn-RequestId"] = f"{_RID_PREFIX}{next(_rid):012x}"
+        if not out_headers.get("x-amzn-RequestId"):     # a route may name it (Invoke: the invocation's id)
+            out_headers["x-amzn-RequestId"] = f"{_RID_PREFIX}{next(_rid):012x}"
         out_headers["x-amz-crc32"] = str(zlib.crc32(rbody))
         out_headers["Content-Length"] = str(len(rbody))
         return AWSResponse(request.url, status, out_headers, _RawBody(rbody))

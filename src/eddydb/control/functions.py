@@ -77,6 +77,7 @@ _RESERVED_ENV = frozenset((
     "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 ))
 _JSON = {"Content-Type": "application/json"}
+_REQUEST_ID = "x-amzn-RequestId"   # the server answers a route's own request id when it names one
 
 
 
@@ -587,12 +588,15 @@ def invoke(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
         if not isinstance(client_context, dict):
             raise InvalidRequestContentException("Client context must be a valid Base64-encoded JSON object.")
     runtime = inst.functions
+    # The response's request id is the invocation's (context.aws_request_id, START/END/REPORT), as on AWS.
+    rid = str(uuid.uuid4())
     if itype != "RequestResponse":
-        res = runtime.invoke(name, body, invocation_type=itype, client_context=client_context)
-        return res.status, {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}, b""
+        res = runtime.invoke(name, body, invocation_type=itype, client_context=client_context, request_id=rid)
+        return res.status, {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST",
+                            _REQUEST_ID: rid}, b""
     if not runtime.exists(name):
         raise _not_found(inst, name)
-    inner = runtime.submit(name, body, log_tail=log_type == "Tail", client_context=client_context)
+    inner = runtime.submit(name, body, log_tail=log_type == "Tail", client_context=client_context, request_id=rid)
     outer: Future = Future()
 
     def done(f: Future) -> None:
@@ -601,7 +605,7 @@ def invoke(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
         except BaseException as e:  # noqa: BLE001 - handed to the router, which shapes the error
             outer.set_exception(e)
             return
-        h = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"}
+        h = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST", _REQUEST_ID: rid}
         if res.function_error:
             h["X-Amz-Function-Error"] = res.function_error
         if log_type == "Tail":

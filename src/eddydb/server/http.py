@@ -50,6 +50,9 @@ def _status_line(status: int) -> bytes:
     return line
 
 
+# A route may answer its own request id in this header (Invoke: the invocation's id).
+REQUEST_ID_HEADER = "x-amzn-RequestId"
+
 # Precomputed response prefixes for the common (status, shared header dict) pairs.
 _PREFIX: dict[tuple[int, int], bytes] = {}
 
@@ -61,6 +64,7 @@ def _prefix(status: int, headers: Mapping[str, str]) -> bytes:
     if p is None:
         p = _status_line(status) + b"".join(
             b"%s: %s\r\n" % (k.encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
+            if k != REQUEST_ID_HEADER
         ) + b"x-amzn-RequestId: "
         if shared:
             _PREFIX[key] = p
@@ -74,9 +78,11 @@ _rid_counter = itertools.count(int.from_bytes(os.urandom(3), "big") << 20)
 
 def _render(status: int, headers: Mapping[str, str], body: bytes, keep_alive: bool, head_only: bool = False) -> bytes:
     tail = b"" if keep_alive else b"Connection: close\r\n"
-    return b"%s%s%012x\r\nx-amz-crc32: %d\r\nContent-Length: %d\r\n%s\r\n%s" % (
-        _prefix(status, headers), _RID_PREFIX, next(_rid_counter) & 0xFFFFFFFFFFFF, _crc32(body), len(body), tail,
-        b"" if head_only else body)
+    # A route may name the request id (Invoke answers the invocation's own); otherwise a new one.
+    rid = headers.get(REQUEST_ID_HEADER)
+    rid_bytes = rid.encode("latin-1") if rid else b"%s%012x" % (_RID_PREFIX, next(_rid_counter) & 0xFFFFFFFFFFFF)
+    return b"%s%s\r\nx-amz-crc32: %d\r\nContent-Length: %d\r\n%s\r\n%s" % (
+        _prefix(status, headers), rid_bytes, _crc32(body), len(body), tail, b"" if head_only else body)
 
 
 def _error(status: int, message: str) -> bytes:

@@ -670,11 +670,14 @@ class FunctionRuntime:
 
     # -- invocation ------------------------------------------------------------
     def invoke(self, name: str, payload: bytes | Any = b"", *, invocation_type: str = "RequestResponse",
-               log_tail: bool = False, client_context: dict | None = None) -> InvokeResult:
+               log_tail: bool = False, client_context: dict | None = None,
+               request_id: str | None = None) -> InvokeResult:
         """Runs function `name` (a name or ARN) on `payload` (event JSON bytes; a JSON-able object
         is accepted too). RequestResponse blocks until the handler returned; Event queues the
         invocation and returns at once (status 202); DryRun only checks the function exists (204).
-        LambdaResourceNotFoundException when there is no such function."""
+        `request_id` is the invocation's `context.aws_request_id` (the Invoke API answers it as
+        x-amzn-RequestId, as AWS does); a new one by default. LambdaResourceNotFoundException when
+        there is no such function."""
         name = parse_function_ref(name)[0]
         fn = self._callables.get(name)
         config = None
@@ -686,13 +689,14 @@ class FunctionRuntime:
             return InvokeResult(b"", status=204)
         if config is not None and config.get("_concurrency") == 0 and invocation_type != "Event":
             raise TooManyRequestsException("Rate Exceeded.", Reason="ReservedFunctionConcurrentInvocationLimitExceeded")
+        rid = request_id or str(uuid.uuid4())
         if invocation_type == "Event":
-            self._pool_executor().submit(self._invoke_async, name, payload, client_context, 0, time.time())
-            return InvokeResult(b"", status=202)
+            self._pool_executor().submit(self._invoke_async, name, payload, client_context, 0, time.time(), rid)
+            return InvokeResult(b"", status=202, request_id=rid)
         if fn is not None:
-            return self._invoke_callable(name, fn, payload, log_tail, client_context)
+            return self._invoke_callable(name, fn, payload, log_tail, client_context, rid)
         assert config is not None
-        return self._invoke_worker(name, config, payload, log_tail, client_context)
+        return self._invoke_worker(name, config, payload, log_tail, client_context, rid)
 
     def submit(self, name: str, payload: bytes | Any = b"", **kwargs: Any) -> Future[InvokeResult]:
         """`invoke` on the runtime's thread pool (the server's Invoke handler awaits this future)."""
@@ -708,11 +712,12 @@ class FunctionRuntime:
         return self._executor
 
     def _invoke_async(self, name: str, payload: Any, client_context: dict | None, attempt: int,
-                      queued_at: float) -> None:
+                      queued_at: float, request_id: str) -> None:
         """One attempt of an Event invocation; a function error is retried as AWS does (by default
-        twice, one then two minutes later), within the function's EventInvokeConfig."""
+        twice, one then two minutes later, under the same request id), within the function's
+        EventInvokeConfig."""
         try:
-            res = self.invoke(name, payload, client_context=client_context)
+            res = self.invoke(name, payload, client_context=client_context, request_id=request_id)
         except Exception:  # noqa: BLE001 - an async invocation has no caller to tell
             self._log(name, f"{_now_iso()}\tasynchronous invocation failed\n{traceback.format_exc()}")
             return
@@ -730,7 +735,8 @@ class FunctionRuntime:
             self._log(name, f"{_now_iso()}\t{res.request_id}\tevent older than MaximumEventAgeInSeconds "
                             f"({max_age:.0f}); dropped\n")
             return
-        timer = threading.Timer(delay, self._retry_async, args=(name, payload, client_context, attempt + 1, queued_at))
+        timer = threading.Timer(delay, self._retry_async,
+                                args=(name, payload, client_context, attempt + 1, queued_at, request_id))
         timer.daemon = True
         with self._lock:
             if self._closed:
@@ -739,20 +745,20 @@ class FunctionRuntime:
         timer.start()
 
     def _retry_async(self, name: str, payload: Any, client_context: dict | None, attempt: int,
-                     queued_at: float) -> None:
+                     queued_at: float, request_id: str) -> None:
         with self._lock:
             self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
             if self._closed:
                 return
         try:
-            self._pool_executor().submit(self._invoke_async, name, payload, client_context, attempt, queued_at)
+            self._pool_executor().submit(self._invoke_async, name, payload, client_context, attempt, queued_at,
+                                         request_id)
         except RuntimeError:    # the executor is shut down
             pass
 
     def _invoke_worker(self, name: str, config: dict[str, Any], payload: Any, log_tail: bool,
-                       client_context: dict | None) -> InvokeResult:
+                       client_context: dict | None, rid: str) -> InvokeResult:
         body = payload if isinstance(payload, (bytes, bytearray, memoryview)) else orjson.dumps(payload)
-        rid = str(uuid.uuid4())
         while True:
             try:
                 pool = self._pool(name, config)
@@ -837,8 +843,7 @@ class FunctionRuntime:
                             "Unhandled", self._failure_tail(spec.name, start_offset) if log_tail else "", dur, rid)
 
     def _invoke_callable(self, name: str, c: _Callable, payload: Any, log_tail: bool,
-                         client_context: dict | None) -> InvokeResult:
-        rid = str(uuid.uuid4())
+                         client_context: dict | None, rid: str) -> InvokeResult:
         if isinstance(payload, (bytes, bytearray, memoryview)):
             event = orjson.loads(payload) if len(payload) else {}
         else:
@@ -857,14 +862,16 @@ class FunctionRuntime:
                 out = orjson.dumps(result, default=_default, option=orjson.OPT_NON_STR_KEYS)
             except TypeError as e:
                 error = "Unhandled"
-                out = _error_payload("Runtime.MarshalError", f"Unable to marshal response: {e}", rid)
+                out = _error_payload("Runtime.MarshalError", f"Unable to marshal response: {e.__cause__ or e}", rid)
             else:
                 if len(out) > RESPONSE_LIMIT:
                     error = "Unhandled"
                     out = _too_large(len(out))
         except Exception as e:  # noqa: BLE001 - the user's exception is the function error
             error = "Unhandled"
-            stack = traceback.format_list(traceback.extract_tb(e.__traceback__))[1:]
+            # frames without their columns, as AWS's runtime formats them: no carets (Python 3.11+)
+            stack = traceback.format_list([traceback.FrameSummary(f.filename, f.lineno, f.name, line=f.line)
+                                           for f in traceback.extract_tb(e.__traceback__)])[1:]
             out = _error_payload(type(e).__name__, str(e), rid, stack)
             lines.append(f"[ERROR] {type(e).__name__}: {e}\nTraceback (most recent call last):\n{''.join(stack)}")
         dur = (time.perf_counter() - t0) * 1000.0

@@ -175,7 +175,14 @@ def _loads(data: bytes) -> Any:
 
 
 def _stack(tb: Any) -> list[str]:
-    return traceback.format_list(traceback.extract_tb(tb))
+    # Frames without their columns, as AWS's runtime formats them: no carets (Python 3.11+).
+    return traceback.format_list([traceback.FrameSummary(f.filename, f.lineno, f.name, line=f.line)
+                                  for f in traceback.extract_tb(tb)])
+
+
+def _marshal_message(e: BaseException) -> str:
+    # orjson wraps the TypeError raised by `default`; AWS's message is the json module's own.
+    return f"Unable to marshal response: {e.__cause__ or e}"
 
 
 class _Fault(Exception):
@@ -314,7 +321,7 @@ class _Worker:
                         out = _dumps(result)
                         ok = True
                     except (TypeError, ValueError) as e:
-                        out = self._error(rid, "Runtime.MarshalError", f"Unable to marshal response: {e}", [])
+                        out = self._error(rid, "Runtime.MarshalError", _marshal_message(e), [])
         dur = (time.perf_counter() - t0) * 1000.0
         self._finish(rid, dur)
         reply: dict[str, Any] = {"t": "result", "ok": ok, "dur": dur}
