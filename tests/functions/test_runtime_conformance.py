@@ -378,3 +378,47 @@ def test_asynchronous_retries_keep_the_request_id(lam: Any, make_function: Any, 
     finally:
         runtime.async_retry_delays = saved
     assert ids == [resp["ResponseMetadata"]["RequestId"]] * 3
+
+
+@pytest.mark.parametrize("field,header,value,allowed", [
+    ("InvocationType", "invocationType", "Bogus", "[Event, RequestResponse, DryRun]"),
+    ("LogType", "logType", "Full", "[None, Tail]"),
+])
+def test_invoke_enums_outside_the_model_are_validation_errors(raw: Any, make_function: Any, field: str, header: str,
+                                                              value: str, allowed: str) -> None:
+    name = make_function()
+    with pytest.raises(ClientError) as e:
+        raw.invoke(FunctionName=name, Payload=b"{}", **{field: value})
+    assert _code(e) == ("ValidationException", 400)
+    assert e.value.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{value}' at '{header}' failed to satisfy constraint: "
+        f"Member must satisfy enum value set: {allowed}")
+
+
+def test_handler_module_may_be_dotted(lam: Any, make_function: Any) -> None:
+    name = make_function({"pkg/__init__.py": "", "pkg/mod.py": "def go(e, c):\n    return __name__\n"},
+                         handler="pkg.mod.go")
+    assert invoke_json(lam, name, {})[0] == "pkg.mod"
+
+
+def test_working_directory_is_the_task_root(lam: Any, make_function: Any) -> None:
+    code = "import os\ndef handler(e, c):\n    return [os.getcwd(), os.environ['LAMBDA_TASK_ROOT'], open('data.txt').read()]\n"
+    name = make_function({"app.py": code, "data.txt": "bundled"})
+    cwd, root, data = invoke_json(lam, name, {})[0]
+    assert (cwd, data) == (root, "bundled")
+
+
+def test_output_of_the_init_phase_is_in_the_first_log_tail_only(lam: Any, make_function: Any) -> None:
+    name = make_function({"app.py": "print('at init')\ndef handler(e, c):\n    return 1\n"})
+    _, first = invoke_json(lam, name, {}, LogType="Tail")
+    _, second = invoke_json(lam, name, {}, LogType="Tail")
+    assert base64.b64decode(first["LogResult"]).decode().startswith("at init\nSTART RequestId:")
+    assert "at init" not in base64.b64decode(second["LogResult"]).decode()
+
+
+def test_a_coroutine_handler_is_a_marshal_error(lam: Any, make_function: Any) -> None:
+    # AWS's Python runtime does not await handlers: the coroutine is the (unserialisable) result
+    name = make_function({"app.py": "async def handler(e, c):\n    return 1\n"})
+    payload, _ = invoke_json(lam, name, {})
+    assert payload["errorType"] == "Runtime.MarshalError"
+    assert payload["errorMessage"] == "Unable to marshal response: Object of type coroutine is not JSON serializable"

@@ -188,6 +188,12 @@ def _validate_int(value: Any, field: str, lo: int, hi: int) -> int:
     return value
 
 
+def _validate_enum(value: str, field: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValidationException(f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+                                  f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]")
+
+
 def _validate_environment(env: Any) -> dict[str, Any]:
     if not isinstance(env, dict):
         raise InvalidParameterValueException("Environment must be an object with a Variables map")
@@ -568,11 +574,9 @@ def _check_payload(body: bytes) -> None:
 def invoke(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
     name = resolve_name(inst, params.get("FunctionName"), query)
     itype = _header(headers, "x-amz-invocation-type") or "RequestResponse"
-    if itype not in ("RequestResponse", "Event", "DryRun"):
-        raise InvalidParameterValueException(f"Unsupported InvocationType: {itype}")
+    _validate_enum(itype, "invocationType", ("Event", "RequestResponse", "DryRun"))
     log_type = _header(headers, "x-amz-log-type") or "None"
-    if log_type not in ("None", "Tail"):
-        raise InvalidParameterValueException(f"Unsupported LogType: {log_type}")
+    _validate_enum(log_type, "logType", ("None", "Tail"))
     limit = ASYNC_PAYLOAD_LIMIT if itype == "Event" else SYNC_PAYLOAD_LIMIT
     if len(body) > limit:
         raise RequestTooLargeException(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
