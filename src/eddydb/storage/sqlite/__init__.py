@@ -195,6 +195,8 @@ class SqliteStore(Store):
         for mod in _MODULES:
             for ddl in mod.SCHEMA:
                 self._wconn.execute(ddl)
+        if _items.migrate(self._wconn):
+            _log.warning("rebuilt %s in key order (a one-off for data written by an earlier eddydb)", path)
         self._writer = SqliteWrite(self._wconn, self)
         self._restart_wanted = False  # set by the checkpointer, done by the writer (SqliteWrite.restart_wal)
         self._commits = 0

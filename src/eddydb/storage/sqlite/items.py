@@ -4,6 +4,15 @@ column) and secondary-index entries; DDL and every query the engine needs.
 Mixed into the read/write transactions of `storage.sqlite.SqliteStore`; `self.conn` is the
 transaction's sqlite3 connection. Keys are `model.keys.encode_key` bytes (sk = b"" without a
 sort key); rows are yielded as plain tuples (phash, pk, sk, item) / (phash, ipk, isk, pk, sk, item).
+
+Rows are stored in key order, (table_id, pk, sk) and (index_id, ipk, isk, pk, sk), not in
+partition-hash order: every write dirties the B-tree pages its key lands on, and each dirty page
+is a WAL frame (two write system calls) at commit. Keys written together are often near each other
+(counters, timestamps, ULIDs, one partition's sort keys, a bulk load), and in key order they share
+pages: a BatchWriteItem of 25 consecutive keys commits ~2 pages instead of ~50. The partition hash
+stays a column, so a parallel Scan segment (a hash range) filters it; a Scan without segments, which
+DynamoDB returns in no documented order, comes back in key order. Databases written in the earlier
+hash order are rebuilt once on open (`migrate`).
 """
 from __future__ import annotations
 
@@ -12,22 +21,62 @@ from typing import Any
 
 import orjson
 
+_ITEMS = ("CREATE TABLE IF NOT EXISTS {name} (table_id INTEGER NOT NULL, phash INTEGER NOT NULL, pk BLOB NOT NULL,"
+          " sk BLOB NOT NULL, item BLOB NOT NULL, expires REAL, PRIMARY KEY (table_id, pk, sk)) WITHOUT ROWID")
+_ITEMS_EXPIRES = "CREATE INDEX IF NOT EXISTS items_expires ON items (table_id, expires) WHERE expires IS NOT NULL"
+_ENTRIES = ("CREATE TABLE IF NOT EXISTS {name} (index_id INTEGER NOT NULL, phash INTEGER NOT NULL,"
+            " ipk BLOB NOT NULL, isk BLOB NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, item BLOB NOT NULL,"
+            " PRIMARY KEY (index_id, ipk, isk, pk, sk)) WITHOUT ROWID")
+
 SCHEMA: list[str] = [
     "CREATE TABLE IF NOT EXISTS tables (name TEXT PRIMARY KEY, table_id INTEGER NOT NULL, meta BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (kind TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
-    ("CREATE TABLE IF NOT EXISTS items (table_id INTEGER NOT NULL, phash INTEGER NOT NULL, pk BLOB NOT NULL,"
-    " sk BLOB NOT NULL, item BLOB NOT NULL, expires REAL, PRIMARY KEY (table_id, phash, pk, sk)) WITHOUT ROWID"),
-    "CREATE INDEX IF NOT EXISTS items_expires ON items (table_id, expires) WHERE expires IS NOT NULL",
-    ("CREATE TABLE IF NOT EXISTS index_entries (index_id INTEGER NOT NULL, phash INTEGER NOT NULL,"
-    " ipk BLOB NOT NULL, isk BLOB NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, item BLOB NOT NULL,"
-    " PRIMARY KEY (index_id, phash, ipk, isk, pk, sk)) WITHOUT ROWID"),
+    _ITEMS.format(name="items"),
+    _ITEMS_EXPIRES,
+    _ENTRIES.format(name="index_entries"),
 ]
 
-_GET = "SELECT item FROM items WHERE table_id=? AND phash=? AND pk=? AND sk=?"
+_HASH_SPACE = 1 << 32   # partition hashes are 32-bit (model.keys.partition_hash)
+_GET = "SELECT item FROM items WHERE table_id=? AND pk=? AND sk=?"
 _PUT = "INSERT OR REPLACE INTO items (table_id, phash, pk, sk, item, expires) VALUES (?,?,?,?,?,?)"
 _INSERT = ("INSERT INTO items (table_id, phash, pk, sk, item, expires) VALUES (?,?,?,?,?,?)"
            " ON CONFLICT DO NOTHING")
-_DEL = "DELETE FROM items WHERE table_id=? AND phash=? AND pk=? AND sk=?"
+_DEL = "DELETE FROM items WHERE table_id=? AND pk=? AND sk=?"
+
+
+def migrate(conn: Any) -> bool:
+    """Rebuild tables written in the earlier partition-hash order into key order (once, in one
+    transaction; a sibling process that started at the same time finds it done). True if it did."""
+    def hash_ordered(table: str) -> bool:
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()
+        return row is not None and "_id, phash, " in row[0].split("PRIMARY KEY", 1)[-1]
+
+    if not (hash_ordered("items") or hash_ordered("index_entries")):
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        done = False
+        if hash_ordered("items"):
+            conn.execute("DROP INDEX IF EXISTS items_expires")
+            conn.execute(_ITEMS.format(name="items_keyed"))
+            conn.execute("INSERT INTO items_keyed (table_id, phash, pk, sk, item, expires)"
+                         " SELECT table_id, phash, pk, sk, item, expires FROM items")
+            conn.execute("DROP TABLE items")
+            conn.execute("ALTER TABLE items_keyed RENAME TO items")
+            conn.execute(_ITEMS_EXPIRES)
+            done = True
+        if hash_ordered("index_entries"):
+            conn.execute(_ENTRIES.format(name="index_entries_keyed"))
+            conn.execute("INSERT INTO index_entries_keyed (index_id, phash, ipk, isk, pk, sk, item)"
+                         " SELECT index_id, phash, ipk, isk, pk, sk, item FROM index_entries")
+            conn.execute("DROP TABLE index_entries")
+            conn.execute("ALTER TABLE index_entries_keyed RENAME TO index_entries")
+            done = True
+        conn.execute("COMMIT")
+        return done
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 _SQL_CACHE: dict[tuple, str] = {}
 
 
@@ -46,10 +95,23 @@ def _range_sql(base: str, col: str, lo: bool, lo_incl: bool, hi: bool, hi_incl: 
     return "".join(parts)
 
 
-def _chain(first: Iterator[tuple], then: Any) -> Iterator[tuple]:
-    """Rows of `first`, then of the cursor `then()` opens (only if the caller reads that far)."""
-    yield from first
-    yield from then()
+def _scan_sql(base: str, key: str, args: list, after: tuple | None, phash_lo: int, phash_hi: int,
+              limit: int | None) -> tuple[str, list]:
+    parts = [base]
+    if phash_lo > 0 or phash_hi < _HASH_SPACE:
+        # a parallel-scan segment: its hash range is spread over the whole key order
+        parts.append(" AND phash>=? AND phash<?")
+        args += (phash_lo, phash_hi)
+    if after:
+        parts.append(f" AND {key} > ({', '.join('?' * len(after))})")
+        args += after
+    if limit is not None:
+        args.append(limit)
+    return "".join(parts), args
+
+
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else " LIMIT ?"
 
 
 class ItemsRead:
@@ -73,7 +135,7 @@ class ItemsRead:
 
     # --- items -----------------------------------------------------------------------
     def get_item(self, table_id: int, phash: int, pk: bytes, sk: bytes) -> bytes | None:
-        row = self.conn.execute(_GET, (table_id, phash, pk, sk)).fetchone()
+        row = self.conn.execute(_GET, (table_id, pk, sk)).fetchone()
         return None if row is None else row[0]
 
     def query_items(self, table_id: int, phash: int, pk: bytes, lo: bytes | None, lo_incl: bool,
@@ -82,10 +144,10 @@ class ItemsRead:
         sql = _SQL_CACHE.get(shape)
         if sql is None:
             sql = _SQL_CACHE[shape] = _range_sql(
-                "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash=? AND pk=?", "sk",
+                "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND pk=?", "sk",
                 shape[1], lo_incl, shape[3], hi_incl, None,
                 " ORDER BY sk" if forward else " ORDER BY sk DESC", shape[6])
-        args: list = [table_id, phash, pk]
+        args: list = [table_id, pk]
         if lo is not None:
             args.append(lo)
         if hi is not None:
@@ -96,20 +158,10 @@ class ItemsRead:
 
     def scan_items(self, table_id: int, after: tuple | None, phash_lo: int, phash_hi: int,
                    limit: int | None) -> Iterator[tuple]:
-        if after is None or not phash_lo <= after[0] < phash_hi:
-            return self._scan_from(table_id, phash_lo, phash_hi, limit)
-        # The rest of the partition-hash bucket `after` is in (a seek on (pk, sk)), then the next buckets.
-        lim = " LIMIT ?" if limit is not None else ""
-        rest = self.conn.execute(
-            "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash=? AND (pk, sk) > (?, ?)"
-            " ORDER BY pk, sk" + lim, (table_id, after[0], after[1], after[2], *((limit,) if limit is not None else ())))
-        return _chain(rest, lambda: self._scan_from(table_id, after[0] + 1, phash_hi, limit))
-
-    def _scan_from(self, table_id: int, phash_lo: int, phash_hi: int, limit: int | None) -> Iterator[tuple]:
-        sql = "SELECT phash, pk, sk, item FROM items WHERE table_id=? AND phash>=? AND phash<? ORDER BY phash, pk, sk"
-        if limit is None:
-            return self.conn.execute(sql, (table_id, phash_lo, phash_hi))
-        return self.conn.execute(sql + " LIMIT ?", (table_id, phash_lo, phash_hi, limit))
+        """Rows in key order after `after` (phash, pk, sk), of one partition-hash range (a segment)."""
+        sql, args = _scan_sql("SELECT phash, pk, sk, item FROM items WHERE table_id=?", "(pk, sk)",
+                              [table_id], after and after[1:], phash_lo, phash_hi, limit)
+        return self.conn.execute(sql + " ORDER BY pk, sk" + _limit(limit), args)
 
     def count_items(self, table_id: int) -> int:
         return self.conn.execute("SELECT count(*) FROM items WHERE table_id=?", (table_id,)).fetchone()[0]
@@ -133,11 +185,11 @@ class ItemsRead:
         if sql is None:
             cmp = ">" if forward else "<"
             sql = _SQL_CACHE[shape] = _range_sql(
-                "SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash=? AND ipk=?",
+                "SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND ipk=?",
                 "isk", shape[1], lo_incl, shape[3], hi_incl,
                 f" AND (isk, pk, sk) {cmp} (?, ?, ?)" if after is not None else None,
                 " ORDER BY isk, pk, sk" if forward else " ORDER BY isk DESC, pk DESC, sk DESC", shape[7])
-        args: list = [index_id, phash, ipk]
+        args: list = [index_id, ipk]
         if lo is not None:
             args.append(lo)
         if hi is not None:
@@ -150,21 +202,10 @@ class ItemsRead:
 
     def scan_index(self, index_id: int, after: tuple | None, phash_lo: int, phash_hi: int,
                    limit: int | None) -> Iterator[tuple]:
-        if after is None or not phash_lo <= after[0] < phash_hi:
-            return self._scan_index_from(index_id, phash_lo, phash_hi, limit)
-        lim = " LIMIT ?" if limit is not None else ""
-        rest = self.conn.execute(
-            "SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash=?"
-            " AND (ipk, isk, pk, sk) > (?, ?, ?, ?) ORDER BY ipk, isk, pk, sk" + lim,
-            (index_id, *after, *((limit,) if limit is not None else ())))
-        return _chain(rest, lambda: self._scan_index_from(index_id, after[0] + 1, phash_hi, limit))
-
-    def _scan_index_from(self, index_id: int, phash_lo: int, phash_hi: int, limit: int | None) -> Iterator[tuple]:
-        sql = ("SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=? AND phash>=? AND phash<?"
-               " ORDER BY phash, ipk, isk, pk, sk")
-        if limit is None:
-            return self.conn.execute(sql, (index_id, phash_lo, phash_hi))
-        return self.conn.execute(sql + " LIMIT ?", (index_id, phash_lo, phash_hi, limit))
+        """Entries in key order after `after` (phash, ipk, isk, pk, sk), of one partition-hash range."""
+        sql, args = _scan_sql("SELECT phash, ipk, isk, pk, sk, item FROM index_entries WHERE index_id=?",
+                              "(ipk, isk, pk, sk)", [index_id], after and after[1:], phash_lo, phash_hi, limit)
+        return self.conn.execute(sql + " ORDER BY ipk, isk, pk, sk" + _limit(limit), args)
 
     def count_index(self, index_id: int) -> int:
         return self.conn.execute("SELECT count(*) FROM index_entries WHERE index_id=?", (index_id,)).fetchone()[0]
@@ -201,11 +242,11 @@ class ItemsWrite:
         return self.conn.execute(_INSERT, (table_id, phash, pk, sk, item, expires)).rowcount == 1
 
     def delete_item(self, table_id: int, phash: int, pk: bytes, sk: bytes) -> None:
-        self.conn.execute(_DEL, (table_id, phash, pk, sk))
+        self.conn.execute(_DEL, (table_id, pk, sk))
 
     def set_expires(self, table_id: int, phash: int, pk: bytes, sk: bytes, expires: float | None) -> None:
-        self.conn.execute("UPDATE items SET expires=? WHERE table_id=? AND phash=? AND pk=? AND sk=?",
-                          (expires, table_id, phash, pk, sk))
+        self.conn.execute("UPDATE items SET expires=? WHERE table_id=? AND pk=? AND sk=?",
+                          (expires, table_id, pk, sk))
 
     def drop_table_items(self, table_id: int) -> None:
         self.conn.execute("DELETE FROM items WHERE table_id=?", (table_id,))
@@ -217,8 +258,8 @@ class ItemsWrite:
 
     def delete_index_entry(self, index_id: int, phash: int, ipk: bytes, isk: bytes, pk: bytes,
                            sk: bytes) -> None:
-        self.conn.execute("DELETE FROM index_entries WHERE index_id=? AND phash=? AND ipk=? AND isk=?"
-                          " AND pk=? AND sk=?", (index_id, phash, ipk, isk, pk, sk))
+        self.conn.execute("DELETE FROM index_entries WHERE index_id=? AND ipk=? AND isk=? AND pk=? AND sk=?",
+                          (index_id, ipk, isk, pk, sk))
 
     def drop_index(self, index_id: int) -> None:
         self.conn.execute("DELETE FROM index_entries WHERE index_id=?", (index_id,))
