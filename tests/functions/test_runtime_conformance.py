@@ -422,3 +422,16 @@ def test_a_coroutine_handler_is_a_marshal_error(lam: Any, make_function: Any) ->
     payload, _ = invoke_json(lam, name, {})
     assert payload["errorType"] == "Runtime.MarshalError"
     assert payload["errorMessage"] == "Unable to marshal response: Object of type coroutine is not JSON serializable"
+
+
+def test_client_context_reaches_synchronous_invocations_only(lam: Any, make_function: Any, tmp_path: Any) -> None:
+    # botocore's model: "Lambda passes the ClientContext object to your function for synchronous invocations only."
+    code = "def handler(e, c):\n    open(e['path'], 'w').write(repr(c.client_context))\n"
+    name = make_function({"app.py": code})
+    cc = base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode()
+    path = tmp_path / "cc"
+    lam.invoke(FunctionName=name, InvocationType="Event", ClientContext=cc,
+               Payload=json.dumps({"path": str(path)}).encode())
+    assert wait_for(lambda: path.exists() and path.read_text(), timeout=10) == "None"
+    lam.invoke(FunctionName=name, ClientContext=cc, Payload=json.dumps({"path": str(path)}).encode())
+    assert path.read_text() != "None"

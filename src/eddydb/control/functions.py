@@ -595,7 +595,8 @@ def invoke(inst: Any, params: dict, query: dict, headers: Any, body: bytes):
     # The response's request id is the invocation's (context.aws_request_id, START/END/REPORT), as on AWS.
     rid = str(uuid.uuid4())
     if itype != "RequestResponse":
-        res = runtime.invoke(name, body, invocation_type=itype, client_context=client_context, request_id=rid)
+        # "Lambda passes the ClientContext object to your function for synchronous invocations only."
+        res = runtime.invoke(name, body, invocation_type=itype, request_id=rid)
         return res.status, {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST",
                             _REQUEST_ID: rid}, b""
     if not runtime.exists(name):
