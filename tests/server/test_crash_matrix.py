@@ -4,7 +4,8 @@ with the default worker count (2 on a multi-core Linux box: worker 0 writes, wor
 forwards) and with `--workers 1`:
 
 - every acknowledged PutItem, UpdateItem, DeleteItem, BatchWriteItem and TransactWriteItems is there
-  (or gone, for deletes); the one write in flight per thread is applied wholly or not at all;
+  (or gone, for deletes); the one write in flight per thread is applied wholly or not at all, and a
+  TransactWriteItems retried with its ClientRequestToken after the restart is applied exactly once;
 - the NEW_AND_OLD_IMAGES stream, read across all shards following lineage, replays per key exactly
   to the item (no record for an uncommitted write, none missing, images chained), sequence numbers
   are unique, increase along each shard and its lineage, and writes after a restart get numbers
@@ -38,6 +39,7 @@ from util import ServerProcess, make_client, wait_for
 pytestmark = pytest.mark.slow
 
 WORKERS = [pytest.param([], id="default-workers"), pytest.param(["--workers", "1"], id="workers-1")]
+ROUNDS = 2   # kill -9 rounds per test
 STREAM_ARGS = ["--stream-retention", "unlimited", "--stream-partitions", "2", "--shard-rollover", "1s"]
 
 State = tuple[int, int] | None      # (v, n) of an item, None when absent
@@ -156,7 +158,7 @@ class _MixedLoad:
         self.seed = seed
         self.lock = threading.Lock()
         self.acked = 0
-        self.pending: dict[int, tuple[str, dict[str, State]]] = {}
+        self.pending: dict[int, tuple[str, dict[str, State], tuple[str, dict]]] = {}
         self.errors: list[str] = []
         self.threads = [threading.Thread(target=self._run, args=(t,), daemon=True) for t in range(model.threads)]
 
@@ -226,9 +228,10 @@ class _MixedLoad:
                         {"ConditionCheck": {"TableName": self.table, "Key": {"pk": {"S": d}}, "ConditionExpression": cd,
                                             **({"ExpressionAttributeValues": vd} if vd else {})}},
                     ]
-                    req = ("transact_write_items", {"TransactItems": items})
+                    req = ("transact_write_items", {"TransactItems": items,
+                                                    "ClientRequestToken": f"p{self.phase}-t{t}-{i}"})
                 with self.lock:
-                    self.pending[t] = (kind, changes)
+                    self.pending[t] = (kind, changes, req)
                 method, kwargs = req
                 if method not in ("batch_write_item", "transact_write_items"):
                     kwargs["TableName"] = self.table
@@ -273,7 +276,7 @@ def _scan_states(client: Any, table: str) -> dict[str, State]:
 def _resolve(model: _Model, load: _MixedLoad, actual: dict[str, State]) -> None:
     """Decide, from the table after the restart, whether each in-flight write committed; check that
     everything acknowledged is there and that a transaction in flight is wholly applied or not."""
-    for kind, changes in load.pending.values():
+    for kind, changes, _ in load.pending.values():
         applied = {}
         for k, new in changes.items():
             old, got = model.state(k), actual.get(k)
@@ -288,6 +291,82 @@ def _resolve(model: _Model, load: _MixedLoad, actual: dict[str, State]) -> None:
         assert actual.get(k) == model.state(k), (
             f"{k}: table holds {actual.get(k)}, acknowledged writes say {model.state(k)} "
             f"(history {model.history[k][-4:]})")
+
+
+def _retry_pending_transactions(client: Any, model: _Model, load: _MixedLoad) -> None:
+    """The in-flight TransactWriteItems sent again with its ClientRequestToken, as botocore retries
+    it: applied now if it had not committed, a no-op if it had; either way it is there once."""
+    for kind, changes, (_, kwargs) in load.pending.values():
+        if kind != "txn":
+            continue
+        client.transact_write_items(**kwargs)
+        model.commit(changes)
+        for k, new in changes.items():
+            got = client.get_item(TableName=kwargs["TransactItems"][0]["Put"]["TableName"], Key={"pk": {"S": k}},
+                                  ConsistentRead=True).get("Item")
+            assert _image_state(got) == new, f"{k}: {_image_state(got)} after the retried transaction, want {new}"
+
+
+class _StreamTail:
+    """A reader following the stream with GetRecords while the server is killed and restarted,
+    keeping its shard iterators across the restarts (children once their parent is read to its
+    end). What it saw, shard by shard, must be the stream: nothing twice, nothing skipped, nothing
+    that did not commit."""
+
+    def __init__(self, url: str, arn: str) -> None:
+        self.url, self.arn = url, arn
+        self.seen: dict[str, list[int]] = {}
+        self.iters: dict[str, str] = {}
+        self.done: set[str] = set()
+        self.errors: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        streams = make_client("dynamodbstreams", self.url, read_timeout=5, connect_timeout=1)
+        while not self.stop.is_set():
+            try:
+                for sh in _shards(streams, self.arn):
+                    sid, parent = sh["ShardId"], sh.get("ParentShardId")
+                    if sid not in self.iters and sid not in self.done and (parent is None or parent in self.done):
+                        self.iters[sid] = streams.get_shard_iterator(
+                            StreamArn=self.arn, ShardId=sid, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                        self.seen.setdefault(sid, [])
+                for sid, it in list(self.iters.items()):
+                    resp = streams.get_records(ShardIterator=it)
+                    self.seen[sid] += [_seq(r) for r in resp["Records"]]
+                    if resp.get("NextShardIterator") is None:
+                        self.done.add(sid)
+                        del self.iters[sid]
+                    else:
+                        self.iters[sid] = resp["NextShardIterator"]
+            except (ConnectionError, HTTPClientError):
+                pass   # the server is down: go on with the same iterators once it is back
+            except ClientError as e:
+                if e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) < 500:
+                    self.errors.append(str(e))
+                    return
+            self.stop.wait(0.05)
+
+    def check(self, records: list[dict]) -> None:
+        """Once caught up with `records` (the whole stream), what it saw per shard is exactly them."""
+        streams = make_client("dynamodbstreams", self.url)
+        want = {sh["ShardId"]: [_seq(r) for r in _read_shard(streams, self.arn, sh["ShardId"])]
+                for sh in _shards(streams, self.arn)}
+        assert sorted(s for w in want.values() for s in w) == sorted(_seq(r) for r in records)
+        wait_for(lambda: self.errors or all(self.seen.get(sid, [])[-1:] == w[-1:] for sid, w in want.items() if w),
+                 timeout=30, message=lambda: f"the tail to catch up: {len(self.seen)} shards")
+        assert not self.errors, self.errors
+        for sid, w in want.items():
+            assert self.seen.get(sid, []) == w, (
+                f"shard {sid}: the tail read {len(self.seen.get(sid, []))} records across the restarts, the shard "
+                f"holds {len(w)}; missing {sorted(set(w) - set(self.seen.get(sid, [])))[:5]}, "
+                f"extra {sorted(set(self.seen.get(sid, [])) - set(w))[:5]}")
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
 
 
 def _check_stream_replays(model: _Model, records: list[dict]) -> None:
@@ -372,8 +451,9 @@ def test_mixed_writes_and_their_stream_survive_kill9_rounds(tmp_path, workers):
                          BillingMode="PAY_PER_REQUEST",
                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
         model = _Model(threads=4, keys_per_thread=5)
+        tail = _StreamTail(srv.url, ddb.describe_table(TableName="mixed")["Table"]["LatestStreamArn"])
         phase = 0
-        for rnd in range(2):
+        for rnd in range(ROUNDS):
             phase += 1
             load = _MixedLoad(srv.url, "mixed", model, phase, seed=rng.randrange(1 << 30))
             load.start()
@@ -390,6 +470,7 @@ def test_mixed_writes_and_their_stream_survive_kill9_rounds(tmp_path, workers):
 
             ddb = make_client("dynamodb", srv.url)
             _resolve(model, load, _scan_states(ddb, "mixed"))
+            _retry_pending_transactions(ddb, model, load)
             phase += 1
             _conditional_writes_after_restart(ddb, "mixed", model, phase)
             streams = make_client("dynamodbstreams", srv.url)
@@ -397,7 +478,9 @@ def test_mixed_writes_and_their_stream_survive_kill9_rounds(tmp_path, workers):
             records = read_checked_stream(streams, arn)
             _check_stream_replays(model, records)
             _check_phases(model, records)
+        tail.check(records)
     finally:
+        tail.close()
         srv.kill9()
 
 
@@ -624,7 +707,7 @@ def test_a_trigger_resumes_from_its_checkpoint_across_kill9_rounds(tmp_path):
                             Environment={"Variables": {"OUT": late}})
         late_mapped = False
         model = _Model(threads=3, keys_per_thread=4)
-        for rnd in range(2):
+        for rnd in range(ROUNDS):
             load = _MixedLoad(srv.url, "trig", model, rnd + 1, seed=rng.randrange(1 << 30))
             load.start()
             target = rng.randint(30, 120)
