@@ -117,3 +117,11 @@ def test_legacy_parameters_report_value_types_as_request_parsing_errors(post, ta
         "a": {"ComparisonOperator": "EQ", "AttributeValueList": [{"L": "x"}]}}})) == (S, "Unexpected field type")
     assert _err(post("Scan", {"TableName": table, "ScanFilter": {
         "a": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": None}]}}})) == (V, _EMPTY_AV)
+
+
+def test_null_key_condition_is_a_condition_without_its_operator(post, ddbs, make_table):
+    t = make_table(client=ddbs)
+    missing = ("1 validation error detected: Value null at 'keyConditions.pk.member.comparisonOperator' failed to "
+               "satisfy constraint: Member must not be null")
+    assert _err(post("Query", {"TableName": t, "KeyConditions": {"pk": {}}})) == (V, missing)
+    assert _err(post("Query", {"TableName": t, "KeyConditions": {"pk": None}})) == (V, missing)

@@ -196,6 +196,10 @@ def key_conditions(conds: dict[str, Any], key: Any) -> KeyCondition:
     for name, spec in conds.items():
         spec = spec or {}
         op = spec.get("ComparisonOperator")
+        if op is None:  # a null Condition, as one without its operator
+            raise ValidationException(
+                f"1 validation error detected: Value null at 'keyConditions.{name}.member.comparisonOperator' "
+                "failed to satisfy constraint: Member must not be null")
         if op not in _OPERATORS:
             raise ValidationException(
                 f"1 validation error detected: Value '{op}' at 'keyConditions.{name}.member.comparisonOperator' "
