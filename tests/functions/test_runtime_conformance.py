@@ -435,3 +435,12 @@ def test_client_context_reaches_synchronous_invocations_only(lam: Any, make_func
     assert wait_for(lambda: path.exists() and path.read_text(), timeout=10) == "None"
     lam.invoke(FunctionName=name, ClientContext=cc, Payload=json.dumps({"path": str(path)}).encode())
     assert path.read_text() != "None"
+
+
+def test_a_qualifier_in_the_name_must_match_the_qualifier_parameter(lam: Any, make_function: Any) -> None:
+    name = make_function()
+    with pytest.raises(lam.exceptions.InvalidParameterValueException) as e:
+        lam.invoke(FunctionName=f"{name}:1", Qualifier="$LATEST", Payload=b"{}")
+    assert e.value.response["Error"]["Message"] == \
+        "The derived qualifier from the function name does not match the specified qualifier."
+    assert invoke_json(lam, f"{name}:$LATEST", {"action": "echo"}, Qualifier="$LATEST")[0]["event"] == {"action": "echo"}

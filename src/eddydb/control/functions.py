@@ -124,6 +124,9 @@ def resolve_name(inst: Any, ref: str | None, query: dict | None = None) -> str:
     if query:
         q = _q(query, "Qualifier")
         if q is not None:
+            if qualifier is not None and qualifier != q:
+                raise InvalidParameterValueException(
+                    "The derived qualifier from the function name does not match the specified qualifier.")
             qualifier = q
     if not _NAME_RX.fullmatch(name):
         raise ValidationException(
