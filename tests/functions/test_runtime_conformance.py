@@ -444,3 +444,32 @@ def test_a_qualifier_in_the_name_must_match_the_qualifier_parameter(lam: Any, ma
     assert e.value.response["Error"]["Message"] == \
         "The derived qualifier from the function name does not match the specified qualifier."
     assert invoke_json(lam, f"{name}:$LATEST", {"action": "echo"}, Qualifier="$LATEST")[0]["event"] == {"action": "echo"}
+
+
+def test_the_server_environment_does_not_leak_into_the_function(lam: Any, make_function: Any,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDDYDB_CONFORMANCE_SECRET", "server-only")
+    monkeypatch.setenv("AWS_PROFILE", "someone")
+    name = make_function()     # a new function: its worker starts after the variables were set
+    env, _ = invoke_json(lam, name, {"action": "env", "names": ["EDDYDB_CONFORMANCE_SECRET", "AWS_PROFILE"]})
+    assert env == {"EDDYDB_CONFORMANCE_SECRET": None, "AWS_PROFILE": None}
+
+
+def test_an_invocation_in_flight_finishes_on_the_old_code_while_new_ones_run_the_new(lam: Any, make_function: Any,
+                                                                                      tmp_path: Any) -> None:
+    go, started = tmp_path / "go", tmp_path / "started"
+    v1 = (f"import os, time\ndef handler(e, c):\n    open({str(started)!r}, 'w').write('x')\n    end = time.time() + 15\n"
+          f"    while not os.path.exists({str(go)!r}) and time.time() < end:\n        time.sleep(0.01)\n    return 'v1'\n")
+    name = make_function({"app.py": v1}, Timeout=30)
+    first: list[Any] = []
+    t = threading.Thread(target=lambda: first.append(invoke_json(lam, name, {})[0]))
+    t.start()
+    try:
+        wait_for(started.exists, timeout=10)
+        lam.update_function_code(FunctionName=name, ZipFile=make_zip({"app.py": "def handler(e, c):\n    return 'v2'\n"}))
+        assert invoke_json(lam, name, {})[0] == "v2"
+    finally:
+        go.write_text("go")
+        t.join(20)
+    assert first == ["v1"]
+    assert invoke_json(lam, name, {})[0] == "v2"
