@@ -473,3 +473,25 @@ def test_an_invocation_in_flight_finishes_on_the_old_code_while_new_ones_run_the
         t.join(20)
     assert first == ["v1"]
     assert invoke_json(lam, name, {})[0] == "v2"
+
+
+def test_context_log_writes_any_object_to_the_log(lam: Any, make_function: Any) -> None:
+    code = "def handler(e, c):\n    c.log('plain line\\n')\n    c.log({'k': 1})\n    return 'ok'\n"
+    name = make_function({"app.py": code})
+    payload, resp = invoke_json(lam, name, {}, LogType="Tail")
+    assert payload == "ok" and "FunctionError" not in resp
+    log = base64.b64decode(resp["LogResult"]).decode()
+    assert "plain line\n" in log and "{'k': 1}" in log
+
+
+def test_the_usual_logger_setup_logs_info_in_aws_format(lam: Any, make_function: Any) -> None:
+    code = ("import logging\nlogging.basicConfig(level=logging.DEBUG)   # a no-op: the runtime's handler is there\n"
+            "logger = logging.getLogger()\nlogger.setLevel(logging.INFO)\n"
+            "def handler(e, c):\n    logger.info('hello %s', 'there')\n    logger.debug('not shown')\n    return 1\n")
+    name = make_function({"app.py": code})
+    _, resp = invoke_json(lam, name, {}, LogType="Tail")
+    log = base64.b64decode(resp["LogResult"]).decode()
+    rid = resp["ResponseMetadata"]["RequestId"]
+    info = rf"^\[INFO\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{rid}\thello there$"
+    assert re.search(info, log, re.MULTILINE), log
+    assert "not shown" not in log

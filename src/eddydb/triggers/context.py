@@ -94,7 +94,7 @@ class LambdaContext:
         """AWS's runtime offers `context.log`; it writes to the function's log."""
         import sys
 
-        sys.stdout.write(msg)
+        sys.stdout.write(str(msg))
 
     def __repr__(self) -> str:
         return (f"LambdaContext([aws_request_id={self.aws_request_id},log_group_name={self.log_group_name},"
