@@ -125,3 +125,15 @@ def test_null_key_condition_is_a_condition_without_its_operator(post, ddbs, make
                "satisfy constraint: Member must not be null")
     assert _err(post("Query", {"TableName": t, "KeyConditions": {"pk": {}}})) == (V, missing)
     assert _err(post("Query", {"TableName": t, "KeyConditions": {"pk": None}})) == (V, missing)
+
+
+@pytest.mark.parametrize(("op", "param"), [("Query", "QueryFilter"), ("Scan", "ScanFilter")])
+@pytest.mark.parametrize("condition", [{}, None, {"ComparisonOperator": None}])
+def test_filter_condition_without_operator_names_its_path(post, ddbs, make_table, op, param, condition):
+    t = make_table(client=ddbs)
+    req: dict = {"TableName": t, param: {"a": condition}}
+    if op == "Query":
+        req["KeyConditions"] = {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "a"}]}}
+    path = f"{param[0].lower()}{param[1:]}.a.member.comparisonOperator"
+    message = f"1 validation error detected: Value null at '{path}' failed to satisfy constraint: Member must not be null"
+    assert _err(post(op, req)) == (V, message)

@@ -168,15 +168,17 @@ def expected(exp: dict[str, Any], conditional_operator: str | None = None) -> Co
     return Condition(_combine(nodes, conditional_operator), attributes=frozenset(exp))
 
 
-def query_filter(flt: dict[str, Any], conditional_operator: str | None = None) -> Condition:
-    """Translate QueryFilter/ScanFilter (+ConditionalOperator) into a Condition."""
+def query_filter(flt: dict[str, Any], conditional_operator: str | None = None, *,
+                 param: str = "queryFilter") -> Condition:
+    """Translate QueryFilter/ScanFilter (+ConditionalOperator) into a Condition; `param` names the
+    request member in error messages."""
     nodes = []
     for name, spec in flt.items():
-        spec = spec or {}
-        if "ComparisonOperator" not in spec:
+        spec = spec or {}  # a null Condition is one without its operator
+        if spec.get("ComparisonOperator") is None:
             raise ValidationException(
-                "1 validation error detected: Value null at 'comparisonOperator' failed to satisfy constraint: "
-                "Member must not be null"
+                f"1 validation error detected: Value null at '{param}.{name}.member.comparisonOperator' failed to "
+                "satisfy constraint: Member must not be null"
             )
         nodes.append(_operator_condition(name, spec["ComparisonOperator"], spec.get("AttributeValueList")))
     if not nodes:

@@ -192,7 +192,7 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
     if request.get("QueryFilter") is not None:
         out.filter = legacy.query_filter(request["QueryFilter"], op)
     if request.get("ScanFilter") is not None:
-        out.filter = legacy.query_filter(request["ScanFilter"], op)
+        out.filter = legacy.query_filter(request["ScanFilter"], op, param="scanFilter")
     if request.get("KeyConditions") is not None:
         if key is None:
             raise ValidationException("KeyConditions is only valid for Query")
