@@ -95,16 +95,13 @@ def test_event_payload_over_1mb_is_too_large(lam: Any, make_function: Any) -> No
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
 
 
-def test_two_parallel_invocations_both_succeed(lam: Any, make_function: Any) -> None:
+def test_two_parallel_invocations_both_succeed(lam: Any, make_function: Any, tmp_path: Any) -> None:
     # each handler waits until the other has started: they can only finish if they run at once
     code = ("import os, time\ndef handler(e, c):\n    open(e['me'], 'w').write('x')\n"
             "    end = time.time() + 10\n    while not os.path.exists(e['other']) and time.time() < end:\n"
             "        time.sleep(0.01)\n    return [os.path.exists(e['other']), os.getpid()]\n")
     name = make_function({"app.py": code}, Timeout=20)
-    import tempfile
-
-    d = tempfile.mkdtemp()
-    a, b = f"{d}/a", f"{d}/b"
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
     results: list[Any] = [None, None]
 
     def run(i: int, me: str, other: str) -> None:
