@@ -145,8 +145,40 @@ def _cond(state: State) -> tuple[str, dict]:
     return "v = :pv AND n = :pn", {":pv": {"N": str(state[0])}, ":pn": {"N": str(state[1])}}
 
 
+def _g(s: tuple[int, int]) -> str:
+    """The GSI key of a state: items move between index partitions as they change."""
+    return f"g{s[0] % 3}"
+
+
 def _item(k: str, s: tuple[int, int]) -> dict:
-    return {"pk": {"S": k}, "v": {"N": str(s[0])}, "n": {"N": str(s[1])}, "pad": {"S": k * 20}}
+    return {"pk": {"S": k}, "v": {"N": str(s[0])}, "n": {"N": str(s[1])}, "g": {"S": _g(s)}, "pad": {"S": k * 20}}
+
+
+_SET = "SET v = :v, g = :g ADD n :one"
+
+
+def _set_values(new: State) -> dict:
+    assert new is not None
+    return {":v": {"N": str(new[0])}, ":g": {"S": _g(new)}, ":one": {"N": "1"}}
+
+
+def _check_gsi(client: Any, table: str, model: _Model) -> None:
+    """The GSI holds exactly the table's items, under their current key: no entry left behind by a
+    write the crash cut, none missing."""
+    for g in ("g0", "g1", "g2"):
+        got: dict[str, State] = {}
+        kw: dict[str, Any] = {"TableName": table, "IndexName": "byg", "KeyConditionExpression": "g = :g",
+                              "ExpressionAttributeValues": {":g": {"S": g}}}
+        while True:
+            page = client.query(**kw)
+            for it in page["Items"]:
+                assert it["pk"]["S"] not in got, f"{it['pk']['S']} twice in the index under {g}"
+                got[it["pk"]["S"]] = _image_state(it)
+            if "LastEvaluatedKey" not in page:
+                break
+            kw["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        want = {k: model.state(k) for k in model.history if model.state(k) is not None and _g(model.state(k)) == g}
+        assert got == want, f"index partition {g}: {got}, table says {want}"
 
 
 class _MixedLoad:
@@ -195,9 +227,8 @@ class _MixedLoad:
                 elif kind in ("update", "cond"):
                     old = st(a)
                     changes = {a: (self._v(t, i), (old[1] + 1) if old else 1)}
-                    kw: dict[str, Any] = {"Key": {"pk": {"S": a}}, "UpdateExpression": "SET v = :v ADD n :one",
-                                          "ExpressionAttributeValues": {":v": {"N": str(changes[a][0])},
-                                                                        ":one": {"N": "1"}}}
+                    kw: dict[str, Any] = {"Key": {"pk": {"S": a}}, "UpdateExpression": _SET,
+                                          "ExpressionAttributeValues": _set_values(changes[a])}
                     if kind == "cond":
                         expr, vals = _cond(old)
                         kw["ConditionExpression"] = expr
@@ -222,8 +253,7 @@ class _MixedLoad:
                         {"Put": {"TableName": self.table, "Item": _item(a, changes[a]), "ConditionExpression": ca,
                                  **({"ExpressionAttributeValues": va} if va else {})}},
                         {"Update": {"TableName": self.table, "Key": {"pk": {"S": b}},
-                                    "UpdateExpression": "SET v = :v ADD n :one",
-                                    "ExpressionAttributeValues": {":v": {"N": str(changes[b][0])}, ":one": {"N": "1"}}}},
+                                    "UpdateExpression": _SET, "ExpressionAttributeValues": _set_values(changes[b])}},
                         {"Delete": {"TableName": self.table, "Key": {"pk": {"S": c}}}},
                         {"ConditionCheck": {"TableName": self.table, "Key": {"pk": {"S": d}}, "ConditionExpression": cd,
                                             **({"ExpressionAttributeValues": vd} if vd else {})}},
@@ -259,6 +289,19 @@ class _MixedLoad:
                 self.model.commit(changes)
                 self.pending.pop(t, None)
                 self.acked += 1
+            if i % 3 == 0:   # read your write: a strongly consistent read (on any worker) sees it
+                try:
+                    got = client.get_item(TableName=self.table, Key={"pk": {"S": a}}, ConsistentRead=True).get("Item")
+                except (ConnectionError, HTTPClientError):
+                    return
+                except ClientError as e:
+                    with self.lock:
+                        self.errors.append(f"GetItem {a}: {e}")
+                    return
+                if _image_state(got) != st(a):
+                    with self.lock:
+                        self.errors.append(f"{a}: GetItem after an acknowledged {kind} read {got}, want {st(a)}")
+                    return
 
 
 def _scan_states(client: Any, table: str) -> dict[str, State]:
@@ -447,8 +490,10 @@ def test_mixed_writes_and_their_stream_survive_kill9_rounds(tmp_path, workers):
     try:
         ddb = make_client("dynamodb", srv.url)
         ddb.create_table(TableName="mixed", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                         BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=_ad("pk", "g"), BillingMode="PAY_PER_REQUEST",
+                         GlobalSecondaryIndexes=[{"IndexName": "byg",
+                                                  "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                                  "Projection": {"ProjectionType": "ALL"}}],
                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
         model = _Model(threads=4, keys_per_thread=5)
         tail = _StreamTail(srv.url, ddb.describe_table(TableName="mixed")["Table"]["LatestStreamArn"])
@@ -471,6 +516,7 @@ def test_mixed_writes_and_their_stream_survive_kill9_rounds(tmp_path, workers):
             ddb = make_client("dynamodb", srv.url)
             _resolve(model, load, _scan_states(ddb, "mixed"))
             _retry_pending_transactions(ddb, model, load)
+            _check_gsi(ddb, "mixed", model)
             phase += 1
             _conditional_writes_after_restart(ddb, "mixed", model, phase)
             streams = make_client("dynamodbstreams", srv.url)
