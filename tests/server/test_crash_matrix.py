@@ -745,8 +745,9 @@ def test_a_trigger_resumes_from_its_checkpoint_across_kill9_rounds(tmp_path):
         lam.create_function(FunctionName="rec", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/x",
                             Handler="app.handler", Code={"ZipFile": _zip(RECORDER)}, Timeout=30,
                             Environment={"Variables": {"OUT": out}})
-        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="rec", StartingPosition="TRIM_HORIZON",
-                                        BatchSize=5)
+        rec_uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="rec",
+                                                   StartingPosition="TRIM_HORIZON", BatchSize=5)["UUID"]
+        updated = False   # an UpdateEventSourceMapping just before the first kill
         late = str(tmp_path / "late.jsonl")   # a second mapping, created just before the last kill
         lam.create_function(FunctionName="late", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/x",
                             Handler="app.handler", Code={"ZipFile": _zip(RECORDER)}, Timeout=30,
@@ -760,6 +761,13 @@ def test_a_trigger_resumes_from_its_checkpoint_across_kill9_rounds(tmp_path):
             wait_for(lambda load=load, target=target: load.errors or (
                 load.acked >= target and len(_deliveries(out)) >= target // 3), timeout=60,
                 message=f"{target} writes acknowledged and some delivered before kill {rnd}")
+            if rnd == 0:
+                try:
+                    make_client("lambda", srv.url, read_timeout=10).update_event_source_mapping(
+                        UUID=rec_uuid, BatchSize=3)
+                    updated = True
+                except (ConnectionError, HTTPClientError):
+                    pass
             if rnd == 1:
                 try:
                     make_client("lambda", srv.url, read_timeout=10).create_event_source_mapping(
@@ -782,6 +790,11 @@ def test_a_trigger_resumes_from_its_checkpoint_across_kill9_rounds(tmp_path):
                         "EventSourceMappings"]}
         assert "rec" in mappings
         assert "late" in mappings or not late_mapped, "acknowledged CreateEventSourceMapping lost"
+        assert mappings["rec"]["BatchSize"] == 3 or not updated, "acknowledged UpdateEventSourceMapping lost"
+        lam = make_client("lambda", srv.url)
+        for m in mappings.values():   # a state the crash interrupted (Creating, Updating) settles
+            wait_for(lambda m=m: lam.get_event_source_mapping(UUID=m["UUID"])["State"] == "Enabled", timeout=30,
+                     message=f"mapping of {m['FunctionArn']} Enabled after the restarts")
         for path in (out, late) if "late" in mappings else (out,):
             _check_deliveries(path, records)
     finally:
