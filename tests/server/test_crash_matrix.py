@@ -6,13 +6,18 @@ forwards) and with `--workers 1`:
 - every acknowledged PutItem, UpdateItem, DeleteItem, BatchWriteItem and TransactWriteItems is there
   (or gone, for deletes); the one write in flight per thread is applied wholly or not at all, and a
   TransactWriteItems retried with its ClientRequestToken after the restart is applied exactly once;
+- a GSI whose key changes with every write matches the table exactly; an acknowledged write reads
+  back strongly consistent on whichever worker answers;
 - the NEW_AND_OLD_IMAGES stream, read across all shards following lineage, replays per key exactly
   to the item (no record for an uncommitted write, none missing, images chained), sequence numbers
   are unique, increase along each shard and its lineage, and writes after a restart get numbers
-  above every pre-crash record;
+  above every pre-crash record; a reader keeping its shard iterators across the crashes reads each
+  shard exactly once through;
 - conditional writes after the restart see the pre-crash state (no lost update);
-- a table created or updated (GSI added, stream enabled) just before the crash is whole or absent;
-- a trigger resumes from its checkpoint: every record delivered at least once, in order per key.
+- a table created, updated (GSI added, stream enabled, disabled, enabled again) or deleted just
+  before the crash is whole or absent, with its index backfilled and its stream usable;
+- a trigger resumes from its checkpoint: every record delivered at least once, none before an
+  earlier one of its key; a mapping created or updated just before the crash is kept and settles.
 
 Assertions hold for any kill timing; only where the kill lands is random.
 """
