@@ -168,9 +168,9 @@ def test_raw_http_error_shapes(eddy_server: Any, srv_function: Any) -> None:
     assert json.loads(body)["Type"] == "User"
     name = srv_function()
     status, headers, _ = _raw(f"{base}/{name}/invocations", "POST", b"{}", {"X-Amz-Invocation-Type": "Sometimes"})
-    assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidParameterValueException")
+    assert (status, headers["x-amzn-ErrorType"]) == (400, "ValidationException")  # a model enum, as AWS answers
     status, headers, _ = _raw(f"{base}/{name}/invocations", "POST", b"{}", {"X-Amz-Log-Type": "Everything"})
-    assert (status, headers["x-amzn-ErrorType"]) == (400, "InvalidParameterValueException")
+    assert (status, headers["x-amzn-ErrorType"]) == (400, "ValidationException")
     status, headers, body = _raw(f"{base}/no-such-function-raw", "GET")
     assert status == 404
     assert headers["x-amzn-ErrorType"] == "ResourceNotFoundException"
