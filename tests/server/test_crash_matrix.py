@@ -479,6 +479,7 @@ def _kill_during_startup(srv: ServerProcess, delay: float) -> None:
     """Start the server and SIGKILL its process group `delay` seconds later, ready or not."""
     env = dict(os.environ)
     env.pop("EDDYDB_PORT", None)
+    env.update(srv.env or {})   # the server's own store (PostgreSQL under `make test-postgres`)
     with open(srv.log_path, "ab") as log:
         proc = subprocess.Popen(srv.command(), stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     time.sleep(delay)
