@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from botocore.exceptions import ClientError
 
-__all__ = ["raises"]
+__all__ = ["RAW_AUTH", "raises", "raw_error", "raw_poster"]
 
 
 class _Raises:
@@ -63,3 +63,33 @@ def n(x):
 def nl(*xs):
     """A list of numbers."""
     return {"L": [n(x) for x in xs]}
+
+# --- raw JSON 1.0 requests (what an SDK will not send: JSON nulls, wrong JSON types) ----------------
+RAW_AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dynamodb/aws4_request, "
+            "SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + "0" * 64)
+
+
+def raw_poster(url: str) -> Any:
+    """`send(op, body, prefix="DynamoDB_20120810") -> (status, decoded body)` over plain HTTP."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+
+    def send(op: str, body: dict, prefix: str = "DynamoDB_20120810") -> tuple[int, dict]:
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+        c.request("POST", "/", body=json.dumps(body), headers={
+            "Content-Type": "application/x-amz-json-1.0", "Authorization": RAW_AUTH, "X-Amz-Target": f"{prefix}.{op}"})
+        r = c.getresponse()
+        data = json.loads(r.read() or b"{}")
+        c.close()
+        return r.status, data
+    return send
+
+
+def raw_error(resp: tuple[int, dict]) -> tuple[str, str]:
+    """(__type without its namespace, message) of a 400 answer."""
+    status, body = resp
+    assert status == 400, body
+    return body["__type"].rsplit("#", 1)[-1], body.get("message", body.get("Message", ""))

@@ -3,41 +3,23 @@ constraint violations are reported together in one ValidationException, and both
 table lookup. Raw HTTP requests, since an SDK will not send most of these shapes."""
 from __future__ import annotations
 
-import http.client
-import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.cfutil import raises
+from conformance.cfutil import raises, raw_error, raw_poster
 
 V = "ValidationException"
 S = "SerializationException"
-_AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/dynamodb/aws4_request, "
-         "SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + "0" * 64)
 _MISSING = "no-such-table-shapes"
 
 
 @pytest.fixture
 def post(eddy_server: Any) -> Any:
-    u = urlsplit(eddy_server.url)
-
-    def send(op: str, body: dict, prefix: str = "DynamoDB_20120810") -> tuple[int, dict]:
-        c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-        c.request("POST", "/", body=json.dumps(body), headers={
-            "Content-Type": "application/x-amz-json-1.0", "Authorization": _AUTH, "X-Amz-Target": f"{prefix}.{op}"})
-        r = c.getresponse()
-        data = json.loads(r.read() or b"{}")
-        c.close()
-        return r.status, data
-    return send
+    return raw_poster(eddy_server.url)
 
 
-def _err(resp: tuple[int, dict]) -> tuple[str, str]:
-    status, body = resp
-    assert status == 400, body
-    return body["__type"].rsplit("#", 1)[-1], body.get("message", body.get("Message", ""))
+_err = raw_error
 
 
 @pytest.mark.parametrize(("op", "body", "message"), [

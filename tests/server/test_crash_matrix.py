@@ -39,6 +39,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
+from streams.streamutil import all_shards
 from util import ServerProcess, make_client, wait_for
 
 pytestmark = pytest.mark.slow
@@ -51,17 +52,6 @@ State = tuple[int, int] | None      # (v, n) of an item, None when absent
 
 
 # --- reading a stream, checking its shape ----------------------------------------------------------
-def _shards(streams: Any, arn: str) -> list[dict]:
-    out: list[dict] = []
-    kw: dict[str, Any] = {"StreamArn": arn}
-    while True:
-        d = streams.describe_stream(**kw)["StreamDescription"]
-        out += d["Shards"]
-        if "LastEvaluatedShardId" not in d:
-            return out
-        kw["ExclusiveStartShardId"] = d["LastEvaluatedShardId"]
-
-
 def _read_shard(streams: Any, arn: str, shard_id: str) -> list[dict]:
     it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id,
                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
@@ -85,7 +75,7 @@ def read_checked_stream(streams: Any, arn: str) -> list[dict]:
     any stream: parents listed before children, sequence numbers unique, strictly increasing along
     a shard and from a parent to its children, inside each shard's SequenceNumberRange. Each record
     gets `_root` (the lineage root of its shard) added."""
-    shards = _shards(streams, arn)
+    shards = all_shards(streams, arn)
     root: dict[str, str] = {}
     last: dict[str, int] = {}
     records: list[dict] = []
@@ -375,7 +365,7 @@ class _StreamTail:
         streams = make_client("dynamodbstreams", self.url, read_timeout=5, connect_timeout=1)
         while not self.stop.is_set():
             try:
-                for sh in _shards(streams, self.arn):
+                for sh in all_shards(streams, self.arn):
                     sid, parent = sh["ShardId"], sh.get("ParentShardId")
                     if sid not in self.iters and sid not in self.done and (parent is None or parent in self.done):
                         self.iters[sid] = streams.get_shard_iterator(
@@ -401,7 +391,7 @@ class _StreamTail:
         """Once caught up with `records` (the whole stream), what it saw per shard is exactly them."""
         streams = make_client("dynamodbstreams", self.url)
         want = {sh["ShardId"]: [_seq(r) for r in _read_shard(streams, self.arn, sh["ShardId"])]
-                for sh in _shards(streams, self.arn)}
+                for sh in all_shards(streams, self.arn)}
         assert sorted(s for w in want.values() for s in w) == sorted(_seq(r) for r in records)
         wait_for(lambda: self.errors or all(self.seen.get(sid, [])[-1:] == w[-1:] for sid, w in want.items() if w),
                  timeout=30, message=lambda: f"the tail to catch up: {len(self.seen)} shards")
