@@ -24,7 +24,6 @@ Assertions hold for any kill timing; only where the kill lands is random.
 from __future__ import annotations
 
 import contextlib
-import io
 import itertools
 import json
 import os
@@ -33,13 +32,13 @@ import signal
 import subprocess
 import threading
 import time
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTTPClientError
-from streams.streamutil import all_shards
+from streams.streamutil import all_shards, read_shard
+from triggers.triggers_support import make_zip
 from util import ServerProcess, make_client, wait_for
 
 pytestmark = pytest.mark.slow
@@ -52,20 +51,6 @@ State = tuple[int, int] | None      # (v, n) of an item, None when absent
 
 
 # --- reading a stream, checking its shape ----------------------------------------------------------
-def _read_shard(streams: Any, arn: str, shard_id: str) -> list[dict]:
-    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id,
-                                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    out: list[dict] = []
-    while it is not None:
-        resp = streams.get_records(ShardIterator=it, Limit=1000)
-        out += resp["Records"]
-        nxt = resp.get("NextShardIterator")
-        if not resp["Records"] and nxt is not None:
-            break   # open shard drained
-        it = nxt
-    return out
-
-
 def _seq(record: dict) -> int:
     return int(record["dynamodb"]["SequenceNumber"])
 
@@ -86,7 +71,7 @@ def read_checked_stream(streams: Any, arn: str) -> list[dict]:
         rng = sh["SequenceNumberRange"]
         start, end = int(rng["StartingSequenceNumber"]), rng.get("EndingSequenceNumber")
         floor = last.get(parent, -1) if parent else -1
-        for rec in _read_shard(streams, arn, sid):
+        for rec in read_shard(streams, arn, sid):
             s = _seq(rec)
             assert s > floor, f"shard {sid}: sequence number {s} not above {floor} (previous record or parent)"
             assert s >= start and (end is None or s <= int(end)), f"shard {sid}: {s} outside {rng}"
@@ -390,7 +375,7 @@ class _StreamTail:
     def check(self, records: list[dict]) -> None:
         """Once caught up with `records` (the whole stream), what it saw per shard is exactly them."""
         streams = make_client("dynamodbstreams", self.url)
-        want = {sh["ShardId"]: [_seq(r) for r in _read_shard(streams, self.arn, sh["ShardId"])]
+        want = {sh["ShardId"]: [_seq(r) for r in read_shard(streams, self.arn, sh["ShardId"])]
                 for sh in all_shards(streams, self.arn)}
         assert sorted(s for w in want.values() for s in w) == sorted(_seq(r) for r in records)
         wait_for(lambda: self.errors or all(self.seen.get(sid, [])[-1:] == w[-1:] for sid, w in want.items() if w),
@@ -706,13 +691,6 @@ def handler(event, context):
 '''
 
 
-def _zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", source)
-    return buf.getvalue()
-
-
 def _deliveries(path: str) -> list[tuple[str, str]]:
     if not os.path.exists(path):
         return []
@@ -739,14 +717,14 @@ def test_a_trigger_resumes_from_its_checkpoint_across_kill9_rounds(tmp_path):
                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
         arn = ddb.describe_table(TableName="trig")["Table"]["LatestStreamArn"]
         lam.create_function(FunctionName="rec", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/x",
-                            Handler="app.handler", Code={"ZipFile": _zip(RECORDER)}, Timeout=30,
+                            Handler="app.handler", Code={"ZipFile": make_zip({"app.py": RECORDER})}, Timeout=30,
                             Environment={"Variables": {"OUT": out}})
         rec_uuid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="rec",
                                                    StartingPosition="TRIM_HORIZON", BatchSize=5)["UUID"]
         updated = False   # an UpdateEventSourceMapping just before the first kill
         late = str(tmp_path / "late.jsonl")   # a second mapping, created just before the last kill
         lam.create_function(FunctionName="late", Runtime="python3.12", Role="arn:aws:iam::000000000000:role/x",
-                            Handler="app.handler", Code={"ZipFile": _zip(RECORDER)}, Timeout=30,
+                            Handler="app.handler", Code={"ZipFile": make_zip({"app.py": RECORDER})}, Timeout=30,
                             Environment={"Variables": {"OUT": late}})
         late_mapped = False
         model = _Model(threads=3, keys_per_thread=4)

@@ -7,17 +7,16 @@ after the restart as service deletes. And a crash under a TransactWriteItems loa
 transaction wholly applied (table, GSI, stream, a counter) or not at all."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import threading
 import time
-import zipfile
 from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 from streams.streamutil import read_stream, seq, stream_arn
+from triggers.triggers_support import make_zip
 from util import ServerProcess, make_client, wait_for
 
 pytestmark = pytest.mark.slow
@@ -39,13 +38,6 @@ def handler(event, context):
     with open(os.environ["OUT"], "a") as f:
         f.write("\n" + json.dumps(recs) + "\n")
 '''
-
-
-def _zip(source: str) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", source)
-    return buf.getvalue()
 
 
 def _deliveries(path: str) -> list[list]:
@@ -115,7 +107,7 @@ def test_kill9_with_a_trigger_and_ttl_loses_nothing_and_keeps_order(tmp_path):
                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
         ddb.update_time_to_live(TableName="orders", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
         lam.create_function(FunctionName="recorder", Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                            Code={"ZipFile": _zip(HANDLER)}, Timeout=30, Environment={"Variables": {"OUT": out}})
+                            Code={"ZipFile": make_zip({"app.py": HANDLER})}, Timeout=30, Environment={"Variables": {"OUT": out}})
         arn = stream_arn(ddb, "orders")
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="recorder", StartingPosition="TRIM_HORIZON",
                                         BatchSize=7)
