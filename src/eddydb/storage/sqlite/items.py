@@ -77,6 +77,8 @@ def migrate(conn: Any) -> bool:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
 _SQL_CACHE: dict[tuple, str] = {}
 
 
