@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eddydb.model.errors import SerializationException, ValidationException
+from eddydb.model.values import START_MAP, json_boolean, not_a_string
 
 __all__ = ["validate", "validator"]
 
@@ -28,7 +29,6 @@ _PKG = "com.amazonaws.dynamodb.v20120810."
 _PARAMETERIZED = ("class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to class "
                   "java.lang.Class (sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl and java.lang.Class "
                   "are in module java.base of loader 'bootstrap')")
-_START_MAP = "Start of structure or map found where not expected"
 _MAX_ERRORS = 10
 _SERVICES = {"DynamoDB_20120810": "dynamodb", "DynamoDBStreams_20120810": "dynamodbstreams"}
 # Model constraints DynamoDB does not enforce at the front end (it answers its own message later,
@@ -282,10 +282,6 @@ def _java_type(s: _Shape) -> str:
     return _PKG + s.name
 
 
-def _number_kind(v: Any) -> str:
-    return "NUMBER_VALUE" if type(v) is int or (type(v) is float and v.is_integer()) else "DECIMAL_VALUE"
-
-
 def _deserialize(s: _Shape, v: Any, in_collection: bool) -> Any:
     """`v` converted to shape `s` the way DynamoDB's deserializer does (SerializationException on a
     JSON type it cannot convert); returns the converted value (the same object if unchanged)."""
@@ -294,28 +290,9 @@ def _deserialize(s: _Shape, v: Any, in_collection: bool) -> Any:
     if kind == "string":
         if t is str:
             return v
-        if t is bool:
-            raise SerializationException(f"{'TRUE' if v else 'FALSE'}_VALUE cannot be converted to String")
-        if t is int or t is float:
-            raise SerializationException(f"{_number_kind(v)} cannot be converted to String")
-        if t is list:
-            raise SerializationException("Unrecognized collection type class java.lang.String")
-        raise SerializationException(_START_MAP)
+        raise not_a_string(v)
     if kind == "boolean":
-        if t is bool:
-            return v
-        if t is int or t is float:
-            raise SerializationException(f"{_number_kind(v)} cannot be converted to Boolean")
-        if t is str:
-            up = v.upper()
-            if up in ("TRUE", "1", "YES"):
-                return True
-            if up in ("FALSE", "0", "NO"):
-                return False
-            raise SerializationException("Unexpected token received from parser")
-        if t is list:
-            raise SerializationException("Unrecognized collection type class java.lang.Boolean")
-        raise SerializationException(_START_MAP)
+        return json_boolean(v)
     if kind in ("integer", "long", "double", "float"):
         java = _JAVA[kind]
         if t is int:
@@ -332,7 +309,7 @@ def _deserialize(s: _Shape, v: Any, in_collection: bool) -> Any:
             raise SerializationException(f"STRING_VALUE cannot be converted to {java}")
         if t is list:
             raise SerializationException(f"Unrecognized collection type class java.lang.{java}")
-        raise SerializationException(_START_MAP)
+        raise SerializationException(START_MAP)
     if kind == "blob":
         if t is str:
             if len(v) % 4:
@@ -342,7 +319,7 @@ def _deserialize(s: _Shape, v: Any, in_collection: bool) -> Any:
         if t is list:
             raise SerializationException("Unrecognized collection type class java.nio.ByteBuffer")
         if t is dict:
-            raise SerializationException(_START_MAP)
+            raise SerializationException(START_MAP)
         raise SerializationException("only base-64-encoded strings are convertible to bytes")
     if kind == "timestamp":
         if t is bool:
@@ -350,7 +327,7 @@ def _deserialize(s: _Shape, v: Any, in_collection: bool) -> Any:
         if t is list:
             raise SerializationException("Unrecognized collection type class java.util.Date")
         if t is dict:
-            raise SerializationException(_START_MAP)
+            raise SerializationException(START_MAP)
         return v
     if kind == "list":
         if t is list:
@@ -363,7 +340,7 @@ def _deserialize(s: _Shape, v: Any, in_collection: bool) -> Any:
                         v[i] = nx
             return v
         if t is dict:
-            raise SerializationException(_START_MAP)
+            raise SerializationException(START_MAP)
         raise SerializationException(_PARAMETERIZED if in_collection else "Unexpected field type")
     if kind == "map":
         if t is dict:

@@ -18,11 +18,15 @@ from eddydb.model.errors import SerializationException, ValidationException
 
 __all__ = [
     "MAX_DEPTH",
+    "START_MAP",
     "TYPES",
     "compare_values",
     "decimal_to_number",
+    "json_boolean",
+    "json_number_kind",
     "normalize_binary",
     "normalize_number",
+    "not_a_string",
     "to_decimal",
     "validate_item",
     "validate_value",
@@ -53,29 +57,30 @@ DECIMAL_CONTEXT = decimal.Context(prec=300, Emax=999999, Emin=-999999, traps=[de
 
 
 # DynamoDB's JSON deserializer (Jackson) rejects a member of the wrong JSON type before any validation,
-# with the messages api/shapes.py gives for every other member; an AttributeValue's members get the same.
-_START_MAP = "Start of structure or map found where not expected"
+# with the same messages for an AttributeValue's members as for every other member (api/shapes.py
+# calls these for its string and boolean members).
+START_MAP = "Start of structure or map found where not expected"
 _FIELD_TYPE = "Unexpected field type"
 
 
-def _json_number_kind(v: float) -> str:
+def json_number_kind(v: float) -> str:
     return "NUMBER_VALUE" if type(v) is int or v.is_integer() else "DECIMAL_VALUE"
 
 
-def _not_a_string(v: Any) -> SerializationException:
+def not_a_string(v: Any) -> SerializationException:
     """The error for a JSON value that is not a string where a string is expected (S, N, SS/NS members)."""
     if type(v) is bool:
         return SerializationException(f"{'TRUE' if v else 'FALSE'}_VALUE cannot be converted to String")
     if type(v) is int or type(v) is float:
-        return SerializationException(f"{_json_number_kind(v)} cannot be converted to String")
+        return SerializationException(f"{json_number_kind(v)} cannot be converted to String")
     if type(v) is list:
         return SerializationException("Unrecognized collection type class java.lang.String")
     if type(v) is dict:
-        return SerializationException(_START_MAP)
+        return SerializationException(START_MAP)
     return SerializationException("Unexpected value type in payload")
 
 
-def _boolean(v: Any) -> bool:
+def json_boolean(v: Any) -> bool:
     """A BOOL/NULL member as a boolean; the deserializer also accepts the text true/false, 1/0, yes/no."""
     if type(v) is bool:
         return v
@@ -87,14 +92,14 @@ def _boolean(v: Any) -> bool:
             return False
         raise SerializationException("Unexpected token received from parser")
     if type(v) is int or type(v) is float:
-        raise SerializationException(f"{_json_number_kind(v)} cannot be converted to Boolean")
+        raise SerializationException(f"{json_number_kind(v)} cannot be converted to Boolean")
     if type(v) is list:
         raise SerializationException("Unrecognized collection type class java.lang.Boolean")
-    raise SerializationException(_START_MAP if type(v) is dict else "Unexpected value type in payload")
+    raise SerializationException(START_MAP if type(v) is dict else "Unexpected value type in payload")
 
 
 def _not_a_list(v: Any) -> SerializationException:
-    return SerializationException(_START_MAP if type(v) is dict else _FIELD_TYPE)
+    return SerializationException(START_MAP if type(v) is dict else _FIELD_TYPE)
 
 
 def _invalid_number() -> ValidationException:
@@ -217,7 +222,7 @@ def normalize_binary(value: Any) -> str:
     if type(value) is not str:
         if type(value) is list:
             raise SerializationException("Unrecognized collection type class java.nio.ByteBuffer")
-        raise SerializationException(_START_MAP if type(value) is dict
+        raise SerializationException(START_MAP if type(value) is dict
                                      else "only base-64-encoded strings are convertible to bytes")
     if len(value) % 4:
         raise SerializationException(
@@ -272,21 +277,21 @@ def _validate(av: Any, depth: int) -> dict:
     v = av[t]
     if t == "S":
         if type(v) is not str:
-            raise _not_a_string(v)
+            raise not_a_string(v)
         return av if len(av) == 1 else {"S": v}
     if t == "N":
         if type(v) is not str:
-            raise _not_a_string(v)
+            raise not_a_string(v)
         n = normalize_number(v)
         return av if (n is v and len(av) == 1) else {"N": n}
     if t == "B":
         b = normalize_binary(v)
         return av if (b is v and len(av) == 1) else {"B": b}
     if t == "BOOL":
-        flag = _boolean(v)
+        flag = json_boolean(v)
         return av if (flag is v and len(av) == 1) else {"BOOL": flag}
     if t == "NULL":
-        if _boolean(v) is not True:
+        if json_boolean(v) is not True:
             raise ValidationException(_INVALID_PARAMS + "Null attribute value types must have the value of true")
         return av if (v is True and len(av) == 1) else {"NULL": True}
     if t == "M":
@@ -324,7 +329,7 @@ def _validate(av: Any, depth: int) -> dict:
     if t == "SS":
         for s in v:
             if type(s) is not str:
-                raise _not_a_string(s)
+                raise not_a_string(s)
         if len(set(v)) != len(v):
             raise _dup_error(v)
         return av if len(av) == 1 else {"SS": v}
@@ -332,7 +337,7 @@ def _validate(av: Any, depth: int) -> dict:
         members = []
         for s in v:
             if type(s) is not str:
-                raise _not_a_string(s)
+                raise not_a_string(s)
             members.append(normalize_number(s))
         if len(set(members)) != len(members):
             raise _dup_error(v)
