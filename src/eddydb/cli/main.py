@@ -100,7 +100,9 @@ def serve(host: str, port: int, data: str, in_memory: bool, store: str | None, r
     settings.workers = workers
     if in_memory and workers > 1:
         raise click.UsageError("--workers > 1 needs a durable store (--data or --store), not --in-memory")
-    if store and not store.startswith(("postgresql://", "postgres://")):
+    from eddydb.storage import STORE_URL_SCHEMES
+
+    if store and not store.startswith(STORE_URL_SCHEMES):
         raise click.UsageError(f"--store {store!r}: only postgresql:// URLs are supported (--data DIR for SQLite)")
     try:
         code = run(settings, echo=lambda line: click.echo(line))

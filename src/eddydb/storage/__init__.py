@@ -8,12 +8,14 @@ import os
 from eddydb.config import Settings
 from eddydb.storage.base import ReadTxn, Store, WriteTxn
 
-__all__ = ["ReadTxn", "Store", "WriteTxn", "open_store"]
+__all__ = ["STORE_URL_SCHEMES", "ReadTxn", "Store", "WriteTxn", "open_store"]
+
+STORE_URL_SCHEMES = ("postgresql://", "postgres://")   # what --store / EDDYDB_STORE may name
 
 
 def open_store(settings: Settings) -> Store:
     """Open (creating if needed) the store the settings describe."""
-    if settings.store and not settings.store.startswith(("postgresql://", "postgres://")):
+    if settings.store and not settings.store.startswith(STORE_URL_SCHEMES):
         raise ValueError(f"unsupported store URL {settings.store!r}: use postgresql://..., or --data DIR for SQLite")
     if settings.store:
         try:
