@@ -2,9 +2,9 @@
 
 Walks `tree` nodes with DynamoDB's semantics: comparisons of different types are
 false (not errors), a missing attribute makes a comparison false (except `<>`),
-`contains` works on strings, sets and lists, `size` on strings, binaries, sets,
-lists and maps. Called by the engine for ConditionExpression/Expected, Query/Scan
-filters and projections.
+`contains` works on strings, sets and lists, `size` on strings (UTF-8 bytes),
+binaries (bytes), sets, lists and maps (elements). Called by the engine for
+ConditionExpression/Expected, Query/Scan filters and projections.
 """
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def _size(av: dict | None) -> dict | None:
         return None
     ((t, v),) = av.items()
     if t == "S":
-        return {"N": str(len(v))}
+        # DynamoDB measures strings in UTF-8 bytes (item size, key limits, PartiQL SIZE "in bytes")
+        return {"N": str(len(v) if v.isascii() else len(v.encode("utf-8")))}
     if t == "B":
         return {"N": str(len(base64.b64decode(v)))}
     if t in ("SS", "NS", "BS", "L", "M"):
