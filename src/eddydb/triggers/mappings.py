@@ -120,13 +120,9 @@ class MappingManager:
         fname, farn = self._resolve_function(params["FunctionName"])
         _check_unique(self._load_all(), arn, fname)
         uuid = str(_uuid.uuid4())
-        latest: dict[str, int | None] = {}
-        if settings["StartingPosition"] == "LATEST":
-            for shard in shards:
-                try:
-                    latest[shard.shard_id] = self.inst.streams.latest_seq(shard.shard_id)
-                except EddyError:
-                    pass
+        enabled = settings.get("Enabled", True)
+        # LATEST is where polling starts: now, or (created disabled) when the mapping is first enabled
+        latest = self._latest_positions(shards) if settings["StartingPosition"] == "LATEST" and enabled else None
         doc: dict[str, Any] = {
             "UUID": uuid,
             "StartingPosition": settings["StartingPosition"],
@@ -147,7 +143,7 @@ class MappingManager:
             "FunctionResponseTypes": [],
             "EventSourceMappingArn": self.mapping_arn(uuid),
             "_function": fname,
-            "_enabled": settings.get("Enabled", True),
+            "_enabled": enabled,
             "_latest": latest,
             "_version": 1,
             "_ephemeral": self.owner if ephemeral else None,
@@ -192,6 +188,11 @@ class MappingManager:
         fn = None
         if params.get("FunctionName"):
             fn = self._resolve_function(params["FunctionName"])
+        latest = None
+        if settings.get("Enabled"):
+            current = self._load(uuid)
+            if current["StartingPosition"] == "LATEST" and current.get("_latest") is None:
+                latest = self._latest_positions(self._shards_or_none(current["EventSourceArn"]))
 
         def write(txn: Any) -> dict[str, Any]:
             raw = txn.load_mapping(uuid)
@@ -210,6 +211,8 @@ class MappingManager:
             if "Enabled" in settings and settings["Enabled"] != doc["_enabled"]:
                 state = "Enabling" if settings["Enabled"] else "Disabling"
                 merged["_enabled"] = settings["Enabled"]
+                if settings["Enabled"] and doc["StartingPosition"] == "LATEST" and doc.get("_latest") is None:
+                    merged["_latest"] = latest or {}   # first enabled: LATEST is the stream's end now
             merged["State"] = state
             merged["StateTransitionReason"] = "User action"
             merged["LastModified"] = self.clock()
@@ -569,6 +572,22 @@ class MappingManager:
 
     def _not_found(self, uuid: str) -> LambdaResourceNotFoundException:
         return LambdaResourceNotFoundException("The resource you requested does not exist.")
+
+    def _latest_positions(self, shards: _List[Any]) -> dict[str, int | None]:
+        """LATEST: the newest position of each shard (a processor starts just after it)."""
+        latest: dict[str, int | None] = {}
+        for shard in shards:
+            try:
+                latest[shard.shard_id] = self.inst.streams.latest_seq(shard.shard_id)
+            except EddyError:
+                pass
+        return latest
+
+    def _shards_or_none(self, arn: str) -> _List[Any]:
+        try:
+            return self.inst.streams.shards(arn)
+        except EddyError:   # the stream is gone: nothing to position on
+            return []
 
     def _stream_shards(self, arn: str) -> _List[Any]:
         if not isinstance(arn, str) or STREAM_ARN_RE.fullmatch(arn) is None:
