@@ -54,6 +54,7 @@ IDLE_TIMEOUT = 600.0          # seconds a warm worker may sit unused before it i
 LOG_MAX_BYTES = 32 << 20      # a function log above this is copied to <name>.log.1 and truncated
 HOUSEKEEPING_INTERVAL = 15.0
 ASYNC_RETRY_DELAYS = (60.0, 120.0)   # AWS retries a failed asynchronous invocation twice, 1 then 2 minutes later
+ASYNC_THROTTLE_DELAYS = (1.0, 300.0)  # a throttled one: "exponentially from 1 second ... to a maximum of 5 minutes"
 RESPONSE_LIMIT = 6291556      # AWS's limit on a synchronous invocation's response
 _INIT_TIMEOUT = 10.0          # Lambda's init phase limit, not counted in the function's Timeout
 _HEADER = struct.Struct("!II")
@@ -453,6 +454,8 @@ class FunctionRuntime:
         self._timers: set[threading.Timer] = set()
         self.async_retry_delays: tuple[float, ...] = tuple(
             float(d) for d in extra.get("function_async_retry_delays", ASYNC_RETRY_DELAYS))
+        first, cap = (float(d) for d in extra.get("function_async_throttle_delays", ASYNC_THROTTLE_DELAYS))
+        self.async_throttle_delays: tuple[float, float] = (first, cap)
 
     # -- places -------------------------------------------------------------
     @property
@@ -712,31 +715,48 @@ class FunctionRuntime:
         return self._executor
 
     def _invoke_async(self, name: str, payload: Any, client_context: dict | None, attempt: int,
-                      queued_at: float, request_id: str) -> None:
+                      queued_at: float, request_id: str, throttles: int = 0) -> None:
         """One attempt of an Event invocation; a function error is retried as AWS does (by default
         twice, one then two minutes later, under the same request id), within the function's
-        EventInvokeConfig."""
+        EventInvokeConfig. A throttle (reserved concurrency 0) is not a function error: as on AWS the
+        event goes back to the queue and is tried again, backing off from 1 second to 5 minutes, until
+        it runs or is older than MaximumEventAgeInSeconds; it uses none of the retry attempts."""
         try:
             res = self.invoke(name, payload, client_context=client_context, request_id=request_id)
+        except TooManyRequestsException:
+            first, cap = self.async_throttle_delays
+            self._schedule_async(name, payload, client_context, attempt, queued_at, request_id,
+                                 min(first * 2 ** throttles, cap), throttles + 1, "throttled")
+            return
         except Exception:  # noqa: BLE001 - an async invocation has no caller to tell
             self._log(name, f"{_now_iso()}\tasynchronous invocation failed\n{traceback.format_exc()}")
             return
         if not res.function_error or self._closed:
             return
-        config = (self.describe(name) or {}).get("_event_invoke") or {}
-        retries = int(config.get("MaximumRetryAttempts", 2))
-        max_age = float(config.get("MaximumEventAgeInSeconds", 21600))
+        retries = int(self._event_invoke_config(name).get("MaximumRetryAttempts", 2))
         if attempt >= retries or attempt >= len(self.async_retry_delays):
             self._log(name, f"{_now_iso()}\t{res.request_id}\tasynchronous invocation failed after "
                             f"{attempt + 1} attempt(s); event dropped\n")
             return
-        delay = self.async_retry_delays[attempt]
+        self._schedule_async(name, payload, client_context, attempt + 1, queued_at, request_id,
+                             self.async_retry_delays[attempt], throttles, "failed")
+
+    def _event_invoke_config(self, name: str) -> dict[str, Any]:
+        return (self.describe(name) or {}).get("_event_invoke") or {}  # type: ignore[no-any-return]
+
+    def _schedule_async(self, name: str, payload: Any, client_context: dict | None, attempt: int,
+                        queued_at: float, request_id: str, delay: float, throttles: int, why: str) -> None:
+        """Runs the Event invocation again `delay` seconds from now, unless the event would then be
+        older than the function's MaximumEventAgeInSeconds (then it is dropped, and logged)."""
+        if self._closed:
+            return
+        max_age = float(self._event_invoke_config(name).get("MaximumEventAgeInSeconds", 21600))
         if time.time() + delay - queued_at > max_age:
-            self._log(name, f"{_now_iso()}\t{res.request_id}\tevent older than MaximumEventAgeInSeconds "
-                            f"({max_age:.0f}); dropped\n")
+            self._log(name, f"{_now_iso()}\t{request_id}\tasynchronous invocation {why}; event older than "
+                            f"MaximumEventAgeInSeconds ({max_age:.0f}); event dropped\n")
             return
         timer = threading.Timer(delay, self._retry_async,
-                                args=(name, payload, client_context, attempt + 1, queued_at, request_id))
+                                args=(name, payload, client_context, attempt, queued_at, request_id, throttles))
         timer.daemon = True
         with self._lock:
             if self._closed:
@@ -745,14 +765,14 @@ class FunctionRuntime:
         timer.start()
 
     def _retry_async(self, name: str, payload: Any, client_context: dict | None, attempt: int,
-                     queued_at: float, request_id: str) -> None:
+                     queued_at: float, request_id: str, throttles: int) -> None:
         with self._lock:
             self._timers = {t for t in self._timers if t.is_alive() and t is not threading.current_thread()}
             if self._closed:
                 return
         try:
             self._pool_executor().submit(self._invoke_async, name, payload, client_context, attempt, queued_at,
-                                         request_id)
+                                         request_id, throttles)
         except RuntimeError:    # the executor is shut down
             pass
 
