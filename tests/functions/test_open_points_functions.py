@@ -7,6 +7,7 @@ minutes" (within MaximumEventAgeInSeconds, without using MaximumRetryAttempts).
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -65,3 +66,63 @@ def test_a_throttled_event_older_than_its_maximum_event_age_is_dropped(
     time.sleep(0.3)
     assert not marker.exists()
     assert "throttled" in _read(runtime.log_path(name))
+
+
+# --- marshalling the result (awslambdaric's LambdaMarshaller: simplejson, allow_nan=True) -----------
+def _raw(lam: Any, name: str) -> tuple[bytes, dict]:
+    resp = lam.invoke(FunctionName=name, Payload=b"{}")
+    return resp["Payload"].read(), resp
+
+
+def test_a_handler_returning_bytes_answers_them_as_they_are(lam: Any, make_function: Any) -> None:
+    # "if isinstance(response, bytes): return response, 'application/unknown'": not JSON, not an error
+    name = make_function({"app.py": "def handler(e, c):\n    return b'raw \\xff bytes'\n"})
+    body, resp = _raw(lam, name)
+    assert "FunctionError" not in resp
+    assert body == b"raw \xff bytes"
+
+
+def test_bytes_inside_a_result_are_utf8_strings(lam: Any, make_function: Any) -> None:
+    name = make_function({"app.py": "def handler(e, c):\n    return {'k': 'é'.encode()}\n"})
+    body, resp = _raw(lam, name)
+    assert "FunctionError" not in resp and body == '{"k":"é"}'.encode()
+    name = make_function({"app.py": "def handler(e, c):\n    return {'k': b'\\xff'}\n"})
+    body, resp = _raw(lam, name)
+    assert resp["FunctionError"] == "Unhandled"
+    assert json.loads(body)["errorType"] == "Runtime.MarshalError"
+    assert json.loads(body)["errorMessage"] == ("Unable to marshal response: 'utf-8' codec can't decode byte 0xff in "
+                                                "position 0: invalid start byte")
+
+
+@pytest.mark.parametrize(("expr", "body"), [
+    ("float('nan')", b"NaN"),
+    ("{'a': float('inf'), 'b': [float('-inf'), None, 1.5]}", b'{"a":Infinity,"b":[-Infinity,null,1.5]}'),
+    ("Decimal('NaN')", b"NaN"),
+    ("Decimal('-Infinity')", b"-Infinity"),
+    ("{'n': Decimal('1.10'), 'big': Decimal('1234567890123456789012345678901234567.8')}",
+     b'{"n":1.10,"big":1234567890123456789012345678901234567.8}'),
+    ("[2 ** 70, float('nan')]", b"[1180591620717411303424,NaN]"),
+    ("__import__('collections').namedtuple('P', 'x y')(1, 2)", b'{"x":1,"y":2}'),
+])
+def test_non_finite_numbers_and_decimals_are_written_as_the_python_runtime_writes_them(
+        lam: Any, make_function: Any, expr: str, body: bytes) -> None:
+    name = make_function({"app.py": f"from decimal import Decimal\ndef handler(e, c):\n    return {expr}\n"})
+    got, resp = _raw(lam, name)
+    assert "FunctionError" not in resp
+    assert got == body
+
+
+def test_an_in_process_callable_result_is_marshalled_the_same_way(runtime: Any, fname: str) -> None:
+    from decimal import Decimal
+
+    results = iter([b"raw", {"n": Decimal("1.10"), "x": float("nan")}, {1, 2}])
+    runtime.register_callable(fname, lambda e, c: next(results))
+    try:
+        assert runtime.invoke(fname, b"{}").payload == b"raw"
+        assert runtime.invoke(fname, b"{}").payload == b'{"n":1.10,"x":NaN}'
+        res = runtime.invoke(fname, b"{}")
+        assert res.function_error == "Unhandled"
+        assert json.loads(res.payload)["errorMessage"] == "Unable to marshal response: Object of type set is not " \
+                                                         "JSON serializable"
+    finally:
+        runtime.unregister_callable(fname)

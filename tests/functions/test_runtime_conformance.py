@@ -234,7 +234,8 @@ def test_init_error_is_retried_on_the_next_invocation(lam: Any, make_function: A
     assert invoke_json(lam, name, {})[0] == "up"
 
 
-@pytest.mark.parametrize("expr,type_name", [("{1, 2}", "set"), ("b'bytes'", "bytes")])
+@pytest.mark.parametrize("expr,type_name", [("{1, 2}", "set"), ("bytearray(b'x')", "bytearray"),
+                                             ("__import__('datetime').date(2020, 1, 1)", "date")])
 def test_unserialisable_result_message(lam: Any, make_function: Any, expr: str, type_name: str) -> None:
     name = make_function({"app.py": f"def handler(e, c):\n    return {expr}\n"})
     payload, resp = invoke_json(lam, name, {})

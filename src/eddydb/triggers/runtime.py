@@ -34,6 +34,7 @@ import orjson
 
 from eddydb.model.errors import LambdaResourceNotFoundException, TooManyRequestsException
 from eddydb.triggers.context import LambdaContext
+from eddydb.triggers.marshal import MarshalError, marshal_response
 
 __all__ = [
     "DEFAULT_MEMORY",
@@ -109,14 +110,6 @@ def _tail(text: str) -> str:
     if len(data) <= LOG_TAIL_BYTES:
         return text
     return data[-LOG_TAIL_BYTES:].decode("utf-8", "ignore")
-
-
-def _default(o: Any) -> Any:
-    import decimal
-
-    if isinstance(o, decimal.Decimal):
-        return int(o) if o == o.to_integral_value() else float(o)
-    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
 def _error_payload(etype: str, message: str, request_id: str = "", stack: list[str] | None = None) -> bytes:
@@ -879,10 +872,10 @@ class FunctionRuntime:
         try:
             result = c.fn(event, ctx)
             try:
-                out = orjson.dumps(result, default=_default, option=orjson.OPT_NON_STR_KEYS)
-            except TypeError as e:
+                out = marshal_response(result)
+            except MarshalError as e:
                 error = "Unhandled"
-                out = _error_payload("Runtime.MarshalError", f"Unable to marshal response: {e.__cause__ or e}", rid)
+                out = _error_payload("Runtime.MarshalError", e.message, rid)
             else:
                 if len(out) > RESPONSE_LIMIT:
                     error = "Unhandled"

@@ -3,7 +3,7 @@ handler once and runs invocations sent by triggers/runtime.py over two pipes.
 
 Started by `FunctionRuntime` (never imported by the server itself): loaded by file
 path so that neither eddydb's packages nor the server's modules shadow user code;
-it needs only the standard library, orjson and context.py beside it.
+it needs only the standard library, orjson and context.py and marshal.py beside it.
 
 Wire format, both directions: `!II` (meta length, body length), orjson meta, raw body.
   worker -> runtime, once:  {"t": "ready", "init_ms": float, "error": dict | None, "log": str}
@@ -16,7 +16,6 @@ stdout/stderr (fd 1 and 2) are the function's log file, opened for append by the
 from __future__ import annotations
 
 import contextlib
-import decimal
 import importlib
 import importlib.util
 import json
@@ -149,22 +148,6 @@ class _LambdaHandler(logging.Handler):
             self.handleError(record)
 
 
-def _default(o: Any) -> Any:
-    if isinstance(o, decimal.Decimal):
-        return int(o) if o == o.to_integral_value() else float(o)
-    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
-
-
-def _dumps(obj: Any) -> bytes:
-    try:
-        return orjson.dumps(obj, default=_default, option=orjson.OPT_NON_STR_KEYS)
-    except TypeError as e:
-        if "not JSON serializable" in str(e):
-            raise
-        # orjson refuses ints beyond 64 bits; the stdlib does not
-        return json.dumps(obj, default=_default).encode()
-
-
 def _loads(data: bytes) -> Any:
     if not data:
         return {}
@@ -180,9 +163,14 @@ def _stack(tb: Any) -> list[str]:
                                   for f in traceback.extract_tb(tb)])
 
 
-def _marshal_message(e: BaseException) -> str:
-    # orjson wraps the TypeError raised by `default`; AWS's message is the json module's own.
-    return f"Unable to marshal response: {e.__cause__ or e}"
+def _sibling(name: str) -> Any:
+    """triggers/<name>.py, loaded by file path (eddydb's package is not importable here)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(f"_eddydb_lambda_{name}", os.path.join(here, f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 class _Fault(Exception):
@@ -231,12 +219,10 @@ class _Worker:
         self.init_error: dict | None = None
         self.init_ms = 0.0
         self.first = True
-        here = os.path.dirname(os.path.abspath(__file__))
-        spec = importlib.util.spec_from_file_location("_eddydb_lambda_context", os.path.join(here, "context.py"))
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        self.context_cls = mod.LambdaContext
+        self.context_cls = _sibling("context").LambdaContext
+        marshal = _sibling("marshal")
+        self.marshal_response = marshal.marshal_response
+        self.marshal_error = marshal.MarshalError
 
     # -- pipe ---------------------------------------------------------------
     def _read_exact(self, n: int) -> bytes | None:
@@ -298,12 +284,12 @@ class _Worker:
         t0 = time.perf_counter()
         ok = False
         if self.init_error is not None:
-            out = _dumps(self.init_error)
+            out = orjson.dumps(self.init_error)
         else:
             try:
                 event = _loads(body)
             except ValueError as e:
-                out = _dumps({"errorMessage": f"Unable to unmarshal input: {e}", "errorType": "Runtime.UnmarshalError",
+                out = orjson.dumps({"errorMessage": f"Unable to unmarshal input: {e}", "errorType": "Runtime.UnmarshalError",
                               "requestId": rid, "stackTrace": []})
             else:
                 ctx = self.context_cls(
@@ -318,10 +304,10 @@ class _Worker:
                                       _stack(e.__traceback__))
                 else:
                     try:
-                        out = _dumps(result)
+                        out = self.marshal_response(result)
                         ok = True
-                    except (TypeError, ValueError) as e:
-                        out = self._error(rid, "Runtime.MarshalError", _marshal_message(e), [])
+                    except self.marshal_error as e:
+                        out = self._error(rid, "Runtime.MarshalError", e.message, [])
         dur = (time.perf_counter() - t0) * 1000.0
         self._finish(rid, dur)
         reply: dict[str, Any] = {"t": "result", "ok": ok, "dur": dur}
@@ -336,7 +322,7 @@ class _Worker:
         self.capture.write(f"[ERROR] {etype}: {msg}\nTraceback (most recent call last):\n" + "".join(stack))
         if stack and not stack[-1].endswith("\n"):
             self.capture.write("\n")
-        return _dumps({"errorMessage": msg, "errorType": etype, "requestId": rid, "stackTrace": stack})
+        return orjson.dumps({"errorMessage": msg, "errorType": etype, "requestId": rid, "stackTrace": stack})
 
     def _finish(self, rid: str, dur: float) -> None:
         mem = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
