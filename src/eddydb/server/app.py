@@ -71,12 +71,14 @@ _SWITCH_INTERVAL = 0.0005
 
 def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: int = 0,
                announce: Callable[[int], None] | None = None, background: bool = True,
-               channels: list[socket.socket] | None = None, catalog: Any = None) -> int:
+               channels: list[socket.socket] | None = None, catalog: Any = None,
+               handoffs: list[socket.socket] | None = None) -> int:
     """Serve on `sock` (or a new socket from settings) until SIGINT/SIGTERM. Returns an exit code.
 
     `channels` (several workers on SQLite, server/forward.py): worker 0 gets one socket per other
     worker and serves their forwarded requests; every other worker gets its one socket to worker 0
-    and forwards all but item reads over it. `catalog` is the shared table-catalog version
+    and forwards all but item reads over it. `handoffs` pair up the same way, for passing
+    connections (server/handoff.py). `catalog` is the shared table-catalog version
     (`Engine.share_catalog`), with several workers on any store.
     """
     if sys.getswitchinterval() > _SWITCH_INTERVAL:
@@ -131,6 +133,8 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
                 peers.append(peer)
             if not writer:
                 server.forward = peers[0]
+        if handoffs:
+            server.attach_handoffs(handoffs)
         await server.start(sock)
         if background:
             inst.start_background()
@@ -146,6 +150,7 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
                 log.warning("shutdown: a worker kept its forwarding channel open; closing it")
         for p in peers:
             p.close()
+        server.close_handoffs()
         inst.engine.writer.detach_inline()
 
     try:
@@ -174,13 +179,13 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _worker_entry(settings: Settings, index: int, channels: list[socket.socket] | None, catalog: Any,
-                  parent: int, ready: Any) -> None:
+                  parent: int, ready: Any, handoffs: list[socket.socket] | None = None) -> None:
     _die_with_parent(parent)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sock = make_socket(settings.host, settings.port, reuse_port=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards SIGTERM; Ctrl-C reaches us via the group
     code = run_worker(settings, sock, index=index, background=(index == 0), channels=channels, catalog=catalog,
-                      announce=lambda _port: ready.set())
+                      handoffs=handoffs, announce=lambda _port: ready.set())
     sys.exit(code)
 
 
@@ -261,6 +266,7 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     holder = make_socket(settings.host, port, reuse_port=True, listen=False)
     settings.port = port
     # Create the store once (schema, migrations) before workers race to do it.
+    from eddydb.server import handoff
     from eddydb.storage import open_store
 
     open_store(settings).close()
@@ -269,6 +275,8 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     # PostgreSQL takes concurrent writers, so there every worker writes itself.
     forwarding = settings.store is None
     pairs = [socket.socketpair() for _ in range(settings.workers - 1)] if forwarding else []
+    # ... and connections that write move to worker 0 between requests (handoff.py).
+    hpairs = [handoff.pair() for _ in range(settings.workers - 1)] if forwarding else []
     catalog = ctx.Value("q", -1)  # the newest table-catalog version: keeps every worker's table cache fresh
     procs: list[Any] = []
     stopping = False
@@ -289,13 +297,15 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     ready = [ctx.Event() for _ in range(settings.workers)]
     for i in range(settings.workers):
         channels = None if not forwarding else [a for a, _b in pairs] if i == 0 else [pairs[i - 1][1]]
-        p = ctx.Process(target=_worker_entry, args=(settings, i, channels, catalog, os.getpid(), ready[i]),
+        handoffs = None if not forwarding else [a for a, _b in hpairs] if i == 0 else [hpairs[i - 1][1]]
+        p = ctx.Process(target=_worker_entry,
+                        args=(settings, i, channels, catalog, os.getpid(), ready[i], handoffs),
                         name=f"eddydb-worker-{i}")
         p.start()
         procs.append(p)
         if stopping:  # signalled while the earlier ones started
             _forward(signal.SIGTERM, None)
-    for a, b in pairs:
+    for a, b in pairs + hpairs:
         a.close()
         b.close()
     # Announce only once every worker listens (a client may connect the moment it reads the line),

@@ -22,6 +22,7 @@ from typing import Any
 import httptools
 
 from eddydb.server import forward as _forward
+from eddydb.server import handoff as _handoff
 from eddydb.server import router as _router
 
 __all__ = ["HttpProtocol", "HttpServer"]
@@ -96,6 +97,8 @@ def _error(status: int, message: str) -> bytes:
 # reads: their route answers at once, so the pool future's result is the response.
 _OFFLOADED = frozenset({"DynamoDB_20120810.Scan"})
 _LOCAL_TARGETS = _forward.LOCAL_TARGETS
+_WRITE_TARGETS = _handoff.WRITE_TARGETS
+_READS_BEFORE_RETURN = _handoff.READS_BEFORE_RETURN
 
 
 # Headers every SDK request carries that no operation reads (as the SDKs spell them).
@@ -143,7 +146,7 @@ class _Waker:
 class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
-    def __init__(self, server: HttpServer) -> None:
+    def __init__(self, server: HttpServer, adopted: bool = False) -> None:
         self._server = server
         self._inst = server.inst
         self._waker = server.waker
@@ -164,6 +167,10 @@ class HttpProtocol(asyncio.Protocol):
         self._paused_read = False
         self._too_large = False
         self._eof = False                     # the client half-closed: close once it is answered
+        self._feeding = False                 # inside parser.feed_data (its callbacks run requests)
+        self._adopted = adopted               # worker 0: handed over by a reading worker (handoff.py)
+        self._reads = 0                       # consecutive item reads of an adopted connection
+        self._move: Any = None                # the handoff.Handoff to pass this connection to once idle
 
     # --- connection events -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -206,6 +213,7 @@ class HttpProtocol(asyncio.Protocol):
             t.resume_reading()
 
     def data_received(self, data: bytes) -> None:
+        self._feeding = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -216,6 +224,10 @@ class HttpProtocol(asyncio.Protocol):
                 self._abort(413, "Request must not exceed 16 MB")
             else:
                 self._abort(400, f"Bad request: {e}")
+        finally:
+            self._feeding = False
+        if self._move is not None:
+            self._maybe_move()
 
     def _abort(self, status: int, message: str) -> None:
         t = self._transport
@@ -281,12 +293,22 @@ class HttpProtocol(asyncio.Protocol):
         target = headers.get("x-amz-target")
         fwd = self._server.forward
         if fwd is not None and (target not in _LOCAL_TARGETS or url != "/"):
-            # a worker that does not write: worker 0 answers (server/forward.py)
+            # a worker that does not write: worker 0 answers (server/forward.py), and a connection
+            # that writes moves there once this answer is written (server/handoff.py)
+            if target in _WRITE_TARGETS:
+                self._move = self._server.to_writer
             self._busy = True
             self._busy_keep_alive = keep_alive
             self._busy_head = method == "HEAD"
             fwd.forward(method, url, headers, body, self._forwarded)
             return
+        if self._adopted:  # worker 0: an adopted connection that only reads goes back (handoff.py)
+            if target not in _LOCAL_TARGETS:
+                self._reads = 0
+            else:
+                self._reads += 1
+                if self._reads >= _READS_BEFORE_RETURN:
+                    self._move = self._server.next_reader()
         if target in _OFFLOADED:
             res = _Deferred(self._server.pool.submit(_route, self._inst, method, url, headers, body),
                             concurrent.futures.Future.result)
@@ -335,7 +357,26 @@ class HttpProtocol(asyncio.Protocol):
             if self._eof and self._transport is not None:
                 self._transport.close()
                 self._transport = None
+            elif self._move is not None and not self._feeding:
+                self._maybe_move()
             self._server.maybe_idle()
+
+    def _maybe_move(self) -> None:
+        """Pass this connection to another worker (`self._move`, handoff.py) if it is idle: its
+        responses all written, no byte of a next request read. Otherwise try after the next one."""
+        t = self._transport
+        dest = self._move
+        if (t is None or self._in_request or self._busy or self._waiting or self._eof or self._paused_write
+                or self._server.stopping or t.get_write_buffer_size()):
+            return
+        self._move = None
+        self._reads = 0
+        t.pause_reading()
+        if not dest.send(t.get_extra_info("socket")):
+            t.resume_reading()
+            return
+        t.close()  # this process's copy; the other one serves the connection from now on
+        self._transport = None
 
     def _respond(self, res: tuple, keep_alive: bool, head_only: bool) -> bool:
         t = self._transport
@@ -389,12 +430,54 @@ class HttpServer:
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="eddydb-scan")
         self.connections: set[HttpProtocol] = set()
         self.forward: Any = None            # a forward.ForwardClient on workers that do not write
+        self.to_writer: Any = None          # handoff.Handoff to worker 0, on workers that do not write
+        self._to_readers: list[Any] = []    # worker 0: a handoff.Handoff to each other worker
+        self._next_reader = 0
+        self._adopting: set[asyncio.Task] = set()
         self.stopping = False
         self._server: asyncio.AbstractServer | None = None
         self._idle: asyncio.Event | None = None
 
     async def start(self, sock: Any) -> None:
         self._server = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock, backlog=4096)
+
+    def attach_handoffs(self, socks: list[Any]) -> None:
+        """Connect the handoff socketpairs (handoff.py): worker 0 gets one per other worker, every
+        other worker its one to worker 0."""
+        links = [_handoff.Handoff(self.loop, s, self.adopt) for s in socks]
+        if self.forward is None:
+            self._to_readers = links
+        elif links:
+            self.to_writer = links[0]
+
+    def next_reader(self) -> Any:
+        """Worker 0: the reading worker an adopted connection that only reads goes back to."""
+        readers = [h for h in self._to_readers if h.open]
+        if not readers:
+            return None
+        self._next_reader += 1
+        return readers[self._next_reader % len(readers)]
+
+    def adopt(self, conn: Any) -> None:
+        """A connection another worker handed over between two requests: serve it from here."""
+        if self.stopping:
+            conn.close()  # between requests: the client reconnects, to a worker still serving
+            return
+        task = self.loop.create_task(self._adopt(conn, self.forward is None))
+        self._adopting.add(task)
+        task.add_done_callback(self._adopting.discard)
+
+    async def _adopt(self, conn: Any, adopted: bool) -> None:
+        try:
+            await self.loop.connect_accepted_socket(lambda: HttpProtocol(self, adopted), sock=conn)
+        except OSError as e:  # the client went away meanwhile
+            log.debug("adopting a handed-over connection: %r", e)
+            conn.close()
+
+    def close_handoffs(self) -> None:
+        for h in [*self._to_readers, self.to_writer]:
+            if h is not None:
+                h.close()
 
     def maybe_idle(self) -> None:
         if self.stopping and self._idle is not None:

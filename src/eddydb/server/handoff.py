@@ -1,0 +1,106 @@
+"""Connection handoff between server processes (`--workers N` on SQLite, next to forward.py).
+
+Forwarding a write costs worker 0 about as much as serving it over HTTP, and the worker that
+forwarded it pays for its HTTP as well: a connection that writes is cheapest on worker 0 itself.
+So a worker that forwards an item write passes the connection to worker 0 once it is idle (the
+response written, nothing of the next request read), and worker 0 serves it from then on. A
+connection worker 0 adopted that then only reads for `READS_BEFORE_RETURN` requests in a row goes
+back to a reading worker, so reads spread over the processes again after a write phase;
+connections worker 0 accepted itself stay (the kernel's share of a read load).
+
+The socket moves as a file descriptor (SCM_RIGHTS) over a SOCK_SEQPACKET socketpair of its own
+(`pair()`): the forwarding channel is a byte stream read by the event loop, which would drop
+ancillary data, and a packet keeps each descriptor with its own message.
+Nothing is in flight on a connection while it moves, so no byte is read twice or lost; the kernel
+keeps the TCP connection open while either process holds it, and the client notices nothing.
+A handoff that cannot be sent at once (a full socket buffer, worker 0 gone) is simply skipped:
+the connection stays where it is.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["READS_BEFORE_RETURN", "WRITE_TARGETS", "Handoff", "pair"]
+
+log = logging.getLogger("eddydb.server")
+
+# Requests that make a connection move to worker 0: the item writes (PartiQL statements included,
+# which worker 0 answers in any case). Table and stream operations are rare on a connection and
+# do not move it.
+WRITE_TARGETS = frozenset({
+    "DynamoDB_20120810.PutItem", "DynamoDB_20120810.UpdateItem", "DynamoDB_20120810.DeleteItem",
+    "DynamoDB_20120810.BatchWriteItem", "DynamoDB_20120810.TransactWriteItems",
+    "DynamoDB_20120810.ExecuteStatement", "DynamoDB_20120810.BatchExecuteStatement",
+    "DynamoDB_20120810.ExecuteTransaction",
+})
+
+# Consecutive item reads after which a connection worker 0 adopted returns to a reading worker.
+READS_BEFORE_RETURN = 16
+
+_MSG = b"c"
+
+
+def pair() -> tuple[socket.socket, socket.socket]:
+    """A handoff socketpair (made by the parent, one per non-writer worker)."""
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+
+class Handoff:
+    """One end of a handoff socketpair: `send(sock)` passes a connected socket to the other
+    process; connections arriving from it are given to `adopt(sock)` on the loop thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                 adopt: Callable[[socket.socket], Any]) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._adopt = adopt
+        self.open = True
+        sock.setblocking(False)
+        loop.add_reader(sock.fileno(), self._receive)
+
+    def send(self, conn: Any) -> bool:
+        """Pass `conn` (a socket, or the transport's socket-like object) to the other process.
+        True if it left; the caller then closes its own copy. False leaves everything as it was."""
+        if not self.open:
+            return False
+        try:
+            return socket.send_fds(self._sock, [_MSG], [conn.fileno()]) == len(_MSG)
+        except BlockingIOError:
+            return False
+        except OSError as e:  # the other process is gone
+            log.warning("connection handoff channel closed: %s", e)
+            self.close()
+            return False
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                msg, fds, _flags, _addr = socket.recv_fds(self._sock, 16, 1)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                log.warning("connection handoff channel failed: %s", e)
+                self.close()
+                return
+            if not msg and not fds:  # the other process closed its end
+                self.close()
+                return
+            for fd in fds:
+                try:
+                    conn = socket.socket(fileno=fd)
+                except OSError as e:  # pragma: no cover - the kernel handed us a descriptor
+                    log.error("cannot adopt a handed-over connection: %s", e)
+                    os.close(fd)
+                    continue
+                self._adopt(conn)
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self._loop.remove_reader(self._sock.fileno())
+            self._sock.close()
