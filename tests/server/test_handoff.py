@@ -30,7 +30,8 @@ def _connection_owners(server_port: int, client_port: int) -> set[int]:
     inodes = set()
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = open(path).read().splitlines()[1:]
+            with open(path) as f:
+                lines = f.read().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
