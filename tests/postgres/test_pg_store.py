@@ -212,3 +212,50 @@ def test_insert_item_if_absent(pg_store: PgStore) -> None:
         assert txn.get_item(1, 7, b"k", b"") == b"first"
     finally:
         txn.rollback()
+
+
+def _connections(url: str) -> dict[str, int]:
+    """This store's sessions in pg_stat_activity, by application_name (purpose:schema)."""
+    conninfo, schema = parse_store_url(url)
+    with psycopg.connect(conninfo, autocommit=True) as c:
+        rows = c.execute("SELECT application_name, count(*) FROM pg_stat_activity"
+                         " WHERE application_name LIKE %s GROUP BY 1", (f"%:{schema}",)).fetchall()
+    return dict(rows)
+
+
+def test_connections_name_their_purpose_and_schema(pg_url: str, pg_store: PgStore) -> None:
+    schema = parse_store_url(pg_url)[1]
+    pg_store.read().get_item(1, 1, b"k", b"")
+    pg_store.watch_changes(lambda shards: None)
+    names = wait_for(lambda: (n := _connections(pg_url)) and f"eddydb-watch:{schema}" in n and n, 10)
+    assert {f"eddydb-read:{schema}", f"eddydb-write:{schema}"} <= set(names)
+
+
+def test_close_releases_connections_of_reading_threads_that_live_on(pg_url: str) -> None:
+    """Reading threads keep a connection of their own; threads that outlive the store (the embedding
+    program's main thread, shared executors) must not keep it open after close()."""
+    store = PgStore(pg_url, settings=None, pool_size=8)
+    release = threading.Event()
+    read = threading.Barrier(4)
+
+    def reader() -> None:
+        store.read().get_item(1, 1, b"k", b"")
+        read.wait(10)
+        release.wait(30)
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        store.read().get_item(1, 1, b"k", b"")       # this (long-lived) thread too
+        store.watch_changes(lambda shards: None)
+        read.wait(10)
+        wait_for(lambda: sum(_connections(pg_url).values()) >= 6, 10)   # 4 readers, the writer, the watcher
+        store.close()
+        wait_for(lambda: not _connections(pg_url), 10,
+                 message=lambda: f"every connection closed (left: {_connections(pg_url)})")
+    finally:
+        release.set()
+        for t in threads:
+            t.join(10)
+        store.close()

@@ -8,7 +8,11 @@ under separate schemas.
 
 Connections: a reader's statement borrows a connection of a `psycopg_pool.ConnectionPool` for its
 duration (autocommit: it sees the last commit); `with store.read()` pins one for a REPEATABLE READ
-snapshot. The engine's group-commit writer thread owns one more connection.
+snapshot. The engine's group-commit writer thread owns one more connection, the change watcher
+(when something subscribes) one more. `close()` closes every one of them, including those reading
+threads still hold. Each connection names its purpose and schema in `application_name`
+("eddydb-read:<schema>", "eddydb-write:...", "eddydb-watch:...", "eddydb-schema:...") unless the URL
+sets its own, so `pg_stat_activity` tells them apart.
 
 Several processes on one schema (`--workers N`, several hosts): every write batch begins with
 `SELECT ... FROM writer_lock WHERE id = 1 FOR UPDATE` at READ COMMITTED. That row lock orders the
@@ -101,6 +105,19 @@ def parse_store_url(url: str) -> tuple[str, str]:
 def open_postgres(settings: Any) -> PgStore:
     """The store `settings.store` (a postgresql:// URL) describes; creates/migrates its schema."""
     return PgStore(settings.store, settings=settings)
+
+
+def _unstick(store_ref: weakref.ref[PgStore], conn: psycopg.Connection) -> None:
+    """A reading thread's own connection, once the thread is gone: back to its store's pool, or
+    closed when the store is gone (the finalizer holds the store weakly so it can be collected)."""
+    store = store_ref()
+    if store is not None:
+        store._unstick(conn)
+        return
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
+        pass
 
 
 def _last(cur: psycopg.Cursor) -> psycopg.Cursor:
@@ -349,18 +366,31 @@ class PgStore(Store):
         self._watch_thread: threading.Thread | None = None
         self._migrate()
         size = pool_size or int(os.environ.get("EDDYDB_PG_POOL", "16"))
+        # Connections reading threads keep as their own (checked out of the pool until the thread
+        # ends or the store closes); at most `size // 2`, so borrowing threads always find some.
+        self._owned: set[psycopg.Connection] = set()
         self._sticky = 0
         self._sticky_max = size // 2
         self._pool = ConnectionPool(self.conninfo, min_size=1, max_size=size, timeout=60.0, max_idle=60.0, open=True,
-                                    kwargs={"autocommit": True, "options": self.options},
+                                    kwargs={"autocommit": True, "options": self.options,
+                                            "fallback_application_name": self._app("read")},
                                     name=f"eddydb-{self.schema}")
-        self._wconn = self._connect_writer()
+        try:
+            self._wconn = self._connect_writer()
+        except BaseException:
+            self._pool.close(timeout=2.0)   # a store that failed to open keeps no connection
+            raise
         self._writer = PgWrite(self._wconn, self)
         self.notify = self._probe_notify()
 
     # --- connections -----------------------------------------------------------------------
+    def _app(self, purpose: str) -> str:
+        """`application_name` of this store's `purpose` connections (a URL's own name wins)."""
+        return f"eddydb-{purpose}:{self.schema}"[:63]
+
     def _connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.conninfo, autocommit=True, options=self.options)
+        return psycopg.connect(self.conninfo, autocommit=True, options=self.options,
+                               fallback_application_name=self._app("watch"))
 
     def _probe_notify(self) -> bool:
         """Whether this engine runs pg_notify (the COMMIT of a batch must never fail for a hint)."""
@@ -378,7 +408,7 @@ class PgStore(Store):
     def _connect_writer(self) -> psycopg.Connection:
         # A writer that vanishes (host down, network cut) must not hold the writer lock for long:
         # its session ends after 60 s idle inside a transaction, and keepalives detect dead peers.
-        return psycopg.connect(self.conninfo, autocommit=True,
+        return psycopg.connect(self.conninfo, autocommit=True, fallback_application_name=self._app("write"),
                                options=f"{self.options} -c idle_in_transaction_session_timeout=60000",
                                keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3)
 
@@ -387,7 +417,8 @@ class PgStore(Store):
         may start at once: conflicts on the catalog are retried."""
         for attempt in range(20):
             try:
-                with psycopg.connect(self.conninfo, autocommit=True) as c:
+                with psycopg.connect(self.conninfo, autocommit=True,
+                                     fallback_application_name=self._app("schema")) as c:
                     c.execute(pg_sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(pg_sql.Identifier(self.schema)))
                     c.execute(pg_sql.SQL("SET search_path = {}").format(pg_sql.Identifier(self.schema)))
                     with c.transaction():
@@ -427,11 +458,9 @@ class PgStore(Store):
                 raise RuntimeError("store is closed")
             own = None
             with self._lock:
-                if self._sticky < self._sticky_max:
+                take = self._sticky < self._sticky_max
+                if take:
                     self._sticky += 1
-                    take = True
-                else:
-                    take = False
             if take:
                 try:
                     own = self._pool.getconn()
@@ -439,20 +468,23 @@ class PgStore(Store):
                     with self._lock:
                         self._sticky -= 1
                     raise
+                with self._lock:
+                    self._owned.add(own)
             b = _Borrowing(self._pool, own)
             r = self._local.r = PgRead(b, self)
             if own is not None:
                 # the thread's own connection goes back to the pool when the thread is gone
-                weakref.finalize(b, self._unstick, own)
+                weakref.finalize(b, _unstick, weakref.ref(self), own)
         return r
 
     def _unstick(self, conn: psycopg.Connection) -> None:
         with self._lock:
+            if conn not in self._owned:
+                return                 # close() already took it
+            self._owned.discard(conn)
             self._sticky -= 1
-        if self._closed:
-            return
         try:
-            self._pool.putconn(conn)
+            self._pool.putconn(conn)   # closes it when the pool is closed
         except Exception:  # noqa: BLE001, S110 - a connection the pool no longer knows: dropped
             pass
 
@@ -597,6 +629,18 @@ class PgStore(Store):
             self._wconn.close()
         except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
             pass
+        # Threads that read keep their own connection until they end; the embedding process's
+        # threads (its main thread, shared executors) may outlive this store by far.
+        with self._lock:
+            owned, self._owned = self._owned, set()
+        for c in owned:
+            try:
+                self._pool.putconn(c)
+            except Exception:  # noqa: BLE001 - a connection the pool no longer knows: dropped
+                try:
+                    c.close()
+                except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
+                    pass
         try:
             self._pool.close(timeout=2.0)
         except Exception:  # noqa: BLE001, S110 - closing a broken connection may fail too
