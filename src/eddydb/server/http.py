@@ -171,6 +171,7 @@ class HttpProtocol(asyncio.Protocol):
         self._adopted = adopted               # worker 0: handed over by a reading worker (handoff.py)
         self._reads = 0                       # consecutive item reads of an adopted connection
         self._move: Any = None                # the handoff.Handoff to pass this connection to once idle
+        self._continue = False                # a 100 Continue owed once the answers before it are out
 
     # --- connection events -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -240,6 +241,7 @@ class HttpProtocol(asyncio.Protocol):
     # --- httptools callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
         self._in_request = True
+        self._continue = False
         self._url = b""
         self._headers = {}
         self._body = []
@@ -259,7 +261,10 @@ class HttpProtocol(asyncio.Protocol):
             self._too_large = True
             raise _TooLarge()
         if self._headers.get("expect", "").lower() == "100-continue" and self._transport is not None:
-            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self._busy or self._waiting:  # an interim answer must not overtake those before it
+                self._continue = True
+            else:
+                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
         self._body_len += len(body)
@@ -270,6 +275,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self._in_request = False
+        self._continue = False  # the body came without it
         body = self._body
         req = (
             self._parser.get_method().decode("latin-1"),
@@ -354,6 +360,9 @@ class HttpProtocol(asyncio.Protocol):
             self._execute(waiting.popleft())
         self._update_reading()
         if not self._busy and not waiting:
+            if self._continue and self._transport is not None:
+                self._continue = False
+                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             if self._eof and self._transport is not None:
                 self._transport.close()
                 self._transport = None

@@ -1,0 +1,350 @@
+"""The connection handoff (server/handoff.py) under adversarial clients: requests pipelined or cut
+at awkward places around the move, unusual HTTP framing, clients that close or half-close at once,
+hundreds of connections moving together, concurrent load with shutdown, slow readers. Whatever the
+client does, it sees one TCP connection answering every request once, in order, with its writes
+visible, and the server neither logs an internal error nor leaks a descriptor.
+
+Raw sockets where the bytes matter, boto3 for load. Which process holds a connection is read from
+/proc (Linux only, where `--workers 2` is the default).
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import zlib
+from typing import Any
+
+import pytest
+from util import ServerProcess, make_client, wait_for
+
+from eddydb.server import handoff
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads socket owners from /proc")
+
+_T = "adv"
+_KEYS = {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}], "BillingMode": "PAY_PER_REQUEST"}
+_AUTH = (b"Authorization: AWS4-HMAC-SHA256 Credential=k/20260101/us-east-1/dynamodb/aws4_request, "
+         b"SignedHeaders=host, Signature=0\r\n")
+
+
+# --- raw HTTP -------------------------------------------------------------------------------------
+def request(op: str, body: dict | bytes, *, version: bytes = b"1.1", extra: bytes = b"",
+            chunked: bool = False) -> bytes:
+    """The bytes of one DynamoDB request."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    head = (b"POST / HTTP/%s\r\nHost: localhost\r\nX-Amz-Target: DynamoDB_20120810.%s\r\n"
+            b"Content-Type: application/x-amz-json-1.0\r\n%s%s" % (version, op.encode(), _AUTH, extra))
+    if chunked:
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(data[i:i + 7]), data[i:i + 7]) for i in range(0, len(data), 7))
+        return head + b"Transfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    return head + b"Content-Length: %d\r\n\r\n%s" % (len(data), data)
+
+
+def put(pk: str, n: int, **kw: Any) -> bytes:
+    return request("PutItem", {"TableName": _T, "Item": {"pk": {"S": pk}, "n": {"N": str(n)}}}, **kw)
+
+
+def add(pk: str, **kw: Any) -> bytes:
+    return request("UpdateItem", {"TableName": _T, "Key": {"pk": {"S": pk}}, "UpdateExpression": "ADD n :one",
+                                  "ExpressionAttributeValues": {":one": {"N": "1"}}}, **kw)
+
+
+def get(pk: str, **kw: Any) -> bytes:
+    return request("GetItem", {"TableName": _T, "Key": {"pk": {"S": pk}}}, **kw)
+
+
+class Response:
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def n(self) -> int:
+        """The `n` of a GetItem answer."""
+        assert self.status == 200, self.body
+        return int(self.json()["Item"]["n"]["N"])
+
+
+class Conn:
+    """One raw client connection; every response is checked against its x-amz-crc32."""
+
+    def __init__(self, port: int, rcvbuf: int | None = None) -> None:
+        self.port = port
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(30)
+        self.sock.connect(("127.0.0.1", port))
+        self.local_port = self.sock.getsockname()[1]
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _more(self) -> bool:
+        chunk = self.sock.recv(1 << 20)
+        self.buf += chunk
+        return bool(chunk)
+
+    def response(self, head_only: bool = False) -> Response:
+        while b"\r\n\r\n" not in self.buf:
+            assert self._more(), f"closed mid-response: {self.buf!r}"
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        version, status = lines[0].split()[:2]
+        assert version == "HTTP/1.1", lines[0]
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        if status == "100":
+            return Response(100, headers, b"")
+        length = 0 if head_only else int(headers["content-length"])
+        while len(self.buf) < length:
+            assert self._more(), "closed mid-body"
+        body, self.buf = self.buf[:length], self.buf[length:]
+        if not head_only:
+            assert int(headers["x-amz-crc32"]) == zlib.crc32(body), "a response body arrived damaged"
+        return Response(int(status), headers, body)
+
+    def call(self, data: bytes) -> Response:
+        self.send(data)
+        return self.response()
+
+    def closed_by_server(self) -> bool:
+        """Nothing more comes: the server closed its side (after the answers read so far)."""
+        while True:
+            try:
+                if not self._more():
+                    return self.buf == b""
+            except ConnectionResetError:
+                return self.buf == b""
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# --- the server and its processes -----------------------------------------------------------------
+class Server:
+    """An `eddydb serve --workers N` with the table `_T`, its worker pids and worker 0's among them."""
+
+    def __init__(self, base: Any, workers: int = 2) -> None:
+        self.log_path = base / "server.log"
+        self.proc = ServerProcess(base / "data", args=["--workers", str(workers)], log_path=self.log_path)
+        self.proc.start()
+        self.port = self.proc.port
+        self.ddb = make_client("dynamodb", self.proc.url)
+        self.ddb.create_table(TableName=_T, **_KEYS)
+        self.ddb.get_waiter("table_exists").wait(TableName=_T, WaiterConfig={"Delay": 0.1})
+        self.workers = wait_for(lambda: self._workers(workers), timeout=10, message="the worker pids")
+        probe = Conn(self.port)   # a connection that wrote ends on worker 0
+        assert probe.call(put("probe", 0)).status == 200
+        self.writer = wait_for(lambda: next(iter(self.owners(probe)), None), timeout=10, message="probe owner")
+        probe.close()
+
+    def _workers(self, n: int) -> list[int]:
+        pids = []
+        for pid in subprocess.run(["pgrep", "-P", str(self.proc.proc.pid)], capture_output=True,
+                                  text=True, check=False).stdout.split():
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"spawn_main" in f.read():
+                    pids.append(int(pid))
+        return sorted(pids) if len(pids) == n else []
+
+    def owners(self, conn: Conn) -> set[int]:
+        """The workers holding the server end of `conn`."""
+        inodes = set()
+        for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(path) as f:
+                for line in f.read().splitlines()[1:]:
+                    fields = line.split()
+                    if (int(fields[1].rsplit(":", 1)[1], 16) == self.port
+                            and int(fields[2].rsplit(":", 1)[1], 16) == conn.local_port):
+                        inodes.add(f"socket:[{fields[9]}]")
+        found = set()
+        for pid in self.workers:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        found.add(pid)
+                except OSError:
+                    continue
+        return found
+
+    def fds(self) -> dict[int, int]:
+        return {pid: len(os.listdir(f"/proc/{pid}/fd")) for pid in self.workers}
+
+    def on_reader(self) -> Conn:
+        """A new connection the kernel gave to a worker other than worker 0."""
+        tried = []
+        try:
+            for _ in range(200):
+                conn = Conn(self.port)
+                assert conn.call(get("none")).status == 200   # accepted and served
+                owners = self.owners(conn)
+                if owners and self.writer not in owners:
+                    return conn
+                tried.append(conn)
+            raise AssertionError("200 connections all landed on worker 0")
+        finally:
+            for c in tried:
+                c.close()
+
+    def back_to_reader(self, conn: Conn) -> int:
+        """Read on an adopted connection until it returns to a reading worker; that worker's pid."""
+        self.moved(conn)
+        conn.send(get("none") * handoff.READS_BEFORE_RETURN)
+        for _ in range(handoff.READS_BEFORE_RETURN):
+            assert conn.response().status == 200
+        return wait_for(lambda: next(iter(self.owners(conn) - {self.writer}), None), timeout=10,
+                        message="the connection back on a reader")
+
+    def moved(self, conn: Conn) -> None:
+        wait_for(lambda: self.owners(conn) == {self.writer}, timeout=10, message="the connection on worker 0")
+
+    def log_errors(self) -> list[str]:
+        return [line for line in self.log_path.read_text(errors="replace").splitlines()
+                if "ERROR" in line or "Traceback" in line or "WARNING" in line]
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    s = Server(tmp_path_factory.mktemp("handoff-adv"))
+    yield s
+    assert s.proc.stop() == 0
+    assert s.log_errors() == []
+
+
+# --- pipelining at awkward boundaries ---------------------------------------------------------------
+def test_a_write_pipelined_with_more_requests_in_one_send_answers_each_in_order(srv):
+    conn = srv.on_reader()
+    for round_ in range(10):
+        burst = put("burst", round_) + get("burst") + add("burst") + get("burst") + get("none")
+        conn.send(burst)
+        assert conn.response().status == 200
+        assert conn.response().n() == round_
+        assert conn.response().status == 200
+        assert conn.response().n() == round_ + 1
+        assert conn.response().json() == {}
+        srv.back_to_reader(conn)
+    conn.close()
+
+
+def test_the_next_request_cut_at_every_byte_around_the_move(srv):
+    """The write and the first k bytes of the next request in one send, the next bytes one send each
+    while the write is answered and the connection moves: for every k, the read sees the write."""
+    conn = srv.on_reader()
+    template = get("cut")
+    for k in range(0, len(template) + 1, 3):
+        conn.send(put("cut", k) + template[:k])
+        for i in range(k, min(k + 6, len(template))):
+            conn.send(template[i:i + 1])
+        conn.send(template[k + 6:])
+        assert conn.response().status == 200
+        assert conn.response().n() == k
+        srv.back_to_reader(conn)  # the move has left already: these reads are worker 0's
+    conn.close()
+
+
+def test_a_partial_request_sent_before_the_write_is_answered_waits_for_the_rest(srv):
+    """Most of the next request is already in the server's hands when the write's answer goes out:
+    the connection stays until it is complete and answered, then moves."""
+    conn = srv.on_reader()
+    nxt = add("partial")
+    conn.send(add("partial") + nxt[:-1])
+    assert conn.response().status == 200
+    assert srv.owners(conn) - {srv.writer}   # still on the reader: it holds part of a request
+    conn.send(nxt[-1:])
+    assert conn.response().status == 200
+    srv.moved(conn)
+    assert conn.call(get("partial")).n() == 2
+    conn.close()
+
+
+# --- HTTP framing ------------------------------------------------------------------------------------
+def test_an_expect_100_continue_write_moves_and_keeps_answering(srv):
+    conn = srv.on_reader()
+    for n in range(3):
+        whole = put("expect", n, extra=b"Expect: 100-continue\r\n")
+        head, _, body = whole.partition(b"\r\n\r\n")
+        conn.send(head + b"\r\n\r\n")
+        assert conn.response().status == 100
+        conn.send(body)
+        assert conn.response().status == 200
+        srv.moved(conn)
+        assert conn.call(get("expect")).n() == n
+        srv.back_to_reader(conn)
+    conn.close()
+
+
+def test_an_expect_100_continue_behind_an_unanswered_write_comes_after_its_answer(srv):
+    """A pipelined request's interim 100 Continue must not overtake the answer before it."""
+    conn = srv.on_reader()
+    whole = put("expect2", 1, extra=b"Expect: 100-continue\r\n")
+    head, _, body = whole.partition(b"\r\n\r\n")
+    conn.send(add("expect2") + head + b"\r\n\r\n")
+    assert conn.response().status == 200     # the first write's answer first
+    assert conn.response().status == 100     # then the go-ahead for the second
+    conn.send(body)
+    assert conn.response().status == 200
+    assert conn.call(get("expect2")).n() == 1
+    conn.close()
+
+
+def test_chunked_and_gzip_bodies_on_a_moving_connection(srv):
+    conn = srv.on_reader()
+    assert conn.call(put("framing", 1, chunked=True)).status == 200
+    srv.moved(conn)
+    assert conn.call(get("framing", chunked=True)).n() == 1
+    srv.back_to_reader(conn)
+    body = gzip.compress(json.dumps({"TableName": _T, "Item": {"pk": {"S": "framing"}, "n": {"N": "2"}}}).encode())
+    assert conn.call(request("PutItem", body, extra=b"Content-Encoding: gzip\r\n")).status == 200
+    srv.moved(conn)
+    assert conn.call(get("framing")).n() == 2
+    conn.close()
+
+
+def test_head_get_and_health_checks_on_a_moving_connection(srv):
+    conn = srv.on_reader()
+    health = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    head = b"HEAD / HTTP/1.1\r\nHost: localhost\r\n\r\n"
+    as_json = b"GET / HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n\r\n"
+    conn.send(put("hg", 1) + head + health + as_json + get("hg"))
+    assert conn.response().status == 200
+    r = conn.response(head_only=True)
+    assert r.status == 200 and int(r.headers["content-length"]) == len(b"healthy: localhost")
+    assert conn.response().body == b"healthy: localhost"
+    assert conn.response().json()["status"] == "ok"
+    assert conn.response().n() == 1
+    srv.moved(conn)
+    conn.send(head + health + get("hg"))
+    assert conn.response(head_only=True).status == 200
+    assert conn.response().body == b"healthy: localhost"
+    assert conn.response().n() == 1
+    conn.close()
+
+
+def test_connection_close_on_the_write_closes_after_its_answer(srv):
+    for n in range(5):
+        conn = srv.on_reader()
+        r = conn.call(put("close", n, extra=b"Connection: close\r\n"))
+        assert r.status == 200 and r.headers["connection"] == "close"
+        assert conn.closed_by_server()
+        conn.close()
+        assert srv.ddb.get_item(TableName=_T, Key={"pk": {"S": "close"}})["Item"]["n"]["N"] == str(n)
+
+
+def test_http_1_0_writes(srv):
+    conn = srv.on_reader()     # plain HTTP/1.0: one request, then the server closes
+    assert conn.call(put("h10", 1, version=b"1.0")).status == 200
+    assert conn.closed_by_server()
+    conn.close()
+    conn = srv.on_reader()     # HTTP/1.0 keep-alive: moves and stays open like HTTP/1.1
+    assert conn.call(put("h10", 2, version=b"1.0", extra=b"Connection: keep-alive\r\n")).status == 200
+    srv.moved(conn)
+    assert conn.call(get("h10", version=b"1.0", extra=b"Connection: keep-alive\r\n")).n() == 2
+    conn.close()
