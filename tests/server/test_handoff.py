@@ -143,12 +143,18 @@ def _connection_on_reader(port: int, writer: int) -> _Conn:
             c.close()
 
 
-def test_a_connection_that_writes_moves_to_worker_0_and_keeps_answering(two_workers):
-    _srv, port, writer = two_workers
+def _moved_to_worker_0(port: int, writer: int, pk: str, n: int) -> tuple[_Conn, int]:
+    """A connection a reading worker accepted, moved to worker 0 by a PutItem; and the reader's pid."""
     conn = _connection_on_reader(port, writer)
     reader = next(iter(conn.owners()))
-    _put(conn, "moves", 1)
+    _put(conn, pk, n)
     wait_for(lambda: conn.owners() == {writer}, timeout=10, message="the connection moved to worker 0")
+    return conn, reader
+
+
+def test_a_connection_that_writes_moves_to_worker_0_and_keeps_answering(two_workers):
+    _srv, port, writer = two_workers
+    conn, reader = _moved_to_worker_0(port, writer, "moves", 1)
     assert reader != writer
     # the same socket goes on answering, and sees its own writes
     for n in range(2, 6):
@@ -159,10 +165,7 @@ def test_a_connection_that_writes_moves_to_worker_0_and_keeps_answering(two_work
 
 def test_an_adopted_connection_that_only_reads_goes_back(two_workers):
     _srv, port, writer = two_workers
-    conn = _connection_on_reader(port, writer)
-    reader = next(iter(conn.owners()))
-    _put(conn, "back", 7)
-    wait_for(lambda: conn.owners() == {writer}, timeout=10, message="the connection moved to worker 0")
+    conn, reader = _moved_to_worker_0(port, writer, "back", 7)
     for _ in range(handoff.READS_BEFORE_RETURN):
         assert _get(conn, "back") == 7
     wait_for(lambda: conn.owners() == {reader}, timeout=10, message="the connection went back")
