@@ -12,14 +12,17 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import zlib
 from typing import Any
 
 import pytest
-from util import ServerProcess, make_client, wait_for
+from util import ServerProcess, WaitTimeout, make_client, wait_for
 
 from eddydb.server import handoff
 
@@ -71,6 +74,21 @@ class Response:
         return int(self.json()["Item"]["n"]["N"])
 
 
+class ClosedBetweenRequests(ConnectionError):
+    """The server closed the connection before any byte of the next answer."""
+
+
+_open: list[Conn] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_connections():
+    """A failed test's connections must not hold the server's shutdown (a request cut off is busy)."""
+    yield
+    while _open:
+        _open.pop().close()
+
+
 class Conn:
     """One raw client connection; every response is checked against its x-amz-crc32."""
 
@@ -84,6 +102,7 @@ class Conn:
         self.sock.connect(("127.0.0.1", port))
         self.local_port = self.sock.getsockname()[1]
         self.buf = b""
+        _open.append(self)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -95,7 +114,9 @@ class Conn:
 
     def response(self, head_only: bool = False) -> Response:
         while b"\r\n\r\n" not in self.buf:
-            assert self._more(), f"closed mid-response: {self.buf!r}"
+            if not self._more():
+                assert self.buf == b"", f"closed mid-response: {self.buf!r}"
+                raise ClosedBetweenRequests()
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         version, status = lines[0].split()[:2]
@@ -157,33 +178,52 @@ class Server:
 
     def owners(self, conn: Conn) -> set[int]:
         """The workers holding the server end of `conn`."""
-        inodes = set()
+        return self.owners_of([conn])[0]
+
+    def owners_of(self, conns: list[Conn]) -> list[set[int]]:
+        by_port = {c.local_port: i for i, c in enumerate(conns)}
+        which = {}   # socket inode -> index in conns
         for path in ("/proc/net/tcp", "/proc/net/tcp6"):
             with open(path) as f:
                 for line in f.read().splitlines()[1:]:
                     fields = line.split()
-                    if (int(fields[1].rsplit(":", 1)[1], 16) == self.port
-                            and int(fields[2].rsplit(":", 1)[1], 16) == conn.local_port):
-                        inodes.add(f"socket:[{fields[9]}]")
-        found = set()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == self.port:
+                        i = by_port.get(int(fields[2].rsplit(":", 1)[1], 16))
+                        if i is not None:
+                            which[f"socket:[{fields[9]}]"] = i
+        found: list[set[int]] = [set() for _ in conns]
         for pid in self.workers:
             for fd in os.listdir(f"/proc/{pid}/fd"):
                 try:
-                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                        found.add(pid)
+                    i = which.get(os.readlink(f"/proc/{pid}/fd/{fd}"))
                 except OSError:
                     continue
+                if i is not None:
+                    found[i].add(pid)
         return found
 
-    def fds(self) -> dict[int, int]:
-        return {pid: len(os.listdir(f"/proc/{pid}/fd")) for pid in self.workers}
+    def sockets(self) -> dict[int, int]:
+        """How many sockets each worker holds."""
+        counts = {}
+        for pid in self.workers:
+            counts[pid] = 0
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    counts[pid] += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+                except OSError:
+                    continue
+        return counts
 
-    def on_reader(self) -> Conn:
+    def no_more_sockets_than(self, before: dict[int, int]) -> None:
+        wait_for(lambda: all(n <= before[pid] for pid, n in self.sockets().items()), timeout=10,
+                 message=lambda: f"sockets back to {before} (now {self.sockets()})")
+
+    def on_reader(self, rcvbuf: int | None = None) -> Conn:
         """A new connection the kernel gave to a worker other than worker 0."""
         tried = []
         try:
             for _ in range(200):
-                conn = Conn(self.port)
+                conn = Conn(self.port, rcvbuf)
                 assert conn.call(get("none")).status == 200   # accepted and served
                 owners = self.owners(conn)
                 if owners and self.writer not in owners:
@@ -234,12 +274,15 @@ def test_a_write_pipelined_with_more_requests_in_one_send_answers_each_in_order(
     conn.close()
 
 
-def test_the_next_request_cut_at_every_byte_around_the_move(srv):
+def test_the_next_request_cut_anywhere_around_the_move(srv):
     """The write and the first k bytes of the next request in one send, the next bytes one send each
     while the write is answered and the connection moves: for every k, the read sees the write."""
     conn = srv.on_reader()
     template = get("cut")
-    for k in range(0, len(template) + 1, 3):
+    body_at = template.index(b"\r\n\r\n")
+    cuts = sorted({*range(12), *range(body_at - 3, body_at + 6), *range(len(template) - 4, len(template) + 1),
+                   *range(12, len(template), 29)})
+    for k in cuts:
         conn.send(put("cut", k) + template[:k])
         for i in range(k, min(k + 6, len(template))):
             conn.send(template[i:i + 1])
@@ -347,4 +390,242 @@ def test_http_1_0_writes(srv):
     assert conn.call(put("h10", 2, version=b"1.0", extra=b"Connection: keep-alive\r\n")).status == 200
     srv.moved(conn)
     assert conn.call(get("h10", version=b"1.0", extra=b"Connection: keep-alive\r\n")).n() == 2
+    conn.close()
+
+
+# --- clients that go away ------------------------------------------------------------------------------
+def test_clients_that_close_or_half_close_at_once_leak_nothing(srv):
+    """Close right after the write's answer (as it moves), reset it, half-close after the write, or
+    close without reading the answer: no internal error, and no descriptor left in either worker."""
+    before = srv.sockets()
+    for i in range(200):
+        conn = Conn(srv.port)    # either worker
+        how = i % 5
+        if how == 0:             # close the moment the answer is read
+            assert conn.call(put("gone", i)).status == 200
+        elif how == 1:           # the same with a reset
+            assert conn.call(put("gone", i)).status == 200
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        elif how == 2:           # half-close after the write: answered, then closed by the server
+            conn.send(put("gone", i) + get("gone"))
+            conn.sock.shutdown(socket.SHUT_WR)
+            assert conn.response().status == 200
+            assert conn.response().n() == i
+            assert conn.closed_by_server()
+        elif how == 3:           # half-close right after the answer, as the connection moves
+            assert conn.call(put("gone", i)).status == 200
+            conn.sock.shutdown(socket.SHUT_WR)
+            assert conn.closed_by_server()
+        else:                    # gone before the answer
+            conn.send(put("gone", i))
+        conn.close()
+    srv.no_more_sockets_than(before)
+    assert srv.log_errors() == []
+
+
+# --- many connections -------------------------------------------------------------------------------
+def test_hundreds_of_connections_moving_at_once_are_all_served(srv):
+    """Hundreds of connections move at once, then hundreds go back to a reading worker that is
+    stalled (SIGSTOP): more than its handoff socket queues, so the rest stay on worker 0 and answer
+    there, and those queued are answered once the worker runs again."""
+    before = srv.sockets()
+    reader = next(pid for pid in srv.workers if pid != srv.writer)
+    conns: list[Conn] = []
+    try:
+        while sum(o == {reader} for o in srv.owners_of(conns)) < 300:   # > the 278 packets a socket queues
+            more = [Conn(srv.port) for _ in range(100)]
+            for c in more:
+                c.send(get("none"))
+            for c in more:
+                assert c.response().status == 200   # accepted and served
+            conns += more
+        for i, c in enumerate(conns):               # every connection writes at once
+            c.send(put(f"many{i}", 1) + get(f"many{i}"))
+        for c in conns:
+            assert c.response().status == 200
+            assert c.response().n() == 1
+        wait_for(lambda: all(o == {srv.writer} for o in srv.owners_of(conns)), timeout=10,
+                 message="every connection on worker 0")
+        os.kill(reader, signal.SIGSTOP)
+        try:
+            for c in conns:                         # the adopted ones go back: to a stalled reader
+                c.send(get("none") * handoff.READS_BEFORE_RETURN)
+            for c in conns:
+                for _ in range(handoff.READS_BEFORE_RETURN):
+                    assert c.response().status == 200
+            for i, c in enumerate(conns):
+                c.send(add(f"many{i}"))
+            answered = [c for c, o in zip(conns, srv.owners_of(conns), strict=True) if o == {srv.writer}]
+            assert len(conns) > len(answered) > len(conns) - 300    # some stayed, some are queued
+            for c in answered:
+                assert c.response().status == 200
+        finally:
+            os.kill(reader, signal.SIGCONT)
+        for i, c in enumerate(conns):
+            if c not in answered:
+                assert c.response().status == 200
+            assert c.call(get(f"many{i}")).n() == 2
+    finally:
+        for c in conns:
+            c.close()
+    srv.no_more_sockets_than(before)
+    assert srv.log_errors() == []
+
+
+def test_connections_ping_ponging_between_workers_under_load_lose_no_write(srv):
+    """boto3 threads alternate writes and runs of reads (their connections move to worker 0 and
+    back), raw connections pipeline writes and reads meanwhile: no lost update, every acknowledged
+    PutItem readable, every read sees its own connection's write."""
+    threads, rounds = 4, 12
+    acked: list[str] = []
+    errors: list[BaseException] = []
+
+    def boto(t: int) -> None:
+        ddb = make_client("dynamodb", srv.proc.url)
+        for i in range(rounds):
+            ddb.update_item(TableName=_T, Key={"pk": {"S": "pingpong"}}, UpdateExpression="ADD n :one",
+                            ExpressionAttributeValues={":one": {"N": "1"}})
+            ddb.put_item(TableName=_T, Item={"pk": {"S": f"pp-{t}-{i}"}, "n": {"N": str(i)}})
+            acked.append(f"pp-{t}-{i}")
+            for _ in range(handoff.READS_BEFORE_RETURN + i % 3):
+                ddb.get_item(TableName=_T, Key={"pk": {"S": f"pp-{t}-{i}"}})
+
+    def raw(t: int) -> None:
+        conn = Conn(srv.port)
+        for i in range(rounds * 3):
+            conn.send(put(f"raw-{t}", i) + get(f"raw-{t}") + get("none") * (i % 20))
+            assert conn.response().status == 200
+            assert conn.response().n() == i
+            for _ in range(i % 20):
+                assert conn.response().status == 200
+        conn.close()
+
+    def run(fn: Any, t: int) -> None:
+        try:
+            fn(t)
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    workers = [threading.Thread(target=run, args=(fn, t)) for t in range(threads) for fn in (boto, raw)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert errors == []
+    assert int(srv.ddb.get_item(TableName=_T, Key={"pk": {"S": "pingpong"}})["Item"]["n"]["N"]) == threads * rounds
+    for key in acked:
+        assert "Item" in srv.ddb.get_item(TableName=_T, Key={"pk": {"S": key}}), key
+    assert srv.log_errors() == []
+
+
+# --- three workers ------------------------------------------------------------------------------------
+def test_with_two_reading_workers_connections_go_back_round_robin(tmp_path):
+    srv = Server(tmp_path, workers=3)
+    try:
+        conn = srv.on_reader()
+        back = []
+        for n in range(4):   # from either reader to worker 0, and back to each reader in turn
+            assert conn.call(put("rr", n)).status == 200
+            back.append(srv.back_to_reader(conn))
+            assert conn.call(get("rr")).n() == n
+        assert back[0] != back[1] and back[:2] == back[2:]
+        assert set(back) == set(srv.workers) - {srv.writer}
+        conn.close()
+        assert srv.proc.stop() == 0
+        assert srv.log_errors() == []
+    finally:
+        srv.proc.kill9()
+
+
+# --- shutdown --------------------------------------------------------------------------------------------
+def test_sigterm_under_load_exits_cleanly_and_keeps_every_acknowledged_write(tmp_path):
+    """SIGTERM while connections move both ways: exit code 0 within the shutdown timeout, every
+    answer whole (a connection closes only between requests, and a retry on a new one is served
+    until the port closes), every acknowledged write there after a restart."""
+    srv = Server(tmp_path)
+    acked: list[str] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def client(t: int) -> None:
+        i = 0
+        while not stop.is_set():
+            try:
+                conn = Conn(srv.port)
+            except OSError:
+                return   # the server no longer listens
+            try:
+                while True:
+                    key = f"sig-{t}-{i}"
+                    conn.send(put(key, i) + get(key) + get("none") * (i % 18))
+                    r = conn.response()
+                    assert r.status == 200, r.body
+                    acked.append(key)
+                    assert conn.response().n() == i
+                    for _ in range(i % 18):
+                        assert conn.response().status == 200
+                    i += 1
+            except (ClosedBetweenRequests, ConnectionResetError, BrokenPipeError):
+                pass     # closed between requests (or reset under the unread next one): retry
+            except BaseException as e:  # noqa: BLE001 - reported by the main thread
+                errors.append(e)
+                return
+            finally:
+                conn.close()
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(8)]
+    try:
+        for th in threads:
+            th.start()
+        wait_for(lambda: len(acked) > 200, timeout=30, message="writes under way")
+        started = time.monotonic()
+        assert srv.proc.stop(timeout=30) == 0
+        assert time.monotonic() - started < 15
+        stop.set()
+        for th in threads:
+            th.join(30)
+        assert errors == []
+        assert srv.log_errors() == []
+        srv.proc.start()
+        pages = make_client("dynamodb", srv.proc.url).get_paginator("scan").paginate(TableName=_T)
+        assert set(acked) <= {item["pk"]["S"] for page in pages for item in page["Items"]}
+    finally:
+        stop.set()
+        srv.proc.kill9()
+
+
+# --- slow readers ----------------------------------------------------------------------------------------
+def test_a_slow_reader_that_writes_does_not_move_before_its_answers_are_sent(srv):
+    """Megabytes of Query and Scan answers the client does not read yet, then a write: the
+    connection must not move while the server still holds unsent bytes of it (worker 0's next
+    answer would overtake them), and every answer arrives whole and in order."""
+    srv.ddb.create_table(TableName="advbig", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                                        {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "N"}],
+                         BillingMode="PAY_PER_REQUEST")
+    srv.ddb.get_waiter("table_exists").wait(TableName="advbig", WaiterConfig={"Delay": 0.1})
+    pad = "x" * 10_000
+    for b in range(4):
+        srv.ddb.batch_write_item(RequestItems={"advbig": [
+            {"PutRequest": {"Item": {"pk": {"S": "big"}, "sk": {"N": str(b * 25 + i)}, "pad": {"S": pad}}}}
+            for i in range(25)]})
+    query = request("Query", {"TableName": "advbig", "KeyConditionExpression": "pk = :p",
+                              "ExpressionAttributeValues": {":p": {"S": "big"}}})
+    scan = request("Scan", {"TableName": "advbig"})
+    conn = srv.on_reader(rcvbuf=4096)   # a small window: the answers pile up in the server
+    conn.send((query + scan) * 5 + put("slow", 1))
+    wait_for(lambda: "Item" in srv.ddb.get_item(TableName=_T, Key={"pk": {"S": "slow"}}), timeout=10,
+             message="the write done")
+    with pytest.raises(WaitTimeout):   # its answer is queued behind megabytes: it stays
+        wait_for(lambda: srv.writer in srv.owners(conn), timeout=0.5)
+    conn.send(get("slow"))
+    for _ in range(10):
+        r = conn.response()
+        assert r.status == 200 and r.json()["Count"] == 100
+    assert conn.response().status == 200
+    assert conn.response().n() == 1
+    assert conn.call(get("slow")).n() == 1
+    srv.moved(conn)
     conn.close()
