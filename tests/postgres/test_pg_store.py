@@ -259,3 +259,17 @@ def test_close_releases_connections_of_reading_threads_that_live_on(pg_url: str)
         for t in threads:
             t.join(10)
         store.close()
+
+
+def test_the_change_watcher_connects_only_once_something_listens_for_stream_growth(pg_url: str) -> None:
+    """A process with no trigger coordinator (a `--workers` sibling, an embedded database without
+    background work) holds no LISTEN connection and does not poll."""
+    import eddydb
+
+    schema = parse_store_url(pg_url)[1]
+    with eddydb.open(store=pg_url, background=False) as db:
+        db.client("dynamodb").list_tables()
+        assert f"eddydb-watch:{schema}" not in _connections(pg_url)
+        db.instance.streams.subscribe(lambda shards: None)
+        wait_for(lambda: f"eddydb-watch:{schema}" in _connections(pg_url), 10)
+    wait_for(lambda: not _connections(pg_url), 10)

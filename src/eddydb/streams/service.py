@@ -63,9 +63,12 @@ class StreamService:
             engine.writer.add_commit_listener(self._shard_cache.committed, before_resolve=True)
         self.notifier = Notifier()
         engine.add_commit_listener(self.notifier.on_commit)
-        # Commits by other processes on the same store reach this process only through the store's hint.
-        watch = getattr(store, "watch_changes", None)
-        self._unwatch = watch(lambda shards: self.notifier.on_commit({"shards": shards})) if watch else None
+        # Commits by other processes on the same store reach this process only through the store's
+        # hint, which costs the store a thread (and on PostgreSQL a connection and a poll every
+        # 200 ms): asked for on the first subscribe() or wait(), as only those listen for them.
+        self._watch = getattr(store, "watch_changes", None)
+        self._watch_lock = threading.Lock()
+        self._unwatch: Callable[[], None] | None = None
         self._upkeep_lock = threading.Lock()
         self._next_trim = 0.0          # when retention may next have something to remove
         self._tables_changed = True    # look for streams of dropped tables at the next upkeep
@@ -224,6 +227,7 @@ class StreamService:
     def subscribe(self, callback: Callable[[set[str]], None]) -> Callable[[], None]:
         """callback(shard_ids) right after each commit that appended to (or closed) those shards,
         on the writer thread: keep it quick (set an event, queue a wake-up). Returns unsubscribe."""
+        self._watch_other_processes()
         return self.notifier.subscribe(callback)
 
     def generation(self) -> int:
@@ -232,7 +236,15 @@ class StreamService:
 
     def wait(self, generation: int, timeout: float | None = None) -> int:
         """Block until some shard grew after `generation` (or timeout); returns the new generation."""
+        self._watch_other_processes()
         return self.notifier.wait(generation, timeout)
+
+    def _watch_other_processes(self) -> None:
+        if self._watch is None or self._unwatch is not None:
+            return
+        with self._watch_lock:
+            if self._unwatch is None and not self._stop.is_set():
+                self._unwatch = self._watch(lambda shards: self.notifier.on_commit({"shards": shards}))
 
     # --- upkeep ---------------------------------------------------------------------------------
     def maintain(self, now: float | None = None, *, full: bool = False) -> None:
@@ -323,8 +335,9 @@ class StreamService:
 
     def close(self) -> None:
         self._stop.set()
-        if self._unwatch is not None:
-            self._unwatch()
+        with self._watch_lock:
+            if self._unwatch is not None:
+                self._unwatch()
         self.notifier.wake_all()
         t, self._thread = self._thread, None
         if t is not None and t is not threading.current_thread():
