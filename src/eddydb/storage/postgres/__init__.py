@@ -65,6 +65,7 @@ log = logging.getLogger("eddydb.storage.postgres")
 SCHEMA_VERSION = 2
 DEFAULT_SCHEMA = "eddydb"
 POLL_INTERVAL = 0.2          # fallback polling of the sequence counter when a hint is lost
+STICKY_THREADS = 2           # reading threads that keep a connection of their own (see _Borrowing)
 _MODULES = (_items, _streams, _triggers, _functions, _tokens)
 _CORE_SCHEMA: list[str] = [
     # The one row every write batch locks (FOR UPDATE): orders the batches of all processes.
@@ -177,7 +178,8 @@ class _Rows:
 
 class _Borrowing:
     """What a reader's `self.conn` is: the thread's own connection when it got one (the first
-    `pool size / 2` reading threads do, e.g. the server's event loop), else a pool connection
+    STICKY_THREADS reading threads do, at most half the pool: the server's event loop, which opens
+    the store and so reads first, and an embedding program's main thread), else a pool connection
     borrowed for the one statement; autocommit either way (each statement sees the last commit).
     Inside a snapshot one connection stays pinned."""
 
@@ -367,10 +369,12 @@ class PgStore(Store):
         self._migrate()
         size = pool_size or int(os.environ.get("EDDYDB_PG_POOL", "16"))
         # Connections reading threads keep as their own (checked out of the pool until the thread
-        # ends or the store closes); at most `size // 2`, so borrowing threads always find some.
+        # ends or the store closes). Few: a connection kept by a thread that reads now and then
+        # (background work, executors living as long as the process) would never go back to the
+        # pool, which closes idle connections after a minute; borrowing costs a lock, not a round trip.
         self._owned: set[psycopg.Connection] = set()
         self._sticky = 0
-        self._sticky_max = size // 2
+        self._sticky_max = min(STICKY_THREADS, size // 2)
         self._pool = ConnectionPool(self.conninfo, min_size=1, max_size=size, timeout=60.0, max_idle=60.0, open=True,
                                     kwargs={"autocommit": True, "options": self.options,
                                             "fallback_application_name": self._app("read")},
