@@ -629,3 +629,75 @@ def test_a_slow_reader_that_writes_does_not_move_before_its_answers_are_sent(srv
     assert conn.call(get("slow")).n() == 1
     srv.moved(conn)
     conn.close()
+
+
+def test_connections_handed_to_a_worker_that_stops_close_between_requests(tmp_path):
+    """Connections queued to a reading worker (stalled with SIGSTOP) when the server gets SIGTERM,
+    each with its next write already sent: each is either answered whole (then closed) or closed
+    before any byte of an answer, never half-answered; the exit is clean and answered writes stay."""
+    srv = Server(tmp_path)
+    reader = next(pid for pid in srv.workers if pid != srv.writer)
+    try:
+        conns = [srv.on_reader() for _ in range(8)]
+        for i, c in enumerate(conns):
+            assert c.call(put(f"stopping{i}", 1)).status == 200
+        native = Conn(srv.port)     # a connection worker 0 accepted: idle, closed when it stops
+        while srv.owners(native) != {srv.writer}:
+            native = Conn(srv.port)
+            assert native.call(get("none")).status == 200
+        wait_for(lambda: all(o == {srv.writer} for o in srv.owners_of(conns)), timeout=10,
+                 message="every connection on worker 0")
+        os.kill(reader, signal.SIGSTOP)
+        try:
+            for c in conns:   # sent back to the stalled reader, then the next write sent
+                c.send(get("none") * handoff.READS_BEFORE_RETURN)
+                for _ in range(handoff.READS_BEFORE_RETURN):
+                    assert c.response().status == 200
+            wait_for(lambda: all(not o for o in srv.owners_of(conns)), timeout=10, message="all queued")
+            for i, c in enumerate(conns):
+                c.send(put(f"stopping{i}", 2))
+            srv.proc.proc.send_signal(signal.SIGTERM)
+            assert native.closed_by_server()   # worker 0 stops
+        finally:
+            os.kill(reader, signal.SIGCONT)
+        answered = []
+        for i, c in enumerate(conns):
+            try:
+                r = c.response()
+            except (ClosedBetweenRequests, ConnectionResetError):
+                continue
+            assert r.status == 200 and r.headers.get("connection") == "close", r.body
+            assert c.closed_by_server()
+            answered.append(i)
+        assert srv.proc.proc.wait(15) == 0
+        srv.proc.proc = None
+        assert srv.log_errors() == []
+        srv.proc.start()
+        ddb = make_client("dynamodb", srv.proc.url)
+        for i in answered:
+            assert ddb.get_item(TableName=_T, Key={"pk": {"S": f"stopping{i}"}})["Item"]["n"]["N"] == "2"
+    finally:
+        srv.proc.kill9()
+
+
+# --- descriptors -------------------------------------------------------------------------------------------
+def test_connections_handed_to_a_worker_out_of_descriptors_stay_where_they_are(srv):
+    """Worker 0 at its open-file limit cannot take a handed-over connection (the kernel would drop
+    it, and the client find it closed): the connection goes on being served where it was."""
+    import resource
+
+    conns = [srv.on_reader() for _ in range(20)]
+    limit = resource.prlimit(srv.writer, resource.RLIMIT_NOFILE)
+    resource.prlimit(srv.writer, resource.RLIMIT_NOFILE, (len(os.listdir(f"/proc/{srv.writer}/fd")) + 3, limit[1]))
+    try:
+        for i, c in enumerate(conns):
+            assert c.call(put(f"nofile{i}", i)).status == 200
+        for i, c in enumerate(conns):
+            assert c.call(get(f"nofile{i}")).n() == i
+        assert sum(o == {srv.writer} for o in srv.owners_of(conns)) < len(conns)
+    finally:
+        resource.prlimit(srv.writer, resource.RLIMIT_NOFILE, limit)
+    for i, c in enumerate(conns):   # with descriptors to spare again, they move
+        assert c.call(put(f"nofile{i}", i + 1)).status == 200
+        assert c.call(get(f"nofile{i}")).n() == i + 1
+    wait_for(lambda: all(o == {srv.writer} for o in srv.owners_of(conns)), timeout=10, message="all moved")

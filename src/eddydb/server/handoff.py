@@ -14,7 +14,9 @@ ancillary data, and a packet keeps each descriptor with its own message.
 Nothing is in flight on a connection while it moves, so no byte is read twice or lost; the kernel
 keeps the TCP connection open while either process holds it, and the client notices nothing.
 A handoff that cannot be sent at once (a full socket buffer, worker 0 gone) is simply skipped:
-the connection stays where it is.
+the connection stays where it is. A process out of descriptors cannot take one (the kernel would
+drop it, closing the client's connection): each end keeps one descriptor free for the next
+arrival, and one that leaves it none goes back to where it came from.
 """
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ WRITE_TARGETS = frozenset({
 READS_BEFORE_RETURN = 16
 
 _MSG = b"c"
+_BACK = b"b"   # one sent back for want of a descriptor: taken even so (no ping-pong between two full ends)
 
 
 def pair() -> tuple[socket.socket, socket.socket]:
@@ -60,16 +63,17 @@ class Handoff:
         self._sock = sock
         self._adopt = adopt
         self.open = True
+        self._spare = _reserve()
         sock.setblocking(False)
         loop.add_reader(sock.fileno(), self._receive)
 
-    def send(self, conn: Any) -> bool:
+    def send(self, conn: Any, msg: bytes = _MSG) -> bool:
         """Pass `conn` (a socket, or the transport's socket-like object) to the other process.
         True if it left; the caller then closes its own copy. False leaves everything as it was."""
         if not self.open:
             return False
         try:
-            return socket.send_fds(self._sock, [_MSG], [conn.fileno()]) == len(_MSG)
+            return socket.send_fds(self._sock, [msg], [conn.fileno()]) == len(msg)
         except BlockingIOError:
             return False
         except OSError as e:  # the other process is gone
@@ -79,23 +83,33 @@ class Handoff:
 
     def _receive(self) -> None:
         while True:
+            if self._spare >= 0:  # room for the descriptor this message may carry
+                os.close(self._spare)
+                self._spare = -1
             try:
-                msg, fds, _flags, _addr = socket.recv_fds(self._sock, 16, 1)
+                msg, fds, flags, _addr = socket.recv_fds(self._sock, 16, 1)
             except (BlockingIOError, InterruptedError):
+                self._spare = _reserve()
                 return
             except OSError as e:
                 log.warning("connection handoff channel failed: %s", e)
                 self.close()
                 return
+            self._spare = _reserve()
             if not msg and not fds:  # the other process closed its end
                 self.close()
                 return
+            if flags & socket.MSG_CTRUNC:
+                log.error("a handed-over connection was lost: no file descriptor left to receive it")
             for fd in fds:
                 try:
                     conn = socket.socket(fileno=fd)
                 except OSError as e:  # pragma: no cover - the kernel handed us a descriptor
                     log.error("cannot adopt a handed-over connection: %s", e)
                     os.close(fd)
+                    continue
+                if self._spare < 0 and msg != _BACK and self.send(conn, _BACK):  # it took our last one
+                    conn.close()
                     continue
                 self._adopt(conn)
 
@@ -104,3 +118,14 @@ class Handoff:
             self.open = False
             self._loop.remove_reader(self._sock.fileno())
             self._sock.close()
+            if self._spare >= 0:
+                os.close(self._spare)
+                self._spare = -1
+
+
+def _reserve() -> int:
+    """A descriptor held only to be given up for an arriving connection; -1 if none is left."""
+    try:
+        return os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return -1
