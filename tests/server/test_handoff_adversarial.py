@@ -701,3 +701,35 @@ def test_connections_handed_to_a_worker_out_of_descriptors_stay_where_they_are(s
         assert c.call(put(f"nofile{i}", i + 1)).status == 200
         assert c.call(get(f"nofile{i}")).n() == i + 1
     wait_for(lambda: all(o == {srv.writer} for o in srv.owners_of(conns)), timeout=10, message="all moved")
+
+
+def test_a_handoff_the_kernel_refuses_for_now_leaves_the_channel_open(monkeypatch):
+    """Only a peer that is gone closes the channel; a refusal of this one descriptor (too many in
+    flight, no buffer) leaves the connection where it is and the next handoff is tried again."""
+    import asyncio
+    import errno
+
+    loop = asyncio.new_event_loop()
+    a, b = handoff.pair()
+    refusals = iter([OSError(errno.ETOOMANYREFS, "Too many references"), OSError(errno.ENOBUFS, "No buffer")])
+    real = socket.send_fds
+
+    def send_fds(*args: Any) -> int:
+        err = next(refusals, None)
+        if err is not None:
+            raise err
+        return real(*args)
+
+    monkeypatch.setattr(socket, "send_fds", send_fds)
+    sender = handoff.Handoff(loop, a, lambda s: None)
+    receiver = handoff.Handoff(loop, b, lambda s: s.close())
+    try:
+        with socket.socket() as conn:
+            assert not sender.send(conn) and not sender.send(conn)
+            assert sender.open
+            assert sender.send(conn)
+            receiver.close()
+            assert not sender.send(conn) and not sender.open   # gone: closed for good
+    finally:
+        sender.close()
+        loop.close()
