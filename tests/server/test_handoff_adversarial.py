@@ -308,6 +308,34 @@ def test_a_partial_request_sent_before_the_write_is_answered_waits_for_the_rest(
     conn.close()
 
 
+def test_a_write_followed_by_more_requests_than_the_server_queues(srv):
+    """Reading pauses at 32 requests queued behind a write: the rest waits in the socket, the
+    connection moves only once every one of them is answered."""
+    conn = srv.on_reader()
+    conn.send(put("many-queued", 1) + get("many-queued") * 100 + put("many-queued", 2) + get("many-queued") * 3)
+    assert conn.response().status == 200
+    assert [conn.response().n() for _ in range(100)] == [1] * 100
+    assert conn.response().status == 200
+    assert [conn.response().n() for _ in range(3)] == [2] * 3
+    srv.moved(conn)
+    conn.close()
+
+
+def test_a_large_write_trickling_in_after_another_write_is_not_cut(srv):
+    """A 300 KB item sent in 1 KB pieces right behind a write: the move waits for its last byte."""
+    conn = srv.on_reader()
+    big = request("PutItem", {"TableName": _T, "Item": {"pk": {"S": "trickle"}, "n": {"N": "7"},
+                                                        "pad": {"S": "p" * 300_000}}})
+    conn.send(put("trickle", 1) + big[:1000])
+    for i in range(1000, len(big), 1000):
+        conn.send(big[i:i + 1000])
+    assert conn.response().status == 200
+    assert conn.response().status == 200
+    assert conn.call(get("trickle")).n() == 7
+    srv.moved(conn)
+    conn.close()
+
+
 # --- HTTP framing ------------------------------------------------------------------------------------
 def test_an_expect_100_continue_write_moves_and_keeps_answering(srv):
     conn = srv.on_reader()
