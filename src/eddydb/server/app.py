@@ -113,9 +113,10 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
                 for p in peers:  # the forwarded writes this batch answered leave at once
                     p.flush()
 
-            inst.engine.writer.attach_inline(lambda run: loop.call_soon(_batch_then_answer, run))
+            inst.engine.writer.attach_inline(lambda run: loop.call_soon(_batch_then_answer, run),
+                                             loop.call_soon_threadsafe)
         else:
-            inst.engine.writer.attach_inline(loop.call_soon)
+            inst.engine.writer.attach_inline(loop.call_soon, loop.call_soon_threadsafe)
 
     def _on_signal() -> None:
         stop.set()
