@@ -236,8 +236,8 @@ def test_a_handed_over_socket_reaches_the_other_end_connected():
     accepted, _ = listener.accept()
     adopted: list[socket.socket] = []
     try:
-        sender = handoff.Handoff(loop, a, lambda s: None)
-        receiver = handoff.Handoff(loop, b, adopted.append)
+        sender = handoff.Handoff(loop, a, lambda s: False)
+        receiver = handoff.Handoff(loop, b, lambda s: adopted.append(s) or True)
         assert sender.send(accepted)
         accepted.close()  # the sender's copy: the connection lives on in the receiver's
         loop.run_until_complete(asyncio.sleep(0))

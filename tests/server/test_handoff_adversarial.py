@@ -625,6 +625,29 @@ def test_sigterm_under_load_exits_cleanly_and_keeps_every_acknowledged_write(tmp
         srv.proc.kill9()
 
 
+def test_connections_arriving_at_a_stopping_worker_0_go_back_and_keep_being_served(tmp_path):
+    """Worker 0 alone stops (SIGTERM to it): while it finishes, it still answers forwarded writes;
+    a connection that writes on the reader meanwhile is sent back to it instead of being closed."""
+    srv = Server(tmp_path)
+    try:
+        native = Conn(srv.port)
+        while srv.owners(native) != {srv.writer}:
+            native = Conn(srv.port)
+            assert native.call(get("none")).status == 200
+        os.kill(srv.writer, signal.SIGTERM)
+        assert native.closed_by_server()   # worker 0 is stopping: new connections go to the reader
+        for _ in range(5):
+            conn = Conn(srv.port)
+            for i in range(3):
+                assert conn.call(put("w0stops", i)).status == 200
+                assert conn.call(get("w0stops")).n() == i
+            assert srv.owners(conn) == set(srv.workers) - {srv.writer}
+            conn.close()
+        assert [line for line in srv.log_errors() if "ERROR" in line] == []
+    finally:
+        srv.proc.kill9()
+
+
 # --- slow readers ----------------------------------------------------------------------------------------
 def test_a_slow_reader_that_writes_does_not_move_before_its_answers_are_sent(srv):
     """Megabytes of Query and Scan answers the client does not read yet, then a write: the
@@ -767,8 +790,8 @@ def test_a_handoff_the_kernel_refuses_for_now_leaves_the_channel_open(monkeypatc
         return real(*args)
 
     monkeypatch.setattr(socket, "send_fds", send_fds)
-    sender = handoff.Handoff(loop, a, lambda s: None)
-    receiver = handoff.Handoff(loop, b, lambda s: s.close())
+    sender = handoff.Handoff(loop, a, lambda s: False)
+    receiver = handoff.Handoff(loop, b, lambda s: True)
     try:
         with socket.socket() as conn:
             assert not sender.send(conn) and not sender.send(conn)

@@ -14,9 +14,10 @@ ancillary data, and a packet keeps each descriptor with its own message.
 Nothing is in flight on a connection while it moves, so no byte is read twice or lost; the kernel
 keeps the TCP connection open while either process holds it, and the client notices nothing.
 A handoff that cannot be sent at once (a full socket buffer, worker 0 gone) is simply skipped:
-the connection stays where it is. A process out of descriptors cannot take one (the kernel would
-drop it, closing the client's connection): each end keeps one descriptor free for the next
-arrival, and one that leaves it none goes back to where it came from.
+the connection stays where it is. One the other process cannot take goes back where it came from:
+that process is stopping, or out of descriptors (the kernel would drop the connection, so each end
+keeps one descriptor free for the next arrival and sends back the one that leaves it none). One
+sent back is closed between two requests if its first process cannot take it either.
 """
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ WRITE_TARGETS = frozenset({
 READS_BEFORE_RETURN = 16
 
 _MSG = b"c"
-_BACK = b"b"   # one sent back for want of a descriptor: taken even so (no ping-pong between two full ends)
+_BACK = b"b"   # one sent back: never sent back again (no ping-pong between two ends that cannot take it)
 
 
 def pair() -> tuple[socket.socket, socket.socket]:
@@ -55,10 +56,11 @@ def pair() -> tuple[socket.socket, socket.socket]:
 
 class Handoff:
     """One end of a handoff socketpair: `send(sock)` passes a connected socket to the other
-    process; connections arriving from it are given to `adopt(sock)` on the loop thread."""
+    process; connections arriving from it are given to `adopt(sock)` on the loop thread, which
+    returns False if it cannot take them (stopping)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
-                 adopt: Callable[[socket.socket], Any]) -> None:
+                 adopt: Callable[[socket.socket], bool]) -> None:
         self._loop = loop
         self._sock = sock
         self._adopt = adopt
@@ -109,10 +111,13 @@ class Handoff:
                     log.error("cannot adopt a handed-over connection: %s", e)
                     os.close(fd)
                     continue
-                if self._spare < 0 and msg != _BACK and self.send(conn, _BACK):  # it took our last one
-                    conn.close()
+                if self._spare >= 0 and self._adopt(conn):
                     continue
-                self._adopt(conn)
+                # not taken (stopping, or it took our last descriptor): back where it came from
+                if msg != _BACK and self.send(conn, _BACK):
+                    conn.close()
+                elif self._spare >= 0 or not self._adopt(conn):
+                    conn.close()  # nowhere to go: closed between two requests
 
     def close(self) -> None:
         if self.open:

@@ -467,14 +467,15 @@ class HttpServer:
         self._next_reader += 1
         return readers[self._next_reader % len(readers)]
 
-    def adopt(self, conn: Any) -> None:
-        """A connection another worker handed over between two requests: serve it from here."""
+    def adopt(self, conn: Any) -> bool:
+        """A connection another worker handed over between two requests: serve it from here.
+        False when stopping: the handoff sends it back, or closes it if that one stops too."""
         if self.stopping:
-            conn.close()  # between requests: the client reconnects, to a worker still serving
-            return
+            return False
         task = self.loop.create_task(self._adopt(conn, self.forward is None))
         self._adopting.add(task)
         task.add_done_callback(self._adopting.discard)
+        return True
 
     async def _adopt(self, conn: Any, adopted: bool) -> None:
         try:
