@@ -430,7 +430,7 @@ def test_clients_that_close_or_half_close_at_once_leak_nothing(srv):
     before = srv.sockets()
     for i in range(200):
         conn = Conn(srv.port)    # either worker
-        how = i % 5
+        how = i % 6
         if how == 0:             # close the moment the answer is read
             assert conn.call(put("gone", i)).status == 200
         elif how == 1:           # the same with a reset
@@ -445,6 +445,12 @@ def test_clients_that_close_or_half_close_at_once_leak_nothing(srv):
         elif how == 3:           # half-close right after the answer, as the connection moves
             assert conn.call(put("gone", i)).status == 200
             conn.sock.shutdown(socket.SHUT_WR)
+            assert conn.closed_by_server()
+        elif how == 4:           # one more request and a half-close, as the connection moves
+            assert conn.call(put("gone", i)).status == 200
+            conn.send(get("gone"))
+            conn.sock.shutdown(socket.SHUT_WR)
+            assert conn.response().n() == i
             assert conn.closed_by_server()
         else:                    # gone before the answer
             conn.send(put("gone", i))

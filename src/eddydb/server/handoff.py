@@ -13,7 +13,7 @@ The socket moves as a file descriptor (SCM_RIGHTS) over a SOCK_SEQPACKET socketp
 ancillary data, and a packet keeps each descriptor with its own message.
 Nothing is in flight on a connection while it moves, so no byte is read twice or lost; the kernel
 keeps the TCP connection open while either process holds it, and the client notices nothing.
-A handoff that cannot be sent at once (a full socket buffer, worker 0 gone) is simply skipped:
+A handoff that cannot be sent at once (a full socket buffer, the other process gone) is skipped:
 the connection stays where it is. One the other process cannot take goes back where it came from:
 that process is stopping, or out of descriptors (the kernel would drop the connection, so each end
 keeps one descriptor free for the next arrival and sends back the one that leaves it none). One
@@ -85,7 +85,7 @@ class Handoff:
             return False
 
     def _receive(self) -> None:
-        while True:
+        while self.open:  # (sending one back may find the other end gone and close this one)
             if self._spare >= 0:  # room for the descriptor this message may carry
                 os.close(self._spare)
                 self._spare = -1
