@@ -81,9 +81,12 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 def pytest_configure(config: Any) -> None:
     if harness.enabled():
         harness.ensure_running()      # fail loudly at once when PostgreSQL is unreachable
-        # The suite keeps dozens of databases and servers open at once (two xdist workers); with the
-        # default pool of 16 per store they exhaust PostgreSQL's default max_connections (100). A pool
-        # of 4 peaked at 101 client connections once this session's test files were added (one xdist
-        # worker held 63): 3 (plus each store's writer and LISTEN connections) peaked at 96.
+        # Each xdist worker keeps its session server and embedded database open, and a test adds its
+        # own (up to five server processes in the multi-process tests), next to the other worker's.
+        # Embedded databases read from the test's own threads (up to 16 at once), so with the default
+        # pool of 16 the session database alone could hold 18 connections for minutes; with 3 a store
+        # needs at most 5 (3 + its writer + its watcher). Measured with -n 2 (docs/postgres.md): peak
+        # 96 of max_connections=100 before closed stores released their threads' connections, then
+        # 38.
         os.environ.setdefault("EDDYDB_PG_POOL", "3")
         _patch()
