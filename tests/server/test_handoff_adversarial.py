@@ -277,8 +277,9 @@ def test_a_write_pipelined_with_more_requests_in_one_send_answers_each_in_order(
 
 
 def test_the_next_request_cut_anywhere_around_the_move(srv):
-    """The write and the first k bytes of the next request in one send, the next bytes one send each
-    while the write is answered and the connection moves: for every k, the read sees the write."""
+    """The write and the first k bytes of the next request in one send; once the write is answered
+    (the server holding those k bytes), the next bytes one send each: for every k, the read is
+    answered and sees the write."""
     conn = srv.on_reader()
     template = get("cut")
     body_at = template.index(b"\r\n\r\n")
@@ -286,10 +287,10 @@ def test_the_next_request_cut_anywhere_around_the_move(srv):
                    *range(12, len(template), 29)})
     for done, k in enumerate(cuts, 1):   # counted with ADD: a write run twice would show
         conn.send(add("cut") + template[:k])
+        assert conn.response().status == 200
         for i in range(k, min(k + 6, len(template))):
             conn.send(template[i:i + 1])
         conn.send(template[k + 6:])
-        assert conn.response().status == 200
         assert conn.response().n() == done
         srv.back_to_reader(conn)  # the move has left already: these reads are worker 0's
     conn.close()
@@ -336,6 +337,58 @@ def test_a_large_write_trickling_in_after_another_write_is_not_cut(srv):
     assert conn.call(get("trickle")).n() == 7
     srv.moved(conn)
     conn.close()
+
+
+def test_random_mixes_cut_at_random_places_are_answered_in_order(srv):
+    """Seeded random bursts (ADD writes, some chunked; GetItem, sometimes in runs long enough to
+    send a connection back; HEAD and GET /) cut at random places, on several connections at once."""
+    import random
+
+    def client(seed: int) -> None:
+        rnd = random.Random(seed)
+        conn = Conn(srv.port)
+        key, count = f"mix{seed}", 0
+        for _ in range(120):
+            data, expect = b"", []
+            for _ in range(rnd.randint(1, 6)):
+                c = rnd.random()
+                if c < 0.3:
+                    count += 1
+                    data += add(key, chunked=rnd.random() < 0.3)
+                    expect.append("write")
+                elif c < 0.8:
+                    reads = rnd.randint(14, 20) if c < 0.4 else 1
+                    data += get(key) * reads
+                    expect += [count] * reads
+                else:
+                    data += b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n" if c < 0.9 else b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+                    expect.append("head" if c < 0.9 else "health")
+            pos = 0
+            while pos < len(data):
+                n = rnd.choice([1, 2, 5, 50, 400, len(data)])
+                conn.send(data[pos:pos + n])
+                pos += n
+            for want in expect:
+                r = conn.response(head_only=want == "head")
+                assert r.status == 200, r.body
+                if isinstance(want, int):
+                    assert (r.n() if want else r.json()) == (want or {}), seed
+        conn.close()
+
+    errors: list[BaseException] = []
+
+    def run(seed: int) -> None:
+        try:
+            client(seed)
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
 
 
 # --- HTTP framing ------------------------------------------------------------------------------------
