@@ -261,7 +261,7 @@ def srv(tmp_path_factory):
     assert s.log_errors() == []
 
 
-# --- pipelining at awkward boundaries ---------------------------------------------------------------
+# --- pipelining at awkward boundaries -------------------------------------------------------------
 def test_a_write_pipelined_with_more_requests_in_one_send_answers_each_in_order(srv):
     conn = srv.on_reader()
     for round_ in range(10):
@@ -391,7 +391,7 @@ def test_random_mixes_cut_at_random_places_are_answered_in_order(srv):
     assert errors == []
 
 
-# --- HTTP framing ------------------------------------------------------------------------------------
+# --- HTTP framing ---------------------------------------------------------------------------------
 def test_an_expect_100_continue_write_moves_and_keeps_answering(srv):
     conn = srv.on_reader()
     for n in range(3):
@@ -476,7 +476,7 @@ def test_http_1_0_writes(srv):
     conn.close()
 
 
-# --- clients that go away ------------------------------------------------------------------------------
+# --- clients that go away -------------------------------------------------------------------------
 def test_clients_that_close_or_half_close_at_once_leak_nothing(srv):
     """Close right after the write's answer (as it moves), reset it, half-close after the write, or
     close without reading the answer: no internal error, and no descriptor left in either worker."""
@@ -512,7 +512,7 @@ def test_clients_that_close_or_half_close_at_once_leak_nothing(srv):
     assert srv.log_errors() == []
 
 
-# --- many connections -------------------------------------------------------------------------------
+# --- many connections -----------------------------------------------------------------------------
 def test_hundreds_of_connections_moving_at_once_are_all_served(srv):
     """Hundreds of connections move at once, then hundreds go back to a reading worker that is
     stalled (SIGSTOP): more than its handoff socket queues, so the rest stay on worker 0 and answer
@@ -607,7 +607,7 @@ def test_connections_ping_ponging_between_workers_under_load_lose_no_write(srv):
     assert srv.log_errors() == []
 
 
-# --- three workers ------------------------------------------------------------------------------------
+# --- three workers --------------------------------------------------------------------------------
 def test_with_two_reading_workers_connections_go_back_round_robin(tmp_path):
     srv = Server(tmp_path, workers=3)
     try:
@@ -626,7 +626,7 @@ def test_with_two_reading_workers_connections_go_back_round_robin(tmp_path):
         srv.proc.kill9()
 
 
-# --- shutdown --------------------------------------------------------------------------------------------
+# --- shutdown -------------------------------------------------------------------------------------
 def test_sigterm_under_load_exits_cleanly_and_keeps_every_acknowledged_write(tmp_path):
     """SIGTERM while connections move both ways: exit code 0 within the shutdown timeout, every
     answer whole (a connection closes only between requests, and a retry on a new one is served
@@ -707,42 +707,6 @@ def test_connections_arriving_at_a_stopping_worker_0_go_back_and_keep_being_serv
         srv.proc.kill9()
 
 
-# --- slow readers ----------------------------------------------------------------------------------------
-def test_a_slow_reader_that_writes_does_not_move_before_its_answers_are_sent(srv):
-    """Megabytes of Query and Scan answers the client does not read yet, then a write: the
-    connection must not move while the server still holds unsent bytes of it (worker 0's next
-    answer would overtake them), and every answer arrives whole and in order."""
-    srv.ddb.create_table(TableName="advbig", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                                        {"AttributeName": "sk", "KeyType": "RANGE"}],
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "N"}],
-                         BillingMode="PAY_PER_REQUEST")
-    srv.ddb.get_waiter("table_exists").wait(TableName="advbig", WaiterConfig={"Delay": 0.1})
-    pad = "x" * 10_000
-    for b in range(4):
-        srv.ddb.batch_write_item(RequestItems={"advbig": [
-            {"PutRequest": {"Item": {"pk": {"S": "big"}, "sk": {"N": str(b * 25 + i)}, "pad": {"S": pad}}}}
-            for i in range(25)]})
-    query = request("Query", {"TableName": "advbig", "KeyConditionExpression": "pk = :p",
-                              "ExpressionAttributeValues": {":p": {"S": "big"}}})
-    scan = request("Scan", {"TableName": "advbig"})
-    conn = srv.on_reader(rcvbuf=4096)   # a small window: the answers pile up in the server
-    conn.send((query + scan) * 5 + put("slow", 1))
-    wait_for(lambda: "Item" in srv.ddb.get_item(TableName=_T, Key={"pk": {"S": "slow"}}), timeout=10,
-             message="the write done")
-    with pytest.raises(WaitTimeout):   # its answer is queued behind megabytes: it stays
-        wait_for(lambda: srv.writer in srv.owners(conn), timeout=0.5)
-    conn.send(get("slow"))
-    for _ in range(10):
-        r = conn.response()
-        assert r.status == 200 and r.json()["Count"] == 100
-    assert conn.response().status == 200
-    assert conn.response().n() == 1
-    assert conn.call(get("slow")).n() == 1
-    srv.moved(conn)
-    conn.close()
-
-
 def test_connections_handed_to_a_worker_that_stops_close_between_requests(tmp_path):
     """Connections queued to a reading worker (stalled with SIGSTOP) when the server gets SIGTERM,
     each with its next write already sent: each is either answered whole (then closed) or closed
@@ -793,7 +757,43 @@ def test_connections_handed_to_a_worker_that_stops_close_between_requests(tmp_pa
         srv.proc.kill9()
 
 
-# --- descriptors -------------------------------------------------------------------------------------------
+# --- slow readers ---------------------------------------------------------------------------------
+def test_a_slow_reader_that_writes_does_not_move_before_its_answers_are_sent(srv):
+    """Megabytes of Query and Scan answers the client does not read yet, then a write: the
+    connection must not move while the server still holds unsent bytes of it (worker 0's next
+    answer would overtake them), and every answer arrives whole and in order."""
+    srv.ddb.create_table(TableName="advbig", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                                        {"AttributeName": "sk", "KeyType": "RANGE"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "N"}],
+                         BillingMode="PAY_PER_REQUEST")
+    srv.ddb.get_waiter("table_exists").wait(TableName="advbig", WaiterConfig={"Delay": 0.1})
+    pad = "x" * 10_000
+    for b in range(4):
+        srv.ddb.batch_write_item(RequestItems={"advbig": [
+            {"PutRequest": {"Item": {"pk": {"S": "big"}, "sk": {"N": str(b * 25 + i)}, "pad": {"S": pad}}}}
+            for i in range(25)]})
+    query = request("Query", {"TableName": "advbig", "KeyConditionExpression": "pk = :p",
+                              "ExpressionAttributeValues": {":p": {"S": "big"}}})
+    scan = request("Scan", {"TableName": "advbig"})
+    conn = srv.on_reader(rcvbuf=4096)   # a small window: the answers pile up in the server
+    conn.send((query + scan) * 5 + put("slow", 1))
+    wait_for(lambda: "Item" in srv.ddb.get_item(TableName=_T, Key={"pk": {"S": "slow"}}), timeout=10,
+             message="the write done")
+    with pytest.raises(WaitTimeout):   # its answer is queued behind megabytes: it stays
+        wait_for(lambda: srv.writer in srv.owners(conn), timeout=0.5)
+    conn.send(get("slow"))
+    for _ in range(10):
+        r = conn.response()
+        assert r.status == 200 and r.json()["Count"] == 100
+    assert conn.response().status == 200
+    assert conn.response().n() == 1
+    assert conn.call(get("slow")).n() == 1
+    srv.moved(conn)
+    conn.close()
+
+
+# --- descriptors ----------------------------------------------------------------------------------
 def test_connections_handed_to_a_worker_out_of_descriptors_stay_where_they_are(srv):
     """A worker at its open-file limit cannot take a handed-over connection (the kernel would drop
     it, and the client find it closed): the connection goes on being served where it was. Both
