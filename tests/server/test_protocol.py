@@ -268,6 +268,19 @@ def test_expect_100_continue_is_answered(url):
         assert rest.startswith(b"HTTP/1.1 200")
 
 
+def test_expect_100_continue_from_an_http_1_0_client_gets_no_interim_answer(url):
+    u = urlsplit(url)
+    body = b"{}"
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall(b"POST / HTTP/1.0\r\nHost: x\r\nX-Amz-Target: DynamoDB_20120810.ListTables\r\n" + RAW_AUTH +
+                  b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        answer = b""
+        while chunk := s.recv(4096):  # HTTP/1.0 without keep-alive: the server closes after it
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+    assert b"100 Continue" not in answer
+
+
 def test_request_without_signature_is_missing_authentication_token(url):
     c = _conn(url)
     c.request("POST", "/", body="{}", headers={"X-Amz-Target": TARGET + "ListTables"})

@@ -232,6 +232,49 @@ def test_workers_die_with_the_server(tmp_path):
         srv.kill9()
 
 
+def test_a_worker_that_exits_on_its_own_stops_the_server(tmp_path):
+    """SIGTERM to one worker alone (not to `eddydb serve`): the others must not go on serving (without
+    worker 0 every write would answer 503); the server stops with an error."""
+    srv = ServerProcess(tmp_path / "d", args=["--workers", "2"], log_path=tmp_path / "srv.log")
+    try:
+        for which in (0, 1):  # worker 0, then a reading worker (spawned in that order)
+            srv.start()
+            workers = _worker_pids(srv.proc.pid)
+            assert len(workers) == 2
+            os.kill(workers[which], signal.SIGTERM)
+            assert srv.proc.wait(timeout=60) != 0
+            assert "exited with code" in srv.log_tail()
+            srv.kill9()
+    finally:
+        srv.kill9()
+
+
+def _worker_pids(parent: int) -> list[int]:
+    """The worker processes of `eddydb serve` (not multiprocessing's resource tracker), oldest first."""
+    pids = subprocess.run(["pgrep", "-P", str(parent)], capture_output=True, text=True, check=True).stdout.split()
+    workers = []
+    for pid in pids:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"spawn_main" in f.read():
+                workers.append(int(pid))
+    return sorted(workers)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/<pid>/limits")
+def test_workers_run_with_the_hard_open_file_limit(tmp_path):
+    srv = ServerProcess(tmp_path / "d", args=["--workers", "2"], log_path=tmp_path / "srv.log")
+    srv.start()
+    try:
+        workers = _worker_pids(srv.proc.pid)
+        assert workers
+        for pid in workers:
+            with open(f"/proc/{pid}/limits") as f:
+                soft, hard = next(line for line in f if line.startswith("Max open files")).split()[3:5]
+            assert soft == hard or int(soft) >= 65536
+    finally:
+        srv.stop()
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
 def test_a_worker_whose_parent_is_already_gone_exits(tmp_path):
     code = ("import os, sys; from eddydb.server.app import _die_with_parent; "

@@ -212,8 +212,26 @@ def _process_locks_work() -> bool:
     return True
 
 
+def _raise_fd_limit() -> None:
+    """Raise the soft open-file limit to the hard one (workers inherit it): every client connection
+    is a descriptor, and with several workers the writing connections gather in worker 0
+    (handoff.py), so a default soft limit of 1024 would cap connections long before memory does."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = hard if hard != resource.RLIM_INFINITY else 65536
+        if soft != resource.RLIM_INFINITY and soft < want:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    except (ValueError, OSError) as e:  # e.g. macOS refuses more than OPEN_MAX
+        log.debug("cannot raise the open-file limit: %s", e)
+
+
 def serve(settings: Settings, *, echo: Callable[[str], None] = print) -> int:
     """Run the server in the foreground until interrupted; prints the URL once listening."""
+    _raise_fd_limit()
     if settings.workers <= 0:
         settings.workers = default_workers(settings)
     if settings.workers <= 1:
@@ -327,9 +345,11 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
             if p.exitcode is None:
                 continue
             alive.remove(p)
-            if p.exitcode and not stopping:
-                # one worker failed: stop the others rather than serve on a partial fleet
-                code = p.exitcode
+            if not stopping:
+                # a worker ended on its own (failed, or signalled alone): stop the others rather than
+                # serve on a partial fleet (without worker 0 every write would answer 503)
+                log.error("worker %s exited with code %s; stopping the server", p.name, p.exitcode)
+                code = p.exitcode or 1
                 _forward(signal.SIGTERM, None)
     holder.close()
     return code

@@ -260,7 +260,8 @@ class HttpProtocol(asyncio.Protocol):
         if length is not None and length.isdigit() and int(length) > _router.MAX_BODY:
             self._too_large = True
             raise _TooLarge()
-        if self._headers.get("expect", "").lower() == "100-continue" and self._transport is not None:
+        if (self._headers.get("expect", "").lower() == "100-continue" and self._transport is not None
+                and self._parser.get_http_version() != "1.0"):  # RFC 9110 10.1.1: not to HTTP/1.0 clients
             if self._busy or self._waiting:  # an interim answer must not overtake those before it
                 self._continue = True
             else:
