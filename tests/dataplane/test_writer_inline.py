@@ -38,7 +38,7 @@ class _LoopThread:
 
         def run() -> None:
             asyncio.set_event_loop(self.loop)
-            writer.attach_inline(self.loop.call_soon, self.loop.call_soon_threadsafe)
+            writer.attach_inline(self.loop.call_soon)
             self.ident = threading.get_ident()
             ready.set()
             self.loop.run_forever()
@@ -361,68 +361,3 @@ def test_a_cancelled_write_is_skipped_in_both_passes(looped):
     with pytest.raises(RuntimeError):
         futures[2].result(5)
     assert "gone" not in runs and not _stored(engine, b"h2")
-
-
-# --- run_between: short work from other threads (TTL delete chunks) runs on the loop thread, as a
-# batch of its own between the loop's batches.
-def test_run_between_runs_on_the_loop_thread_in_a_batch_of_its_own(looped):
-    engine, lt = looped
-    begins = _counting_begins(engine)
-    runs: list[str] = []
-    ran_on: list[int] = []
-
-    def between(txn):
-        ran_on.append(threading.get_ident())
-        return _writer(runs, "between")(txn)
-
-    assert engine.writer.run_between(between) == "between"
-    assert ran_on == [lt.ident] and begins == [lt.ident] and _stored(engine, b"between")
-    # an inline write pending at the same moment commits in a batch of its own
-    def both():
-        fut = engine.writer.submit(_writer(runs, "inline"), inline=True)
-        return fut, threading.Thread(target=lambda: engine.writer.run_between(_writer(runs, "b2")))
-
-    fut, th = lt.call(both)
-    th.start()
-    th.join(5)
-    assert fut.result(5) == "inline" and _stored(engine, b"b2")
-    assert len(begins) == 3
-
-
-def test_run_between_from_many_threads_runs_each_once(looped):
-    engine, _lt = looped
-    runs: list[str] = []
-    threads = [threading.Thread(target=lambda i=i: engine.writer.run_between(_writer(runs, f"t{i}")))
-               for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(10)
-    assert sorted(runs) == sorted(f"t{i}" for i in range(8))
-    assert all(_stored(engine, f"t{i}".encode()) for i in range(8))
-
-
-def test_run_between_without_a_loop_uses_the_writer_thread(engine):
-    ran_on: list[int] = []
-    engine.writer.run_between(lambda txn: ran_on.append(threading.get_ident()))
-    assert ran_on and ran_on[0] != threading.get_ident()
-
-
-def test_run_between_on_the_loop_thread_waits_for_the_writer_thread(looped):
-    engine, lt = looped
-    assert lt.call(lambda: engine.writer.run_between(lambda txn: "ran")) == "ran"
-
-
-def test_detach_hands_pending_run_between_work_to_the_writer_thread(engine):
-    loop = asyncio.new_event_loop()  # never run: its callbacks never fire
-    try:
-        engine.writer.attach_inline(loop.call_soon, loop.call_soon_threadsafe)
-        out: list[str] = []
-        th = threading.Thread(target=lambda: out.append(engine.writer.run_between(lambda txn: "later")))
-        th.start()
-        wait_for(lambda: engine.writer._between_pending, timeout=5, message="queued for the loop")
-        engine.writer.detach_inline()
-        th.join(5)
-        assert out == ["later"]
-    finally:
-        loop.close()

@@ -15,12 +15,6 @@ event loop (the HTTP server's) can `attach_inline(loop.call_soon)`: writes it su
 the same `_run_batch`, under the mutex that the writer thread also holds for each of its batches.
 If the writer thread is busy at that moment the batch goes to its queue instead (the loop never
 waits for a lock). Either way a batch is one transaction and the listeners see it the same way.
-
-Short maintenance work from other threads (TTL delete chunks) can `run_between` instead: each such
-function runs on the loop thread as a batch of its own, between two of the loop's batches. On the
-writer thread it would hold the mutex while the loop's writes arrive, which then go to the queue
-behind it and come back through a thread-safe wake-up; between the loop's batches a foreground
-write waits for at most one such function and none of those hops.
 """
 from __future__ import annotations
 
@@ -64,9 +58,6 @@ class Writer:
         self._inline_schedule: Callable[[Callable[[], None]], Any] | None = None
         self._inline_pending: list[tuple[Callable[[WriteTxn], Any], Future]] = []
         self._inline_scheduled = False
-        self._between_schedule: Callable[[Callable[[], None]], Any] | None = None  # loop.call_soon_threadsafe
-        self._between_pending: list[tuple[Callable[[WriteTxn], Any], Future]] = []
-        self._between_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -100,47 +91,21 @@ class Writer:
             raise RuntimeError("Writer.run called from inside a write function")
         return self.submit(fn).result()
 
-    def run_between(self, fn: Callable[[WriteTxn], T]) -> T:
-        """Like `run`, for a short function from a thread other than the loop's: with a loop attached
-        it runs there as a batch of its own between the loop's batches (see the module docstring)."""
-        if self._inline_ident == _get_ident():
-            return self.run(fn)  # the loop thread itself cannot wait for its own callback
-        if self.in_writer_thread():
-            raise RuntimeError("Writer.run_between called from inside a write function")
-        fut: Future[T] = WriteFuture()
-        with self._between_lock:
-            schedule = self._between_schedule
-            if schedule is None or self._closed:
-                fut = self.submit(fn)
-            else:
-                self._between_pending.append((fn, fut))
-                if len(self._between_pending) == 1:
-                    schedule(self._flush_between)
-        return fut.result()
-
     def in_writer_thread(self) -> bool:
         """True on the writer thread and on a thread running an inline batch right now."""
         return threading.current_thread() is self._thread or self._runner == _get_ident()
 
-    def attach_inline(self, schedule: Callable[[Callable[[], None]], Any],
-                      schedule_threadsafe: Callable[[Callable[[], None]], Any] | None = None) -> None:
+    def attach_inline(self, schedule: Callable[[Callable[[], None]], Any]) -> None:
         """Let the calling thread (an event loop's) run its `inline=True` writes itself:
         `schedule(cb)` must call `cb` on this thread soon, after the callbacks now running
-        (`loop.call_soon`). With `schedule_threadsafe` (`loop.call_soon_threadsafe`), `run_between`
-        functions run on this thread too."""
+        (`loop.call_soon`)."""
         self._inline_ident = _get_ident()
         self._inline_schedule = schedule
-        with self._between_lock:
-            self._between_schedule = schedule_threadsafe
 
     def detach_inline(self) -> None:
         """Stop inline execution; anything still collected goes to the writer thread."""
         self._inline_ident = None
         pending, self._inline_pending = self._inline_pending, []
-        with self._between_lock:
-            self._between_schedule = None
-            pending += self._between_pending
-            self._between_pending = []
         for item in pending:
             self._queue.put(item)
 
@@ -160,23 +125,6 @@ class Writer:
             self._run_holding_mutex(batch)
         finally:
             self._mutex.release()
-
-    def _flush_between(self) -> None:
-        """On the loop thread: the oldest `run_between` function, as a batch of its own; the next
-        one after the loop's next iteration."""
-        with self._between_lock:
-            if not self._between_pending:
-                return  # detach_inline handed them to the writer thread
-            item = self._between_pending.pop(0)
-            if self._between_pending:
-                self._inline_schedule(self._flush_between)  # type: ignore[misc]
-        if self._mutex.acquire(False):
-            try:
-                self._run_holding_mutex([item])
-            finally:
-                self._mutex.release()
-        else:
-            self._queue.put(item)
 
     def _flush_for(self, fut: WriteFuture) -> None:
         """`WriteFuture.result()` on the loop thread: run the collected writes before blocking

@@ -113,10 +113,9 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
                 for p in peers:  # the forwarded writes this batch answered leave at once
                     p.flush()
 
-            inst.engine.writer.attach_inline(lambda run: loop.call_soon(_batch_then_answer, run),
-                                             loop.call_soon_threadsafe)
+            inst.engine.writer.attach_inline(lambda run: loop.call_soon(_batch_then_answer, run))
         else:
-            inst.engine.writer.attach_inline(loop.call_soon, loop.call_soon_threadsafe)
+            inst.engine.writer.attach_inline(loop.call_soon)
 
     def _on_signal() -> None:
         stop.set()
