@@ -336,3 +336,47 @@ def test_reads_get_the_same_answer_and_consumed_capacity_from_either_worker(serv
         a, b = reader.call(op, body), writer.call(op, body)
         assert (a[1] != server.worker_0, b[1] == server.worker_0) == (True, True)
         assert (a[0], a[2]) == (b[0], b[2]), op
+
+
+# --- the table cache ------------------------------------------------------------------------------------
+
+def test_a_table_cache_reload_from_an_older_snapshot_never_brings_back_a_dropped_table(tmp_path):
+    # Any thread may reload the cache (a lookup that misses, a newer shared catalog version) while
+    # another installs a newer catalog: the slower one, reading an older snapshot, must not win.
+    from eddydb.config import Settings
+    from eddydb.instance import Instance
+    from eddydb.server import router
+
+    inst = Instance(Settings(data=str(tmp_path / "data")))
+
+    def call(op: str, body: dict) -> tuple[int, dict]:
+        res = router.route(inst, "POST", "/", {"x-amz-target": f"DynamoDB_20120810.{op}"}, json.dumps(body).encode(),
+                           trusted=True)
+        status, _headers, out = res.finish() if isinstance(res, router.Deferred) else res
+        return status, json.loads(out)
+
+    try:
+        assert call("CreateTable", {"TableName": "dropped", **_HASH})[0] == 200
+        pinned, dropped, reloaded = threading.Event(), threading.Event(), threading.Event()
+
+        def slow_reload() -> None:
+            with inst.engine.store.read() as old:
+                old.catalog_version()   # the snapshot starts: the table still exists in it
+                pinned.set()
+                dropped.wait(10)
+                inst.engine.reload_tables(old)
+            reloaded.set()
+
+        thread = threading.Thread(target=slow_reload)
+        thread.start()
+        assert pinned.wait(10)
+        assert call("DeleteTable", {"TableName": "dropped"})[0] == 200
+        dropped.set()
+        assert reloaded.wait(10)
+        thread.join()
+        for op, body in [*_reads("dropped", {"pk": {"S": "a"}}),
+                         ("PutItem", {"TableName": "dropped", "Item": {"pk": {"S": "a"}}})]:
+            status, out = call(op, body)
+            assert (status, out["__type"]) == (400, "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException"), op
+    finally:
+        inst.close()

@@ -141,6 +141,11 @@ class Engine:
             meta = TableMeta.from_json(d)
             fresh[meta.name] = meta
         with self._lock:
+            # Several threads reload (lookups that miss, a newer shared version, the writer after a
+            # table change): one that read an older snapshot and finishes last must not put back a
+            # dropped or changed table; nothing would reload it again until the next table change.
+            if version < self._version:
+                return
             self._tables = fresh
             self._version = version
         if self._publish is not None:
