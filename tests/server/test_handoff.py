@@ -72,7 +72,7 @@ def test_a_handed_over_socket_reaches_the_other_end_connected():
     import asyncio
 
     loop = asyncio.new_event_loop()
-    a, b = handoff.pair()
+    [(a, b)] = handoff.pairs(1)
     listener = socket.create_server(("127.0.0.1", 0))
     client = socket.create_connection(listener.getsockname())
     accepted, _ = listener.accept()
@@ -95,3 +95,11 @@ def test_a_handed_over_socket_reaches_the_other_end_connected():
         for s in (client, listener, *adopted):
             s.close()
         loop.close()
+
+
+def test_without_seqpacket_sockets_there_is_no_handoff_and_no_error(monkeypatch):
+    """macOS has no SOCK_SEQPACKET Unix sockets: `--workers N` still starts, connections stay put."""
+    def refuse(*_a, **_k):
+        raise OSError(93, "Protocol not supported")
+    monkeypatch.setattr(socket, "socketpair", refuse)
+    assert handoff.pairs(2) == []

@@ -626,7 +626,7 @@ def test_a_handoff_the_kernel_refuses_for_now_leaves_the_channel_open(monkeypatc
     import errno
 
     loop = asyncio.new_event_loop()
-    a, b = handoff.pair()
+    [(a, b)] = handoff.pairs(1)
     refusals = iter([OSError(errno.ETOOMANYREFS, "Too many references"), OSError(errno.ENOBUFS, "No buffer")])
     real = socket.send_fds
 

@@ -294,7 +294,7 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     forwarding = settings.store is None
     pairs = [socket.socketpair() for _ in range(settings.workers - 1)] if forwarding else []
     # ... and connections that write move to worker 0 between requests (handoff.py).
-    hpairs = [handoff.pair() for _ in range(settings.workers - 1)] if forwarding else []
+    hpairs = handoff.pairs(settings.workers - 1) if forwarding else []
     catalog = ctx.Value("q", -1)  # the newest table-catalog version: keeps every worker's table cache fresh
     procs: list[Any] = []
     stopping = False
@@ -315,7 +315,7 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     ready = [ctx.Event() for _ in range(settings.workers)]
     for i in range(settings.workers):
         channels = None if not forwarding else [a for a, _b in pairs] if i == 0 else [pairs[i - 1][1]]
-        handoffs = None if not forwarding else [a for a, _b in hpairs] if i == 0 else [hpairs[i - 1][1]]
+        handoffs = None if not hpairs else [a for a, _b in hpairs] if i == 0 else [hpairs[i - 1][1]]
         p = ctx.Process(target=_worker_entry,
                         args=(settings, i, channels, catalog, os.getpid(), ready[i], handoffs),
                         name=f"eddydb-worker-{i}")

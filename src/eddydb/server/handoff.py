@@ -9,7 +9,7 @@ back to a reading worker, so reads spread over the processes again after a write
 connections worker 0 accepted itself stay (the kernel's share of a read load).
 
 The socket moves as a file descriptor (SCM_RIGHTS) over a SOCK_SEQPACKET socketpair of its own
-(`pair()`): the forwarding channel is a byte stream read by the event loop, which would drop
+(`pairs()`): the forwarding channel is a byte stream read by the event loop, which would drop
 ancillary data, and a packet keeps each descriptor with its own message.
 Nothing is in flight on a connection while it moves, so no byte is read twice or lost; the kernel
 keeps the TCP connection open while either process holds it, and the client notices nothing.
@@ -28,7 +28,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["READS_BEFORE_RETURN", "WRITE_TARGETS", "Handoff", "pair"]
+__all__ = ["READS_BEFORE_RETURN", "WRITE_TARGETS", "Handoff", "pairs"]
 
 log = logging.getLogger("eddydb.server")
 
@@ -49,9 +49,20 @@ _MSG = b"c"
 _BACK = b"b"   # one sent back: never sent back again (no ping-pong between two ends that cannot take it)
 
 
-def pair() -> tuple[socket.socket, socket.socket]:
-    """A handoff socketpair (made by the parent, one per non-writer worker)."""
-    return socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+def pairs(n: int) -> list[tuple[socket.socket, socket.socket]]:
+    """`n` handoff socketpairs (made by the parent, one per non-writer worker); none where the
+    platform has no SOCK_SEQPACKET Unix sockets (macOS): connections then stay where they land."""
+    made: list[tuple[socket.socket, socket.socket]] = []
+    try:
+        for _ in range(n):
+            made.append(socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
+    except (OSError, AttributeError) as e:
+        log.info("no connection handoff between workers on this platform: %s", e)
+        for a, b in made:
+            a.close()
+            b.close()
+        return []
+    return made
 
 
 class Handoff:
