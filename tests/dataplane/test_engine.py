@@ -251,6 +251,25 @@ def test_dropping_a_table_removes_it_and_its_items(engine):
         engine.writer.run(lambda txn: execute(txn, op))
 
 
+def test_multi_item_reads_of_a_table_dropped_after_its_lookup_are_resource_not_found(engine):
+    from eddydb.engine.batch import GetRequest, batch_get
+    from eddydb.engine.transactions import transact_get
+
+    t = _create(engine)
+    _put(engine, t, {"pk": {"S": "a"}})
+    key = {"pk": {"S": "a"}}
+    assert transact_get(engine, [(t, key, None, None)])["Responses"] == [{"Item": key}]
+    engine.writer.run(lambda txn: engine.drop_table(txn, t))   # between the lookup and the read
+    with pytest.raises(ResourceNotFoundException):
+        transact_get(engine, [(t, key, None, None)])
+    with pytest.raises(ResourceNotFoundException):
+        batch_get(engine, [GetRequest(t, [key])])
+    t2 = _create(engine)   # the same name again: still not the table the request looked up
+    with pytest.raises(ResourceNotFoundException):
+        batch_get(engine, [GetRequest(t, [key])])
+    assert batch_get(engine, [GetRequest(t2, [key])])["Responses"] == {"t": []}
+
+
 def test_data_survives_reopening_the_file_store(tmp_path):
     settings = Settings(data=str(tmp_path / "d"))
     store = open_store(settings)

@@ -51,6 +51,7 @@ def batch_get(engine: Any, requests: list[GetRequest], capacity_mode: str | None
     total = 0
     full = False  # the response holds as much as it may: every key from here on is unprocessed
     with engine.store.read() as r:
+        engine.check_tables(r, [req.table for req in requests])
         for req in requests:
             out = responses.setdefault(req.table.name, [])
             c = consumed.setdefault(req.table.name, Consumed(req.table.name, "read"))

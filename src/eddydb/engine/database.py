@@ -79,6 +79,18 @@ class Engine:
                 raise ResourceNotFoundException(NOT_FOUND)
         return t
 
+    def check_tables(self, r: ReadTxn, tables: Any) -> None:
+        """Inside the read snapshot `r` of a multi-item read: ResourceNotFoundException if one of
+        `tables` (looked up before `r` began) was dropped or recreated meanwhile, so the read never
+        answers an empty result from a table that is gone. One catalog-version read."""
+        if r.catalog_version() != self._version:  # another process changed tables: as of `r`
+            self._load(r)
+        current = self._tables
+        for t in tables:
+            now = current.get(t.name)
+            if now is not t and (now is None or now.table_id != t.table_id):
+                raise ResourceNotFoundException(NOT_FOUND)
+
     def find_table(self, name: str) -> TableMeta | None:
         """The table's metadata or None (a miss re-checks the store: another process may have created it)."""
         w = self._watch

@@ -194,6 +194,7 @@ def transact_get(engine: Any, gets: list[tuple[Any, dict, Any, Any]], capacity_m
     responses: list[dict] = []
     consumed: dict[str, Consumed] = {}
     with engine.store.read() as r:
+        engine.check_tables(r, [g[0] for g in gets])
         for table, key, project, hide in gets:
             raw = r.get_item(table.table_id, *item_key(table, key))
             c = consumed.setdefault(table.name, Consumed(table.name, "read", split=True))
