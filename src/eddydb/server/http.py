@@ -54,6 +54,8 @@ def _status_line(status: int) -> bytes:
 # A route may answer its own request id in this header (Invoke: the invocation's id).
 REQUEST_ID_HEADER = "x-amzn-RequestId"
 
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # the interim answer to `Expect: 100-continue`
+
 # Precomputed response prefixes for the common (status, shared header dict) pairs.
 _PREFIX: dict[tuple[int, int], bytes] = {}
 
@@ -265,7 +267,7 @@ class HttpProtocol(asyncio.Protocol):
             if self._busy or self._waiting:  # an interim answer must not overtake those before it
                 self._continue = True
             else:
-                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._transport.write(_CONTINUE)
 
     def on_body(self, body: bytes) -> None:
         self._body_len += len(body)
@@ -363,7 +365,7 @@ class HttpProtocol(asyncio.Protocol):
         if not self._busy and not waiting:
             if self._continue and self._transport is not None:
                 self._continue = False
-                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self._transport.write(_CONTINUE)
             if self._eof and self._transport is not None:
                 self._transport.close()
                 self._transport = None
@@ -376,8 +378,8 @@ class HttpProtocol(asyncio.Protocol):
         responses all written, no byte of a next request read. Otherwise try after the next one."""
         t = self._transport
         dest = self._move
-        if (t is None or self._in_request or self._busy or self._waiting or self._eof or self._paused_write
-                or self._server.stopping or t.get_write_buffer_size()):
+        if (t is None or not self.idle() or self._eof or self._paused_write or self._server.stopping
+                or t.get_write_buffer_size()):
             return
         self._move = None
         self._reads = 0
