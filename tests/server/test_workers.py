@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from util import ServerProcess, free_port, make_client, wait_for
@@ -234,17 +235,36 @@ def test_workers_die_with_the_server(tmp_path):
 
 def test_a_worker_that_exits_on_its_own_stops_the_server(tmp_path):
     """SIGTERM to one worker alone (not to `eddydb serve`): the others must not go on serving (without
-    worker 0 every write would answer 503); the server stops with an error."""
+    worker 0 every write would answer 503); the server stops with an error. The worker tells the
+    parent as it starts stopping, so worker 0 does not wait out its 20 s for the other worker's
+    forwarding channel (which stays open while that worker serves)."""
     srv = ServerProcess(tmp_path / "d", args=["--workers", "2"], log_path=tmp_path / "srv.log")
     try:
         for which in (0, 1):  # worker 0, then a reading worker (spawned in that order)
             srv.start()
             workers = _worker_pids(srv.proc.pid)
             assert len(workers) == 2
+            start = time.monotonic()
             os.kill(workers[which], signal.SIGTERM)
             assert srv.proc.wait(timeout=60) != 0
-            assert "exited with code" in srv.log_tail()
+            assert time.monotonic() - start < 18, "worker 0 waited out its channel timeout"
+            assert "stopped on its own" in srv.log_tail()
             srv.kill9()
+    finally:
+        srv.kill9()
+
+
+def test_a_worker_killed_alone_stops_the_server_with_its_exit_code(tmp_path):
+    """A worker that dies without stopping (SIGKILL: no chance to tell the parent) still stops the
+    server, which reports the exit."""
+    srv = ServerProcess(tmp_path / "d", args=["--workers", "2"], log_path=tmp_path / "srv.log")
+    try:
+        srv.start()
+        workers = _worker_pids(srv.proc.pid)
+        assert len(workers) == 2
+        os.kill(workers[1], signal.SIGKILL)
+        assert srv.proc.wait(timeout=60) != 0
+        assert "exited with code -9" in srv.log_tail()
     finally:
         srv.kill9()
 

@@ -72,14 +72,15 @@ _SWITCH_INTERVAL = 0.0005
 def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: int = 0,
                announce: Callable[[int], None] | None = None, background: bool = True,
                channels: list[socket.socket] | None = None, catalog: Any = None,
-               handoffs: list[socket.socket] | None = None) -> int:
+               handoffs: list[socket.socket] | None = None, on_stop: Callable[[], None] | None = None) -> int:
     """Serve on `sock` (or a new socket from settings) until SIGINT/SIGTERM. Returns an exit code.
 
     `channels` (several workers on SQLite, server/forward.py): worker 0 gets one socket per other
     worker and serves their forwarded requests; every other worker gets its one socket to worker 0
     and forwards all but item reads over it. `handoffs` pair up the same way, for passing
     connections (server/handoff.py). `catalog` is the shared table-catalog version
-    (`Engine.share_catalog`), with several workers on any store.
+    (`Engine.share_catalog`), with several workers on any store. `on_stop()` is called when a
+    signal starts the shutdown (a worker tells `eddydb serve`, see `_worker_entry`).
     """
     if sys.getswitchinterval() > _SWITCH_INTERVAL:
         sys.setswitchinterval(_SWITCH_INTERVAL)
@@ -118,6 +119,8 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
             inst.engine.writer.attach_inline(loop.call_soon)
 
     def _on_signal() -> None:
+        if not stop.is_set() and on_stop is not None:
+            on_stop()
         stop.set()
 
     async def _main() -> None:
@@ -185,8 +188,18 @@ def _worker_entry(settings: Settings, index: int, channels: list[socket.socket] 
     sock = make_socket(settings.host, settings.port, reuse_port=True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent forwards SIGTERM; Ctrl-C reaches us via the group
     code = run_worker(settings, sock, index=index, background=(index == 0), channels=channels, catalog=catalog,
-                      handoffs=handoffs, announce=lambda _port: ready.set())
+                      handoffs=handoffs, announce=lambda _port: ready.set(), on_stop=lambda: _stopping(parent))
     sys.exit(code)
+
+
+def _stopping(parent: int) -> None:
+    """Tell `eddydb serve` that this worker is stopping. When the parent did not ask for it (the
+    worker was signalled alone) the parent stops the others at once: worker 0 would otherwise
+    wait for the other workers' forwarding channels, which stay open while they serve."""
+    try:
+        os.kill(parent, signal.SIGUSR1)
+    except ProcessLookupError:
+        pass
 
 
 def default_workers(settings: Settings) -> int:
@@ -309,9 +322,19 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
                 except ProcessLookupError:
                     pass
 
+    alone: list[int] = []
+
+    def _worker_stopping(signum: int, _frame: Any) -> None:
+        # a worker was signalled alone (not through us): stop the others rather than serve on a partial
+        # fleet (without worker 0 every write would answer 503), and exit with an error
+        if not stopping:
+            alone.append(1)
+            _forward(signal.SIGTERM, None)
+
     # Handlers before the first worker exists: a SIGTERM at any moment from here on stops cleanly.
     signal.signal(signal.SIGINT, _forward)
     signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGUSR1, _worker_stopping)
     ready = [ctx.Event() for _ in range(settings.workers)]
     for i in range(settings.workers):
         channels = None if not forwarding else [a for a, _b in pairs] if i == 0 else [pairs[i - 1][1]]
@@ -340,6 +363,9 @@ def _serve_many(settings: Settings, echo: Callable[[str], None]) -> int:
     alive = list(procs)
     while alive:
         wait([p.sentinel for p in alive], timeout=1.0)
+        if alone and not code:
+            log.error("a worker was stopped on its own; stopping the server")
+            code = 1
         for p in list(alive):
             if p.exitcode is None:
                 continue
