@@ -90,3 +90,23 @@ def test_batch_write_consumed_capacity(dynamodb: Any, table: str) -> None:
         {"Statement": f"INSERT INTO \"{table}\" VALUE {{'pk': 'c', 'sk': 1}}"},
     ], ReturnConsumedCapacity="TOTAL")
     assert out["ConsumedCapacity"] == [{"TableName": table, "CapacityUnits": 2.0}]
+
+
+def test_a_batch_read_of_a_table_dropped_after_its_lookup_is_resource_not_found(monkeypatch):
+    """A DeleteTable committing between a statement's table lookup and its read answers that statement
+    ResourceNotFound (as BatchGetItem does), not an item-less success."""
+    import eddydb
+    from eddydb.api import partiql
+
+    with eddydb.open(None) as db:
+        c = db.client()
+        c.create_table(TableName="gone", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                       AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                       BillingMode="PAY_PER_REQUEST")
+        c.put_item(TableName="gone", Item={"pk": {"S": "a"}})
+        stale = db.instance.engine.table("gone")
+        c.delete_table(TableName="gone")
+        monkeypatch.setattr(partiql, "_table", lambda _inst, _name: stale)   # looked up before the drop
+        out = c.batch_execute_statement(Statements=[{"Statement": "SELECT * FROM gone WHERE pk = 'a'"}])
+        assert out["Responses"][0]["Error"]["Code"] == "ResourceNotFound"
+        assert "Item" not in out["Responses"][0]

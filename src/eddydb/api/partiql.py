@@ -390,6 +390,7 @@ def _batch_reads(inst: Any, specs: list, parsed: list, responses: list[dict[str,
                 responses[i]["TableName"] = table.name
                 key, cond = _point_read(stmt, values, table)
                 consistent = I._consistent(spec)
+                inst.engine.check_tables(r, [table])  # not dropped since the lookup: as of this snapshot
             except (ValidationException, ResourceNotFoundException) as e:
                 responses[i]["Error"] = _error(e)
                 continue
