@@ -208,3 +208,15 @@ def test_repeated_query_keys_become_a_list(fake_routes):
 def test_unknown_rest_path_is_404_and_wrong_method_405(fake_routes):
     assert router.route(None, "GET", "/2015-03-31/nothing/here", {}, b"")[0] == 404
     assert router.route(None, "DELETE", "/2015-03-31/bad", {}, b"")[0] == 405
+
+
+def test_prepare_builds_every_request_check_before_the_first_request():
+    """A server builds its request checks at start (api.dispatch.prepare), so the first request of an
+    operation does not wait ~150 ms for botocore's service model."""
+    from eddydb.api import dispatch
+
+    dispatch.prepare()
+    assert set(dispatch._CHECKS) >= set(dispatch.handlers())
+    with pytest.raises(Exception) as e:   # and the prepared checks are the ones requests use
+        dispatch._CHECKS["DynamoDB_20120810.GetItem"]({"TableName": 7})
+    assert type(e.value).__name__ in ("SerializationException", "ValidationException")

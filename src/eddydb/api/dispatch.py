@@ -26,7 +26,8 @@ from eddydb.model.errors import (
     UnknownOperationException,
 )
 
-__all__ = ["DYNAMODB_PREFIX", "STREAMS_PREFIX", "Handler", "complete", "dispatch", "error_response", "handlers"]
+__all__ = ["DYNAMODB_PREFIX", "STREAMS_PREFIX", "Handler", "complete", "dispatch", "error_response", "handlers",
+           "prepare"]
 
 log = logging.getLogger("eddydb.api")
 
@@ -121,6 +122,14 @@ def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | 
     if isinstance(out, _FutureType):
         return out
     return _encode(out)
+
+
+def prepare() -> None:
+    """Build every operation's handler and request check now (loading botocore's service models
+    takes ~150 ms): a server calls this at start, so no client's first request pays for it."""
+    for target in handlers():
+        if target not in _CHECKS:
+            _CHECKS[target] = _shape_check(target)
 
 
 def _shape_check(target: str) -> Callable[[dict], None]:

@@ -89,8 +89,9 @@ def run_worker(settings: Settings, sock: socket.socket | None = None, *, index: 
     from eddydb.server import router
     from eddydb.server.http import HttpServer
 
-    # import every operation module now: a broken one fails the start, not the first request
-    dispatch.handlers()
+    # import every operation module and build its request check now: a broken one fails the start,
+    # and no client's first request waits for botocore's service models
+    dispatch.prepare()
     router.routes()
 
     if sock is None:
