@@ -22,14 +22,12 @@ from eddydb.engine.catalog import TableMeta
 from eddydb.engine.items import ConditionCheckOp, DeleteOp, PutOp, UpdateOp, check_index_keys
 from eddydb.engine.writes import item_key
 from eddydb.model.errors import ResourceNotFoundException, ValidationException
-from eddydb.model.size import item_size
 
 __all__ = ["OPERATIONS"]
 
 _MAX_GET = 100
 _MAX_WRITE = 25
 _MAX_TRANSACT = 100
-_MAX_TRANSACT_BYTES = 4 * 1024 * 1024
 _DUP_KEYS = P.DUPLICATE_KEYS
 _DUP_TXN = "Transaction request cannot include multiple operations on one item"
 
@@ -244,16 +242,16 @@ def _tx_op(inst: Any, kind: str, spec: dict, i: int) -> Any:
             # invalid on its own (not because of the table's state): rejected before the transaction, as DynamoDB does
             check_index_keys(table, item)
         sk = item_key(table, item)
-        return PutOp(table, item, cond, rvccf, skey=sk), sk, item_size(item)
+        return PutOp(table, item, cond, rvccf, skey=sk), sk
     key = I.validate_key(table, spec.get("Key"))
     sk = item_key(table, key)
     if kind == "Delete":
-        return DeleteOp(table, key, cond, rvccf, skey=sk), sk, 0
+        return DeleteOp(table, key, cond, rvccf, skey=sk), sk
     if kind == "ConditionCheck":
-        return ConditionCheckOp(table, key, cond, rvccf, skey=sk), sk, 0
+        return ConditionCheckOp(table, key, cond, rvccf, skey=sk), sk
     plan = compiled.update
     I.check_update_plan(table, plan)
-    return UpdateOp(table, key, plan, cond, rvccf, skey=sk), sk, 0
+    return UpdateOp(table, key, plan, cond, rvccf, skey=sk), sk
 
 
 def transact_write_items(inst: Any, req: dict) -> Future:
@@ -269,7 +267,6 @@ def transact_write_items(inst: Any, req: dict) -> Future:
                          f"length {'less than or equal to 36' if len(token) > 36 else 'greater than or equal to 1'}")
     ops = []
     seen: set[tuple] = set()
-    size = 0
     for i, ti in enumerate(items, 1):
         if type(ti) is not dict:
             raise ValidationException("TransactItems elements must be maps")
@@ -277,7 +274,7 @@ def transact_write_items(inst: Any, req: dict) -> Future:
         if len(kinds) != 1:
             raise ValidationException("TransactItems can only contain one of Check, Put, Update or Delete")
         try:
-            op, sk, n = _tx_op(inst, kinds[0], ti[kinds[0]], i)
+            op, sk = _tx_op(inst, kinds[0], ti[kinds[0]], i)
         except ResourceNotFoundException:
             P.check_transact_write_without_tables(items)  # DynamoDB's checks before its table lookups
             raise
@@ -285,10 +282,8 @@ def transact_write_items(inst: Any, req: dict) -> Future:
         if ident in seen:
             raise ValidationException(_DUP_TXN)
         seen.add(ident)
-        size += n
         ops.append(op)
-    if size > _MAX_TRANSACT_BYTES:
-        raise ValidationException("Transaction request size has exceeded the maximum allowed size of 4 MB")
+    TX.check_write_size(ops)
     fingerprint = b""
     if token is not None:
         fp = {k: v for k, v in req.items() if k not in ("ReturnConsumedCapacity", "ClientRequestToken")}

@@ -439,6 +439,7 @@ def execute_transaction(inst: Any, req: dict) -> dict | Future:
         op = _write_op(inst, stmt, values, table, _rvccf(spec))
         once(table, op.item if type(op) is PutOp else op.key)
         ops.append(op)
+    TX.check_write_size(ops)
     fingerprint = b""
     if token is not None:
         fp = {k: v for k, v in req.items() if k not in ("ReturnConsumedCapacity", "ClientRequestToken")}

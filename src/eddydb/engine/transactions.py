@@ -18,7 +18,7 @@ from typing import Any
 from eddydb.engine.batch import write_capacity
 from eddydb.engine.capacity import Consumed, read_units
 from eddydb.engine.futures import WriteFuture, waiting_on
-from eddydb.engine.items import execute
+from eddydb.engine.items import PutOp, UpdateOp, execute
 from eddydb.engine.writes import item_key
 from eddydb.model.errors import (
     ConditionalCheckFailedException,
@@ -28,11 +28,13 @@ from eddydb.model.errors import (
     TransactionInProgressException,
     ValidationException,
 )
-from eddydb.model.size import item_size
+from eddydb.model.size import item_size, value_size
 
-__all__ = ["TOKEN_TTL", "transact_get", "transact_write"]
+__all__ = ["MAX_WRITE_BYTES", "TOKEN_TTL", "check_write_size", "transact_get", "transact_write"]
 
 TOKEN_TTL = 600.0   # seconds a ClientRequestToken stays bound to its request
+MAX_WRITE_BYTES = 4 * 1024 * 1024   # "The aggregate size of the items in the transaction cannot exceed 4 MB"
+_TOO_LARGE = "Transaction request size has exceeded the maximum allowed size of 4 MB"
 _MISMATCH = "Specified idempotent token was used with different request parameters within the allowed time window"
 
 
@@ -82,6 +84,21 @@ def _tokens(engine: Any) -> _Tokens:
         if t is None:
             t = _TOKENS[engine] = _Tokens()
         return t
+
+
+def check_write_size(ops: list) -> None:
+    """ValidationException when a write transaction carries more than 4 MB: the items it puts, the
+    values its updates write and the keys of the others (TransactWriteItems and ExecuteTransaction)."""
+    total = 0
+    for op in ops:
+        if type(op) is PutOp:
+            total += item_size(op.item)
+            continue
+        total += item_size(op.key)
+        if type(op) is UpdateOp and op.plan is not None:
+            total += sum(value_size(v) for v in op.plan.values.values())
+    if total > MAX_WRITE_BYTES:
+        raise ValidationException(_TOO_LARGE)
 
 
 def _reason(exc: BaseException) -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""Conformance audit of PartiQL (ExecuteStatement, BatchExecuteStatement, ExecuteTransaction) and of
+BatchGetItem / BatchWriteItem / TransactWriteItems / TransactGetItems: request limits, result shapes
+and error codes as DynamoDB documents them."""
+from __future__ import annotations
+
+from conformance.cfutil import raises
+
+V = "ValidationException"
+TOO_LARGE = "Transaction request size has exceeded the maximum allowed size of 4 MB"
+_390K = "y" * (390 * 1024)
+
+
+def _k(s):
+    return {"pk": {"S": s}}
+
+
+def _items(ddb, t):
+    """Every item of `t` (a Scan page stops at 1 MB)."""
+    out, kw = [], {}
+    while True:
+        page = ddb.scan(TableName=t, ConsistentRead=True, **kw)
+        out += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return out
+        kw = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+
+def _count(ddb, t):
+    return len(_items(ddb, t))
+
+
+# --- the 4 MB transaction limit ------------------------------------------------------------------
+def test_execute_transaction_of_more_than_4_mb_is_rejected_and_writes_nothing(ddb, mk):
+    t = mk()
+    with raises(V, TOO_LARGE):
+        ddb.execute_transaction(TransactStatements=[
+            {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'k{i}', 'v': ?}}", "Parameters": [{"S": _390K}]}
+            for i in range(11)])
+    assert _count(ddb, t) == 0
+
+
+def test_execute_transaction_just_under_4_mb_runs(ddb, mk):
+    t = mk()
+    ddb.execute_transaction(TransactStatements=[
+        {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'k{i}', 'v': ?}}", "Parameters": [{"S": _390K}]}
+        for i in range(10)])
+    assert _count(ddb, t) == 10
+
+
+def test_transact_write_updates_writing_more_than_4_mb_are_rejected(ddb, mk):
+    t = mk()
+    with raises(V, TOO_LARGE):
+        ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": t, "Key": _k(f"k{i}"), "UpdateExpression": "SET v = :v",
+                        "ExpressionAttributeValues": {":v": {"S": _390K}}}} for i in range(11)])
+    assert _count(ddb, t) == 0
+
+
+def test_execute_transaction_updates_writing_more_than_4_mb_are_rejected(ddb, mk):
+    t = mk()
+    for i in range(11):
+        ddb.put_item(TableName=t, Item=_k(f"k{i}"))
+    with raises(V, TOO_LARGE):
+        ddb.execute_transaction(TransactStatements=[
+            {"Statement": f"UPDATE \"{t}\" SET v = ? WHERE pk = 'k{i}'", "Parameters": [{"S": _390K}]}
+            for i in range(11)])
+    assert all("v" not in x for x in _items(ddb, t))
