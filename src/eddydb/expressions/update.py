@@ -20,7 +20,7 @@ from eddydb.expressions.tree import (
     UpdatePlan,
 )
 from eddydb.model.errors import ValidationException
-from eddydb.model.values import DECIMAL_CONTEXT, decimal_to_number, to_decimal
+from eddydb.model.values import DECIMAL_CONTEXT, MAX_DEPTH, decimal_to_number, to_decimal
 
 __all__ = ["apply_update"]
 
@@ -31,6 +31,25 @@ def _bad_path() -> ValidationException:
 
 def _bad_type() -> ValidationException:
     return ValidationException("An operand in the update expression has an incorrect data type")
+
+
+def _too_deep() -> ValidationException:
+    return ValidationException("Nesting Levels have exceeded supported limits")
+
+
+def _depth_exceeds(av: dict, budget: int) -> bool:
+    """True when `av` holds more than `budget` levels of maps/lists (itself included)."""
+    inner = av.get("M")
+    if inner is not None:
+        members = inner.values()
+    else:
+        inner = av.get("L")
+        if inner is None:
+            return False
+        members = inner
+    if budget <= 0:
+        return True
+    return any(_depth_exceeds(m, budget - 1) for m in members)
 
 
 def _missing() -> ValidationException:
@@ -229,6 +248,9 @@ def apply_update(plan: UpdatePlan, item: dict | None) -> dict:
         if len(path) == 1:
             new[path[0]] = v  # type: ignore[index]
         else:
+            # a document placed at a nested path must keep the item within 32 levels, as a PutItem must
+            if _depth_exceeds(v, MAX_DEPTH - len(path) + 1):
+                raise _too_deep()
             _set(new, path, v, copied)
     removes = [a.path for a in tree.removes]
     try:
