@@ -256,6 +256,11 @@ def attribute_updates(updates: dict[str, Any]) -> UpdatePlan:
                 f"1 validation error detected: Value '{action}' at 'attributeUpdates.{name}.member.action' failed "
                 "to satisfy constraint: Member must satisfy enum value set: [ADD, PUT, DELETE]"
             )
+        # the names become the item's attribute names: the same rules as a PutItem's
+        if not name:
+            raise ValidationException(_INVALID + "An attribute name cannot be empty")
+        if len(name) > 16383 and len(name.encode()) > 65535:
+            raise ValidationException(_INVALID + "Attribute name is too large, must be less than 65536 bytes")
         path = (name,)
         if value is None:
             if action != "DELETE":
