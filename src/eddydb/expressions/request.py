@@ -40,9 +40,13 @@ class Compiled:
     projection: Projection | None = None     # ProjectionExpression / AttributesToGet
 
 
+_KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
 def _is_key(key: Any, prefix: str) -> bool:
-    return isinstance(key, str) and len(key) > 1 and key[0] == prefix and all(
-        c.isalnum() or c == "_" for c in key[1:])
+    # ASCII letters, digits and '_' only, as the expression tokenizer reads #names and :values
+    # (str.isalnum would let "#é" through as a key no expression could ever use)
+    return isinstance(key, str) and len(key) > 1 and key[0] == prefix and _KEY_CHARS.issuperset(key[1:])
 
 
 def check_attribute_maps(names: dict[str, str] | None, values: dict[str, Any] | None,
