@@ -140,15 +140,29 @@ def test_last_modified_moves_when_the_state_changes(trigger, lambda_client):
     assert lambda_client.delete_event_source_mapping(UUID=u)["LastModified"] > disabled
 
 
+# values outside the model's constraints are request validation errors (ValidationException)
 @pytest.mark.parametrize("params, needle", [
     ({"BatchSize": 10001}, "batchSize"),
     ({"MaximumBatchingWindowInSeconds": 301}, "maximumBatchingWindowInSeconds"),
     ({"ParallelizationFactor": 11}, "parallelizationFactor"),
     ({"MaximumRetryAttempts": 10001}, "maximumRetryAttempts"),
-    ({"MaximumRecordAgeInSeconds": 30}, "MaximumRecordAgeInSeconds"),
     ({"MaximumRecordAgeInSeconds": 604801}, "maximumRecordAgeInSeconds"),
     ({"TumblingWindowInSeconds": 901}, "tumblingWindowInSeconds"),
-    ({"FunctionResponseTypes": ["Nope"]}, "FunctionResponseTypes"),
+    ({"FunctionResponseTypes": ["Nope"]}, "functionResponseTypes"),
+])
+def test_values_outside_the_model_are_validation_errors(shared, lambda_client, params, needle):
+    arn, function = shared
+    kw = {"EventSourceArn": arn, "FunctionName": function, "StartingPosition": "LATEST", **params}
+    with pytest.raises(ClientError) as e:
+        lambda_client.create_event_source_mapping(**kw)
+    code, message = _err(e)
+    assert code == "ValidationException"
+    assert f"at '{needle}' failed to satisfy constraint" in message
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize("params, needle", [
+    ({"MaximumRecordAgeInSeconds": 30}, "MaximumRecordAgeInSeconds"),
     ({"FilterCriteria": {"Filters": [{"Pattern": "{not json"}]}}, "Invalid filter pattern definition"),
     ({"FilterCriteria": {"Filters": [{"Pattern": json.dumps({"a": "b"})}]}}, "Invalid filter pattern definition"),
     ({"FilterCriteria": {"Filters": [{"Pattern": json.dumps({"a": ["x"]})}] * 6}}, "maximum of 5"),
@@ -175,7 +189,7 @@ def test_starting_position_is_required_for_a_dynamodb_stream(shared, lambda_clie
     with pytest.raises(ClientError) as e:
         lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName=function)
     assert _err(e)[0] == "InvalidParameterValueException"
-    assert "StartingPosition" in _err(e)[1]
+    assert "startingPosition" in _err(e)[1]
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
@@ -184,7 +198,7 @@ def test_update_validates_too(trigger, lambda_client):
     u = t.map()
     with pytest.raises(ClientError) as e:
         lambda_client.update_event_source_mapping(UUID=u, BatchSize=20000)
-    assert _err(e)[0] == "InvalidParameterValueException"
+    assert _err(e)[0] == "ValidationException"
     with pytest.raises(ClientError) as e:
         lambda_client.update_event_source_mapping(
             UUID=u, FilterCriteria={"Filters": [{"Pattern": '{"eventName": [{"numeric": ["<", "x"]}]}'}]})
@@ -243,7 +257,7 @@ def test_a_uuid_longer_than_36_characters_is_rejected_with_the_length_constraint
     with pytest.raises(ClientError) as e:
         lambda_client.get_event_source_mapping(UUID="0" * 37)
     code, message = _err(e)
-    assert code == "InvalidParameterValueException"
+    assert code == "ValidationException"
     assert message.endswith("at 'uUID' failed to satisfy constraint: Member must have length less than or equal to 36")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from eddydb.model.errors import InvalidParameterValueException
+from eddydb.triggers.settings import constraint_error
 
 __all__ = ["ROUTES"]
 
@@ -48,11 +49,9 @@ def _body(body: bytes) -> dict[str, Any]:
 
 def _uuid(params: dict[str, str]) -> str:
     uuid = params.get("UUID", "")
-    if len(uuid) != 36:
+    if len(uuid) != 36:   # the model's UUIDString: a request validation error, as for every model constraint
         bound = "greater than or equal to 36" if len(uuid) < 36 else "less than or equal to 36"
-        raise InvalidParameterValueException(
-            f"1 validation error detected: Value '{uuid}' at 'uUID' failed to satisfy constraint: "
-            f"Member must have length {bound}")
+        raise constraint_error(uuid, "uUID", f"Member must have length {bound}")
     return uuid
 
 

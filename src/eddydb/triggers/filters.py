@@ -37,6 +37,8 @@ __all__ = [
 
 MAX_FILTERS = 5
 MAX_PATTERN_LENGTH = 4096
+# Lambda's whole answer to any bad pattern (bad JSON, a bad operator, no Pattern string): no detail
+_INVALID = "Invalid filter pattern definition."
 
 Predicate = Callable[[Any], bool]
 _MISSING = object()
@@ -68,7 +70,7 @@ def validate_filter_criteria(criteria: Any) -> list[dict[str, Any]]:
     out = []
     for i, f in enumerate(filters):
         if not isinstance(f, dict) or "Pattern" not in f or not isinstance(f["Pattern"], str):
-            raise InvalidParameterValueException(f"Invalid filter pattern definition: Filters[{i}] has no Pattern string.")
+            raise InvalidParameterValueException(_INVALID)
         out.append(parse_pattern(f["Pattern"], index=i))
     return out
 
@@ -76,19 +78,15 @@ def validate_filter_criteria(criteria: Any) -> list[dict[str, Any]]:
 def parse_pattern(text: str, *, index: int = 0) -> dict[str, Any]:
     """Parse and validate one pattern's JSON text; InvalidParameterValueException with the reason."""
     if len(text) > MAX_PATTERN_LENGTH:
-        raise InvalidParameterValueException(
-            f"Invalid filter pattern definition: Filters[{index}].Pattern is longer than {MAX_PATTERN_LENGTH} characters."
-        )
+        raise InvalidParameterValueException(_INVALID)
     try:
         pattern = json.loads(text, parse_float=Decimal, parse_int=Decimal)
-    except ValueError as e:
-        raise InvalidParameterValueException(
-            f"Invalid filter pattern definition: Filters[{index}].Pattern is not valid JSON ({e})."
-        ) from None
+    except ValueError:
+        raise InvalidParameterValueException(_INVALID) from None
     try:
         _compile_object(pattern, "")
-    except _PatternError as e:
-        raise InvalidParameterValueException(f"Invalid filter pattern definition: Filters[{index}]: {e}") from None
+    except _PatternError:
+        raise InvalidParameterValueException(_INVALID) from None
     return pattern
 
 
@@ -98,8 +96,8 @@ def compile_pattern(pattern: dict[str, Any] | str) -> Predicate:
         pattern = parse_pattern(pattern)
     try:
         return _compile_object(pattern, "")
-    except _PatternError as e:
-        raise InvalidParameterValueException(f"Invalid filter pattern definition: {e}") from None
+    except _PatternError:
+        raise InvalidParameterValueException(_INVALID) from None
 
 
 def compile_filters(criteria: Any) -> Predicate | None:

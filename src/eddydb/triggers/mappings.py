@@ -25,12 +25,22 @@ from eddydb.model.errors import (
     LambdaResourceNotFoundException,
     ResourceConflictException,
     TooManyRequestsException,
+    ValidationException,
 )
 from eddydb.triggers.leases import new_owner_id, owner_is_dead, take_leases
 from eddydb.triggers.processor import ShardProcessor
 from eddydb.triggers.retries import NotInvoked, Throttled
 from eddydb.triggers.runtime import parse_function_ref
-from eddydb.triggers.settings import DEFAULTS, STREAM_ARN_RE, MappingConfig, parse_destination, validate_settings
+from eddydb.triggers.settings import (
+    DEFAULTS,
+    STREAM_ARN_RE,
+    MappingConfig,
+    check_event_source_arn,
+    check_function_name,
+    constraint_error,
+    parse_destination,
+    validate_settings,
+)
 
 __all__ = ["ON_CHANGE_PARAMS", "MappingManager"]
 
@@ -108,11 +118,14 @@ class MappingManager:
     # --- CRUD -----------------------------------------------------------------------------------
     def create(self, params: dict[str, Any], *, ephemeral: bool = False) -> dict[str, Any]:
         """CreateEventSourceMapping; returns the EventSourceMappingConfiguration (State "Creating")."""
+        if params.get("FunctionName") is None:
+            raise ValidationException("1 validation error detected: Value null at 'functionName' failed to "
+                                      "satisfy constraint: Member must not be null")
+        check_function_name(params["FunctionName"])
         arn = params.get("EventSourceArn")
         if not arn:
             raise InvalidParameterValueException("EventSourceArn is required for a DynamoDB Streams event source.")
-        if not params.get("FunctionName"):
-            raise InvalidParameterValueException("FunctionName is required.")
+        check_event_source_arn(arn)
         settings = validate_settings(params, creating=True)
         self._check_destination(settings)
         shards = self._stream_shards(arn)
@@ -165,8 +178,11 @@ class MappingManager:
              marker: str | None = None, max_items: int | None = None) -> dict[str, Any]:
         """ListEventSourceMappings: filtered by stream ARN and/or function, paged by Marker/MaxItems."""
         if max_items is not None and not 1 <= max_items <= 10000:
-            raise InvalidParameterValueException("MaxItems must be between 1 and 10000.")
-        fname = self._function_name(function_name) if function_name else None
+            bound = "greater than or equal to 1" if max_items < 1 else "less than or equal to 10000"
+            raise constraint_error(max_items, "maxItems", f"Member must have value {bound}")
+        if event_source_arn is not None:
+            check_event_source_arn(event_source_arn)
+        fname = self._function_name(check_function_name(function_name)) if function_name is not None else None
         docs = [d for d in self._load_all()
                 if (event_source_arn is None or d["EventSourceArn"] == event_source_arn)
                 and (fname is None or d["_function"] == fname)]
@@ -183,10 +199,12 @@ class MappingManager:
         """UpdateEventSourceMapping; returns the configuration (State "Updating"/"Enabling"/"Disabling")."""
         if params.get("StartingPosition") is not None or params.get("EventSourceArn") is not None:
             raise InvalidParameterValueException("StartingPosition and EventSourceArn cannot be updated.")
+        if params.get("FunctionName") is not None:
+            check_function_name(params["FunctionName"])
         settings = validate_settings(params, creating=False)
         self._check_destination(settings)
         fn = None
-        if params.get("FunctionName"):
+        if params.get("FunctionName") is not None:
             fn = self._resolve_function(params["FunctionName"])
         latest = None
         if settings.get("Enabled"):

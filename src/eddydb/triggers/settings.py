@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from eddydb.model.errors import InvalidParameterValueException
+from eddydb.model.errors import InvalidParameterValueException, ValidationException
 from eddydb.triggers.filters import validate_filter_criteria
 
 __all__ = [
@@ -20,6 +20,9 @@ __all__ = [
     "TABLE_ARN_RE",
     "UPDATABLE",
     "MappingConfig",
+    "check_event_source_arn",
+    "check_function_name",
+    "constraint_error",
     "parse_destination",
     "validate_settings",
 ]
@@ -55,6 +58,17 @@ _INT_RANGES: dict[str, tuple[int, int]] = {
     "MaximumRecordAgeInSeconds": (-1, 604800),
     "TumblingWindowInSeconds": (0, 900),
 }
+# the model's NamespacedFunctionName and Arn patterns (FunctionName, EventSourceArn)
+_FUNCTION_NAME_PATTERN = (r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
+                          r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?")
+_ARN_PATTERN = (r"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1})?:"
+                r"(\d{12})?:(.*)")
+# checked with any region name (eddydb's --region may be any name), reported with the model's pattern
+_REGION = "[a-z0-9-]+"
+_FUNCTION_NAME_RE = re.compile(rf"(arn:(aws[a-zA-Z-]*)?:lambda:)?({_REGION}:)?(\d{{12}}:)?(function:)?([a-zA-Z0-9-_\.]+)"
+                               r"(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?")
+_ARN_RE = re.compile(rf"arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:({_REGION})?:(\d{{12}})?:(.*)", re.DOTALL)
+_STARTING_POSITIONS = ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP")
 _METRICS = ("EventCount", "ErrorCount", "KafkaMetrics")
 _UNSUPPORTED = ("Topics", "Queues", "SourceAccessConfigurations", "SelfManagedEventSource",
                 "AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig",
@@ -125,11 +139,9 @@ def validate_settings(params: dict[str, Any], *, creating: bool) -> dict[str, An
         if isinstance(v, bool) or not isinstance(v, int):
             raise InvalidParameterValueException(f"{name} must be an integer.")
         if not lo <= v <= hi:
+            # outside the model's range: Lambda's request validation answers, as for every model constraint
             bound = f"greater than or equal to {lo}" if v < lo else f"less than or equal to {hi}"
-            raise InvalidParameterValueException(
-                f"1 validation error detected: Value '{v}' at '{_camel(name)}' failed to satisfy constraint: "
-                f"Member must have value {bound}"
-            )
+            raise constraint_error(v, _camel(name), f"Member must have value {bound}")
         out[name] = v
     age = out.get("MaximumRecordAgeInSeconds")
     if age is not None and age != -1 and age < 60:
@@ -143,11 +155,16 @@ def validate_settings(params: dict[str, Any], *, creating: bool) -> dict[str, An
             out[name] = params[name]
     if params.get("FunctionResponseTypes") is not None:
         frt = params["FunctionResponseTypes"]
-        if not isinstance(frt, list) or any(t != "ReportBatchItemFailures" for t in frt):
-            raise InvalidParameterValueException(
-                f"Invalid FunctionResponseTypes {frt!r}: the only supported value is ReportBatchItemFailures."
-            )
-        out["FunctionResponseTypes"] = list(dict.fromkeys(frt))
+        if not isinstance(frt, list):
+            raise InvalidParameterValueException("FunctionResponseTypes must be a list.")
+        if any(t != "ReportBatchItemFailures" for t in frt):
+            raise constraint_error(f"[{', '.join(str(t) for t in frt)}]", "functionResponseTypes",
+                                   "Member must satisfy constraint: [Member must satisfy enum value set: "
+                                   "[ReportBatchItemFailures]]")
+        if len(frt) > 1:   # the model's FunctionResponseTypeList holds at most one entry
+            raise constraint_error(f"[{', '.join(frt)}]", "functionResponseTypes",
+                                   "Member must have length less than or equal to 1")
+        out["FunctionResponseTypes"] = list(frt)
     if "FilterCriteria" in params and params["FilterCriteria"] is not None:
         validate_filter_criteria(params["FilterCriteria"])
         filters = params["FilterCriteria"].get("Filters") or []
@@ -159,13 +176,49 @@ def validate_settings(params: dict[str, Any], *, creating: bool) -> dict[str, An
     if creating:
         sp = params.get("StartingPosition")
         if sp is None:
-            raise InvalidParameterValueException("StartingPosition is required for DynamoDB Streams event sources.")
-        if sp not in ("TRIM_HORIZON", "LATEST"):
+            # Lambda's own check for stream sources (the model does not require it), in the validator's words
             raise InvalidParameterValueException(
-                f"Unsupported starting position {sp!r} for a DynamoDB stream: use TRIM_HORIZON or LATEST."
-            )
+                "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: "
+                "Member must not be null.")
+        if sp not in _STARTING_POSITIONS:
+            raise constraint_error(sp, "startingPosition",
+                                   f"Member must satisfy enum value set: [{', '.join(_STARTING_POSITIONS)}]")
+        if sp not in ("TRIM_HORIZON", "LATEST"):   # AT_TIMESTAMP is for Kinesis only
+            raise InvalidParameterValueException(
+                f"Unsupported starting position for arn type: {params.get('EventSourceArn')}")
         out["StartingPosition"] = sp
     return out
+
+
+def check_function_name(ref: Any) -> str:
+    """A FunctionName parameter within the model's constraints (1-256 characters, its pattern)."""
+    if not isinstance(ref, str):
+        raise InvalidParameterValueException("FunctionName must be a string.")
+    if not ref:
+        raise constraint_error(ref, "functionName", "Member must have length greater than or equal to 1")
+    if len(ref) > 256:
+        raise constraint_error(ref, "functionName", "Member must have length less than or equal to 256")
+    if _FUNCTION_NAME_RE.fullmatch(ref) is None:
+        raise constraint_error(ref, "functionName",
+                               f"Member must satisfy regular expression pattern: {_FUNCTION_NAME_PATTERN}")
+    return ref
+
+
+def check_event_source_arn(arn: Any) -> str:
+    """An EventSourceArn parameter within the model's constraints (an ARN, at most 10000 characters)."""
+    if not isinstance(arn, str):
+        raise InvalidParameterValueException("EventSourceArn must be a string.")
+    if len(arn) > 10000:
+        raise constraint_error(arn, "eventSourceArn", "Member must have length less than or equal to 10000")
+    if _ARN_RE.fullmatch(arn) is None:
+        raise constraint_error(arn, "eventSourceArn", f"Member must satisfy regular expression pattern: {_ARN_PATTERN}")
+    return arn
+
+
+def constraint_error(value: Any, member: str, constraint: str) -> ValidationException:
+    """A value outside the Lambda model's constraints: ValidationException in AWS's validator words."""
+    return ValidationException(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}")
 
 
 def _metrics_config(mc: Any) -> dict[str, Any]:
@@ -180,6 +233,9 @@ def _metrics_config(mc: Any) -> dict[str, Any]:
 def _destination_config(dc: Any) -> dict[str, Any]:
     if not isinstance(dc, dict):
         raise InvalidParameterValueException("DestinationConfig must be an object.")
+    for part in ("OnSuccess", "OnFailure"):
+        if dc.get(part) is not None and not isinstance(dc[part], dict):
+            raise InvalidParameterValueException(f"DestinationConfig.{part} must be an object.")
     if (dc.get("OnSuccess") or {}).get("Destination"):
         raise InvalidParameterValueException(
             "Unsupported DestinationConfig parameter for given event source mapping type: OnSuccess."
