@@ -27,6 +27,7 @@ from eddydb.model.values import validate_item, validate_value
 __all__ = [
     "OPERATIONS",
     "check_key_paths",
+    "check_select",
     "check_update_plan",
     "compile_expressions",
     "get_table",
@@ -525,15 +526,16 @@ def _index(table: TableMeta, req: dict, inst: Any = None) -> IndexMeta | None:
     return index
 
 
-def _select(req: dict, table: TableMeta, index: IndexMeta | None, paths: Any, op: str) -> str:
+def check_select(req: dict, op: str) -> str | None:
+    """A Query's or Scan's Select (None when absent), with the checks that need only the request,
+    which DynamoDB makes before it looks the table up: a valid value, a projection exactly with
+    SPECIFIC_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES only with an IndexName (`op`: "Querying" or "Scanning")."""
     sel = req.get("Select")
-    has_proj = paths is not None
     if sel is None:
-        if has_proj:
-            return "SPECIFIC_ATTRIBUTES"
-        return "ALL_PROJECTED_ATTRIBUTES" if index is not None else "ALL_ATTRIBUTES"
+        return None
     if sel not in _SELECT:
         raise _coral([_enum(sel, "select", _SELECT)])
+    has_proj = req.get("ProjectionExpression") is not None or req.get("AttributesToGet") is not None
     proj_name = "AttributesToGet" if req.get("AttributesToGet") is not None else "ProjectionExpression"
     # DynamoDB words these as one-error coral reports (as moto records)
     if sel == "SPECIFIC_ATTRIBUTES":
@@ -544,8 +546,17 @@ def _select(req: dict, table: TableMeta, index: IndexMeta | None, paths: Any, op
         if sel == "COUNT":
             raise _coral([f"Cannot specify the {proj_name} when choosing to get only the Count"])
         raise _coral([f"Cannot specify the {proj_name} when choosing to get {sel}"])
-    if sel == "ALL_PROJECTED_ATTRIBUTES" and index is None:
+    if sel == "ALL_PROJECTED_ATTRIBUTES" and req.get("IndexName") is None:
         raise _coral([f"ALL_PROJECTED_ATTRIBUTES can be used only when {op} using an IndexName"])
+    return sel
+
+
+def _select(req: dict, index: IndexMeta | None, paths: Any, op: str) -> str:
+    sel = check_select(req, op)
+    if sel is None:
+        if paths is not None:
+            return "SPECIFIC_ATTRIBUTES"
+        return "ALL_PROJECTED_ATTRIBUTES" if index is not None else "ALL_ATTRIBUTES"
     if sel == "ALL_ATTRIBUTES" and index is not None and index.kind == "GSI" and index.projection_type != "ALL":
         raise ValidationException(
             f"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not supported for "
@@ -709,7 +720,7 @@ def query(inst: Any, req: dict) -> dict | bytes:
     for rv in kc.range_values:
         _key_value(ks.range_name, ks.range_type, rv, in_item=False)  # type: ignore[arg-type]
         _check_range_size(rv)
-    select = _select(req, table, index, paths, "Querying")
+    select = _select(req, index, paths, "Querying")
     start = _start_key(req, table, index)
     _check_start_in_query(kc, ks, start)
     page = reads.query(inst.engine.read(), table, index, kc.hash_value, kc.range_op, list(kc.range_values),
@@ -757,7 +768,7 @@ def scan(inst: Any, req: dict) -> dict | bytes:
         check_key_paths(table, paths.nested)
     if flt is not None:
         check_key_paths(table, getattr(flt, "nested", frozenset()))
-    select = _select(req, table, index, paths, "Scanning")
+    select = _select(req, index, paths, "Scanning")
     start = _start_key(req, table, index)
     page = reads.scan(inst.engine.read(), table, index, segment=segment, total_segments=total, limit=limit,
                       start_key=start, filter=flt, projection=None, count_only=select == "COUNT",

@@ -1,9 +1,10 @@
 """The checks of an item request that do not need its table.
 
-DynamoDB validates attribute values, the item size and every expression before it looks the
-table up, so a request that is both invalid and aimed at a missing table answers the
-ValidationException, not ResourceNotFoundException. api/items.py calls `check_without_table`
-only when the table is missing (an existing table's requests are checked as they are built).
+DynamoDB validates attribute values, the item size, every expression and a Query's or Scan's
+Select before it looks the table up, so a request that is both invalid and aimed at a missing
+table answers the ValidationException, not ResourceNotFoundException. api/items.py calls
+`check_without_table` only when the table is missing (an existing table's requests are checked
+as they are built).
 """
 from __future__ import annotations
 
@@ -78,6 +79,10 @@ def check_without_table(req: dict, operation: str) -> None:
         _query_expressions(req)
     else:
         compile_request(req, operation=operation)
+    if operation in ("Query", "Scan"):
+        from eddydb.api.items import check_select
+
+        check_select(req, "Querying" if operation == "Query" else "Scanning")
 
 
 def check_batch_get_without_tables(request_items: dict) -> None:
