@@ -65,3 +65,31 @@ def test_execute_transaction_updates_writing_more_than_4_mb_are_rejected(ddb, mk
             {"Statement": f"UPDATE \"{t}\" SET v = ? WHERE pk = 'k{i}'", "Parameters": [{"S": _390K}]}
             for i in range(11)])
     assert all("v" not in x for x in _items(ddb, t))
+
+
+# --- tables named by ARN ----------------------------------------------------------------------------
+def test_batch_get_by_table_arn_answers_under_that_arn(ddb, mk):
+    t = mk()
+    arn = ddb.describe_table(TableName=t)["Table"]["TableArn"]
+    ddb.put_item(TableName=t, Item={**_k("a"), "x": {"N": "1"}})
+    r = ddb.batch_get_item(RequestItems={arn: {"Keys": [_k("a"), _k("b")]}})
+    assert r["Responses"] == {arn: [{**_k("a"), "x": {"N": "1"}}]}
+    assert r["UnprocessedKeys"] == {}
+
+
+def test_batch_get_of_one_key_through_the_table_name_and_its_arn_is_a_duplicate(ddb, mk):
+    t = mk()
+    arn = ddb.describe_table(TableName=t)["Table"]["TableArn"]
+    with raises(V, "^Provided list of item keys contains duplicates$"):
+        ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a")]}, arn: {"Keys": [_k("a")]}})
+    r = ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a")]}, arn: {"Keys": [_k("b")]}})
+    assert r["Responses"] == {t: [], arn: []}
+
+
+def test_batch_write_of_one_key_through_the_table_name_and_its_arn_is_a_duplicate(ddb, mk):
+    t = mk()
+    arn = ddb.describe_table(TableName=t)["Table"]["TableArn"]
+    with raises(V, "^Provided list of item keys contains duplicates$"):
+        ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": _k("a")}}],
+                                           arn: [{"DeleteRequest": {"Key": _k("a")}}]})
+    assert _count(ddb, t) == 0

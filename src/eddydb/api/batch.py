@@ -111,6 +111,7 @@ def batch_get_item(inst: Any, req: dict) -> dict:
     if total > _MAX_GET:
         raise ValidationException("Too many items requested for the BatchGetItem call")
     requests: list[B.GetRequest] = []
+    seen: set[tuple] = set()   # across entries: a table may be named once by its name and once by its ARN
     for name, kaa in ri.items():
         try:
             table = _table(inst, name)
@@ -121,19 +122,18 @@ def batch_get_item(inst: Any, req: dict) -> dict:
         paths = I.compile_expressions(kaa, operation="GetItem").projection
         consistent = I._consistent(kaa)  # JSON null is an absent member
         keys = []
-        seen: set[tuple] = set()
         for k in kaa["Keys"]:
             key = I.validate_key(table, k)
-            sk = item_key(table, key)
-            if sk in seen:
+            ident = (table.table_id, *item_key(table, key))
+            if ident in seen:
                 raise ValidationException(_DUP_KEYS)
-            seen.add(sk)
+            seen.add(ident)
             keys.append(key)
         project = None
         if paths is not None:
             I.check_key_paths(table, paths.nested)
             project = _projector(paths)
-        requests.append(B.GetRequest(table, keys, project, consistent, dict(kaa), _hider(inst, table)))
+        requests.append(B.GetRequest(table, keys, project, consistent, dict(kaa), _hider(inst, table), label=name))
     return B.batch_get(inst.engine, requests, rcc)
 
 

@@ -40,6 +40,7 @@ class GetRequest:
     consistent: bool = False
     raw: dict = field(default_factory=dict)   # the request's KeysAndAttributes (for UnprocessedKeys)
     hide: Callable[[dict], bool] | None = None  # ttl_hide_expired: True = treat the item as absent
+    label: str | None = None   # the RequestItems key (a name or an ARN) Responses/UnprocessedKeys answer under
 
 
 def batch_get(engine: Any, requests: list[GetRequest], capacity_mode: str | None = None) -> dict[str, Any]:
@@ -53,7 +54,8 @@ def batch_get(engine: Any, requests: list[GetRequest], capacity_mode: str | None
     with engine.store.read() as r:
         engine.check_tables(r, [req.table for req in requests])
         for req in requests:
-            out = responses.setdefault(req.table.name, [])
+            label = req.label or req.table.name
+            out = responses.setdefault(label, [])
             c = consumed.setdefault(req.table.name, Consumed(req.table.name, "read"))
             for i, key in enumerate(req.keys):
                 raw = None if full else r.get_item(req.table.table_id, *item_key(req.table, key))
@@ -64,7 +66,7 @@ def batch_get(engine: Any, requests: list[GetRequest], capacity_mode: str | None
                 if full:
                     rest = dict(req.raw)
                     rest["Keys"] = req.keys[i:]
-                    unprocessed[req.table.name] = rest
+                    unprocessed[label] = rest
                     break
                 if raw is None:
                     c.add_table(read_units(0, req.consistent))
