@@ -294,3 +294,27 @@ def test_an_invalid_pattern_at_update_answers_the_same_message(lam, shared):
         assert "FilterCriteria" not in lam.get_event_source_mapping(UUID=u)
     finally:
         lam.delete_event_source_mapping(UUID=u)
+
+
+# --- filtering end to end ------------------------------------------------------------------------------
+
+def test_documented_operators_select_records_end_to_end_and_the_rest_is_dropped(trigger, lambda_client):
+    t = trigger()
+    image = {"dynamodb": {"NewImage": {
+        "v": {"N": [{"numeric": [">=", 10, "<", 20]}]},
+        "tag": {"S": [{"anything-but": {"prefix": "skip"}}]},
+        "gone": {"S": [{"exists": False}]},
+    }}}
+    suffix = {"dynamodb": {"Keys": {"pk": {"S": [{"suffix": ".png"}]}}}, "eventName": [{"anything-but": ["REMOVE"]}]}
+    u = t.map(FilterCriteria={"Filters": [{"Pattern": json.dumps({"$or": [image, suffix]})}]}, BatchSize=10)
+    t.put("in-range", v=10, tag="keep")
+    t.put("too-big", v=20, tag="keep")
+    t.put("skipped-tag", v=15, tag="skip-me")
+    t.put("has-gone", v=15, tag="keep", gone="x")
+    t.put("no-tag", v=15)                        # every named field must be present
+    t.put("pic.PNG", v=1)                        # suffix is case-sensitive
+    t.put("pic.png", v=1)
+    t.put("last", v=19, tag="keep")
+    t.wait_delivered(["in-range", "pic.png", "last"])
+    assert t.delivered() == ["in-range", "pic.png", "last"]
+    assert lambda_client.get_event_source_mapping(UUID=u)["LastProcessingResult"] == "OK"
