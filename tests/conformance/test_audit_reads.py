@@ -427,3 +427,29 @@ def test_index_read_capacity_breakdown(ddb, it):
                                      "LocalSecondaryIndexes": {"loc": {"CapacityUnits": 1.0}}}
     r = ddb.scan(TableName=it, IndexName="loc", ReturnConsumedCapacity="TOTAL")
     assert r["ConsumedCapacity"] == {"TableName": it, "CapacityUnits": 0.5}
+
+
+def test_a_gsi_keyed_on_the_table_keys_swapped_pages_on_them_alone(ddb, mk):
+    t = mk("pk", "sk", gsi={"inv": ("sk:S", "pk:S")})
+    for i in range(7):
+        for s in ("A", "B"):
+            ddb.put_item(TableName=t, Item={"pk": {"S": f"p{i}"}, "sk": {"S": s}})
+    for forward in (True, False):
+        pages = _pages(ddb.query, TableName=t, IndexName="inv", KeyConditionExpression="sk = :s", Limit=2,
+                       ScanIndexForward=forward, ExpressionAttributeValues={":s": {"S": "A"}})
+        assert all(set(p["LastEvaluatedKey"]) == {"pk", "sk"} for p in pages[:-1])
+        got = [i["pk"]["S"] for p in pages for i in p["Items"]]
+        assert got == sorted((f"p{i}" for i in range(7)), reverse=not forward)
+
+
+def test_a_hash_only_table_pages_by_partition(ddb, mk):
+    t = mk()
+    ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "v": _n(1)})
+    r = ddb.query(TableName=t, KeyConditionExpression="pk = :p", Limit=1, ExpressionAttributeValues=P)
+    assert r["Count"] == 1 and r["LastEvaluatedKey"] == {"pk": {"S": "a"}}
+    r = ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExclusiveStartKey=r["LastEvaluatedKey"],
+                  ExpressionAttributeValues=P)
+    assert (r["Count"], r["ScannedCount"], r["Items"]) == (0, 0, []) and "LastEvaluatedKey" not in r
+    with raises(V, "^The provided starting key is outside query boundaries based on provided conditions$"):
+        ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExclusiveStartKey={"pk": {"S": "b"}},
+                  ExpressionAttributeValues=P)
