@@ -3,7 +3,9 @@ BatchGetItem / BatchWriteItem / TransactWriteItems / TransactGetItems: request l
 and error codes as DynamoDB documents them."""
 from __future__ import annotations
 
-from conformance.cfutil import raises
+import pytest
+
+from conformance.cfutil import raises, raw_error, raw_poster
 
 V = "ValidationException"
 TOO_LARGE = "Transaction request size has exceeded the maximum allowed size of 4 MB"
@@ -93,3 +95,17 @@ def test_batch_write_of_one_key_through_the_table_name_and_its_arn_is_a_duplicat
         ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": _k("a")}}],
                                            arn: [{"DeleteRequest": {"Key": _k("a")}}]})
     assert _count(ddb, t) == 0
+
+
+# --- JSON nulls inside the statement lists (what an SDK does not send) -------------------------------
+@pytest.mark.parametrize("op, member", [("BatchExecuteStatement", "Statements"),
+                                        ("ExecuteTransaction", "TransactStatements")])
+def test_a_null_statement_is_a_validation_error_not_a_500(eddy_server, ddbs, make_table, op, member):
+    t = make_table(client=ddbs)
+    post = raw_poster(eddy_server.url)
+    insert = {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'a'}}"}
+    field = member[0].lower() + member[1:]
+    assert raw_error(post(op, {member: [insert, None]})) == (
+        V, f"1 validation error detected: Value null at '{field}.2.member.statement' failed to satisfy "
+           "constraint: Member must not be null")
+    assert "Item" not in ddbs.get_item(TableName=t, Key=_k("a"), ConsistentRead=True)

@@ -320,9 +320,21 @@ def _error(e: EddyError) -> dict[str, Any]:
     return err
 
 
+def _statements(req: dict, member: str) -> list[dict]:
+    """The request's statement list; a JSON null in it is a statement without its Statement (the request
+    shape check passes over nulls in lists)."""
+    specs = req[member]
+    for i, spec in enumerate(specs, 1):
+        if spec is None:
+            field = member[0].lower() + member[1:]
+            raise ValidationException(f"1 validation error detected: Value null at '{field}.{i}.member.statement' "
+                                      "failed to satisfy constraint: Member must not be null")
+    return specs  # type: ignore[no-any-return]
+
+
 # --- BatchExecuteStatement -----------------------------------------------------------------------------------
 def batch_execute_statement(inst: Any, req: dict) -> dict | Future:
-    specs = req["Statements"]
+    specs = _statements(req, "Statements")
     rcc = I._rcc(req)
     parsed: list[tuple[P.Statement | None, Any]] = []
     reading = writing = False
@@ -411,7 +423,7 @@ def _batch_reads(inst: Any, specs: list, parsed: list, responses: list[dict[str,
 
 # --- ExecuteTransaction --------------------------------------------------------------------------------------
 def execute_transaction(inst: Any, req: dict) -> dict | Future:
-    specs = req["TransactStatements"]
+    specs = _statements(req, "TransactStatements")
     rcc = I._rcc(req)
     token = req.get("ClientRequestToken")
     compiled = [_compile(inst, spec["Statement"], spec.get("Parameters")) for spec in specs]
