@@ -318,3 +318,24 @@ def test_documented_operators_select_records_end_to_end_and_the_rest_is_dropped(
     t.wait_delivered(["in-range", "pic.png", "last"])
     assert t.delivered() == ["in-range", "pic.png", "last"]
     assert lambda_client.get_event_source_mapping(UUID=u)["LastProcessingResult"] == "OK"
+
+
+def test_a_pattern_longer_than_the_model_allows_is_a_validation_exception(lam, shared):
+    long = json.dumps({"eventName": ["x" * 4100]})
+    filters = [{"Pattern": '{"eventName": ["INSERT"]}'}, {"Pattern": long}]
+    with pytest.raises(ClientError) as e:
+        _create(lam, shared, FilterCriteria={"Filters": filters})
+    code, message = _err(e)
+    assert code == "ValidationException"
+    assert "at 'filterCriteria.filters.2.member.pattern' failed to satisfy constraint: Member must have length less " \
+           "than or equal to 4096" in message
+    assert _no_mappings(lam, shared)
+
+
+def test_metrics_outside_the_model_enum_are_a_validation_exception(lam, shared):
+    with pytest.raises(ClientError) as e:
+        _create(lam, shared, MetricsConfig={"Metrics": ["Latency"]})
+    assert _err(e) == ("ValidationException", (
+        "1 validation error detected: Value '[Latency]' at 'metricsConfig.metrics' failed to satisfy constraint: "
+        "Member must satisfy constraint: [Member must satisfy enum value set: [EventCount, ErrorCount, KafkaMetrics]]"))
+    assert _no_mappings(lam, shared)

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from util import wait_for
 
-from eddydb.model.errors import InvalidParameterValueException
+from eddydb.model.errors import InvalidParameterValueException, ValidationException
 from eddydb.triggers.filters import MAX_PATTERN_LENGTH, matches, validate_filter_criteria
 
 
@@ -166,7 +166,7 @@ def test_pattern_length_limit_is_4096_characters():
     assert len(exact) == 4096
     validate_filter_criteria({"Filters": [{"Pattern": exact}]})
     too_long = exact.replace('"a', '"aa', 1)
-    with pytest.raises(InvalidParameterValueException):
+    with pytest.raises(ValidationException):   # the model's constraint on Pattern
         validate_filter_criteria({"Filters": [{"Pattern": too_long}]})
 
 

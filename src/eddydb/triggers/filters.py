@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from eddydb.model.errors import InvalidParameterValueException
+from eddydb.model.errors import InvalidParameterValueException, ValidationException
 
 __all__ = [
     "MAX_FILTERS",
@@ -53,7 +53,8 @@ class _PatternError(ValueError):
 # --- public -------------------------------------------------------------------------------------
 
 def validate_filter_criteria(criteria: Any) -> list[dict[str, Any]]:
-    """Check a FilterCriteria value; returns the parsed patterns. Raises InvalidParameterValueException."""
+    """Check a FilterCriteria value; returns the parsed patterns. Raises InvalidParameterValueException
+    (ValidationException for a Pattern longer than the model's 4096 characters)."""
     if criteria is None:
         return []
     if not isinstance(criteria, dict):
@@ -63,6 +64,13 @@ def validate_filter_criteria(criteria: Any) -> list[dict[str, Any]]:
         return []
     if not isinstance(filters, list):
         raise InvalidParameterValueException("FilterCriteria.Filters must be a list.")
+    for i, f in enumerate(filters):
+        text = f.get("Pattern") if isinstance(f, dict) else None
+        if isinstance(text, str) and len(text) > MAX_PATTERN_LENGTH:
+            # the model's limit on Pattern: the request validator answers before Lambda looks at the filters
+            raise ValidationException(
+                f"1 validation error detected: Value '{text}' at 'filterCriteria.filters.{i + 1}.member.pattern' "
+                f"failed to satisfy constraint: Member must have length less than or equal to {MAX_PATTERN_LENGTH}")
     if len(filters) > MAX_FILTERS:
         raise InvalidParameterValueException(
             f"Invalid filter criteria: the number of filters ({len(filters)}) exceeds the maximum of {MAX_FILTERS}."

@@ -224,9 +224,15 @@ def constraint_error(value: Any, member: str, constraint: str) -> ValidationExce
 def _metrics_config(mc: Any) -> dict[str, Any]:
     """MetricsConfig is kept and echoed (eddydb publishes no metrics)."""
     metrics = mc.get("Metrics") if isinstance(mc, dict) else None
-    if not isinstance(metrics, list) or len(metrics) > 3 or any(m not in _METRICS for m in metrics):
+    if not isinstance(metrics, list):
         raise InvalidParameterValueException(
             f"Invalid MetricsConfig {mc!r}: Metrics is a list of {', '.join(_METRICS)}.")
+    shown = f"[{', '.join(str(m) for m in metrics)}]"
+    if any(m not in _METRICS for m in metrics):
+        raise constraint_error(shown, "metricsConfig.metrics", "Member must satisfy constraint: [Member must "
+                               f"satisfy enum value set: [{', '.join(_METRICS)}]]")
+    if len(metrics) > 3:
+        raise constraint_error(shown, "metricsConfig.metrics", "Member must have length less than or equal to 3")
     return {"Metrics": list(dict.fromkeys(metrics))}
 
 
