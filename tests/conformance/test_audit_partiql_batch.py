@@ -109,3 +109,31 @@ def test_a_null_statement_is_a_validation_error_not_a_500(eddy_server, ddbs, mak
         V, f"1 validation error detected: Value null at '{field}.2.member.statement' failed to satisfy "
            "constraint: Member must not be null")
     assert "Item" not in ddbs.get_item(TableName=t, Key=_k("a"), ConsistentRead=True)
+
+
+# --- ExecuteTransaction's ClientRequestToken ---------------------------------------------------------
+def test_cancelled_execute_transaction_does_not_bind_its_token(ddb, mk):
+    t = mk()
+    token = f"tok-{t}"[:36]
+    ddb.put_item(TableName=t, Item={**_k("a"), "n": {"N": "1"}})
+    failing = [{"Statement": f"UPDATE \"{t}\" SET n = 5 WHERE pk = 'a' AND n = 99"}]
+    with raises("TransactionCanceledException"):
+        ddb.execute_transaction(TransactStatements=failing, ClientRequestToken=token)
+    other = [{"Statement": f"UPDATE \"{t}\" SET n = 7 WHERE pk = 'a'"}]
+    ddb.execute_transaction(TransactStatements=other, ClientRequestToken=token)
+    assert ddb.get_item(TableName=t, Key=_k("a"), ConsistentRead=True)["Item"]["n"] == {"N": "7"}
+
+
+def test_execute_transaction_replay_reports_read_capacity_and_changes_nothing(ddb, mk):
+    t = mk()
+    token = f"tok-{t}"[:36]
+    stmts = [{"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'a'}}"}]
+    first = ddb.execute_transaction(TransactStatements=stmts, ClientRequestToken=token,
+                                    ReturnConsumedCapacity="TOTAL")
+    assert first["ConsumedCapacity"][0]["WriteCapacityUnits"] == 2.0
+    again = ddb.execute_transaction(TransactStatements=stmts, ClientRequestToken=token,
+                                    ReturnConsumedCapacity="TOTAL")   # not a DuplicateItem
+    assert "WriteCapacityUnits" not in again["ConsumedCapacity"][0]
+    assert again["ConsumedCapacity"][0]["ReadCapacityUnits"] > 0
+    with raises("IdempotentParameterMismatchException"):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": t, "Item": _k("a")}}], ClientRequestToken=token)
