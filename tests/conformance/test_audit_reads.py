@@ -453,3 +453,19 @@ def test_a_hash_only_table_pages_by_partition(ddb, mk):
     with raises(V, "^The provided starting key is outside query boundaries based on provided conditions$"):
         ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExclusiveStartKey={"pk": {"S": "b"}},
                   ExpressionAttributeValues=P)
+
+
+@pytest.mark.parametrize("limit", [2**31, 2**63, 10**30])
+def test_a_limit_beyond_64_bits_reads_like_no_limit(ddb, it, limit):
+    # a page stops at 1 MB long before such a Limit; it used to overflow the storage's row limit (a 500)
+    q = {"KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "G"}}}
+    for r in (ddb.query(TableName=it, KeyConditionExpression="pk = :p", ExpressionAttributeValues=P, Limit=limit),
+              ddb.query(TableName=it, IndexName="keys", Limit=limit, **q),
+              ddb.scan(TableName=it, Limit=limit),
+              ddb.scan(TableName=it, IndexName="loc", Limit=limit, Segment=0, TotalSegments=1)):
+        assert (r["Count"], r["ScannedCount"]) == (6, 6) and "LastEvaluatedKey" not in r
+
+
+def test_an_execute_statement_limit_beyond_64_bits_reads_like_no_limit(ddb, nt):
+    r = ddb.execute_statement(Statement=f'SELECT * FROM "{nt}" WHERE pk = \'a\'', Limit=2**63)
+    assert len(r["Items"]) == 10 and "NextToken" not in r

@@ -110,6 +110,12 @@ def _successor(prefix: bytes) -> bytes | None:
     return bytes(b)
 
 
+def _row_limit(limit: int | None) -> int | None:
+    """The row count storage may stop at: Limit, unless it is above PAGE_BYTES. Every item is at
+    least one byte, so the 1 MB page stops first (and such a Limit may not fit a 64-bit SQL integer)."""
+    return limit if limit is not None and limit <= PAGE_BYTES else None
+
+
 def _bounds(range_op: str | None, values: list[dict] | None) -> tuple[bytes | None, bool, bytes | None, bool]:
     if range_op is None:
         return None, True, None, True
@@ -254,7 +260,7 @@ def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dic
                     lo, lo_incl = after, False
             elif hi is None or after <= hi:
                 hi, hi_incl = after, False
-        rows = r.query_items(table.table_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, limit)
+        rows = r.query_items(table.table_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, _row_limit(limit))
         if raw and ffn is None and pfn is None and not count_only:
             return _collect_raw(page, rows, table, None, limit, 3)
         return _collect(page, rows, table, None, limit, ffn, pfn, count_only, 3)
@@ -263,7 +269,7 @@ def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dic
         isk = b"" if ks.range_name is None else encode_key(start_key[ks.range_name])
         _ph, tpk, tsk = item_key(table, start_key)
         after_t = (isk, tpk, tsk)
-    rows = r.query_index(index.index_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, after_t, limit)
+    rows = r.query_index(index.index_id, phash, pkb, lo, lo_incl, hi, hi_incl, forward, after_t, _row_limit(limit))
     if raw and ffn is None and pfn is None and not count_only:
         return _collect_raw(page, rows, table, index, limit, 5)
     return _collect(page, rows, table, index, limit, ffn, pfn, count_only, 5)
@@ -288,7 +294,7 @@ def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int 
             after = item_key(table, start_key)
             if not lo <= after[0] < hi:
                 raise ValidationException("The provided Exclusive start key does not map to the provided segment")
-        rows = r.scan_items(table.table_id, after, lo, hi, limit)
+        rows = r.scan_items(table.table_id, after, lo, hi, _row_limit(limit))
         if raw and ffn is None and pfn is None and not count_only:
             return _collect_raw(page, rows, table, None, limit, 3)
         return _collect(page, rows, table, None, limit, ffn, pfn, count_only, 3)
@@ -301,7 +307,7 @@ def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int 
         after_i = (partition_hash(ipk), ipk, isk, tpk, tsk)
         if not lo <= after_i[0] < hi:
             raise ValidationException("The provided Exclusive start key does not map to the provided segment")
-    rows = r.scan_index(index.index_id, after_i, lo, hi, limit)
+    rows = r.scan_index(index.index_id, after_i, lo, hi, _row_limit(limit))
     if raw and ffn is None and pfn is None and not count_only:
         return _collect_raw(page, rows, table, index, limit, 5)
     return _collect(page, rows, table, index, limit, ffn, pfn, count_only, 5)
