@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from triggers_support import HANDLER, ROLE, make_zip
-from util import make_client
+from util import make_client, wait_for
 
 _BASE = "/2015-03-31/event-source-mappings/"
 
@@ -339,3 +339,48 @@ def test_metrics_outside_the_model_enum_are_a_validation_exception(lam, shared):
         "1 validation error detected: Value '[Latency]' at 'metricsConfig.metrics' failed to satisfy constraint: "
         "Member must satisfy constraint: [Member must satisfy enum value set: [EventCount, ErrorCount, KafkaMetrics]]"))
     assert _no_mappings(lam, shared)
+
+
+# --- concurrency -----------------------------------------------------------------------------------------
+
+def test_concurrent_creates_for_one_stream_and_function_make_one_mapping():
+    """The duplicate check runs in the write transaction: racing creates get ResourceConflictException."""
+    import threading
+
+    import eddydb
+
+    with eddydb.open() as db:
+        ddb, lam = db.client("dynamodb"), db.client("lambda")
+        ddb.create_table(TableName="race", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST",
+                         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+        arn = ddb.describe_table(TableName="race")["Table"]["LatestStreamArn"]
+        lam.create_function(FunctionName="racer", Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                            Code={"ZipFile": make_zip({"app.py": "def handler(e, c):\n    return None\n"})})
+        clients = [db.client("lambda") for _ in range(12)]
+        for _ in range(3):
+            outcomes: list[str] = []
+            barrier = threading.Barrier(len(clients))
+
+            def create(client: Any, barrier: threading.Barrier = barrier, outcomes: list[str] = outcomes) -> None:
+                barrier.wait()
+                try:
+                    client.create_event_source_mapping(EventSourceArn=arn, FunctionName="racer",
+                                                       StartingPosition="LATEST")
+                    outcomes.append("created")
+                except ClientError as e:
+                    outcomes.append(e.response["Error"]["Code"])
+
+            threads = [threading.Thread(target=create, args=(c,)) for c in clients]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            made = lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
+            assert len(made) == 1
+            assert sorted(outcomes) == ["ResourceConflictException"] * (len(clients) - 1) + ["created"]
+            for m in made:
+                lam.delete_event_source_mapping(UUID=m["UUID"])
+            # a deleted mapping disappears once its processors stopped
+            wait_for(lambda: lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"] == [], 20)

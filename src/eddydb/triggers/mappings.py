@@ -131,7 +131,7 @@ class MappingManager:
         shards = self._stream_shards(arn)
         tags = _tags(params.get("Tags"))
         fname, farn = self._resolve_function(params["FunctionName"])
-        _check_unique(self._load_all(), arn, fname)
+        _check_unique(self._load_all(), arn, fname)   # fail fast; checked again inside the write below
         uuid = str(_uuid.uuid4())
         enabled = settings.get("Enabled", True)
         # LATEST is where polling starts: now, or (created disabled) when the mapping is first enabled
@@ -166,7 +166,12 @@ class MappingManager:
             if k in ("Enabled", "StartingPosition"):
                 continue
             doc[k] = v
-        self.inst.engine.writer.run(lambda txn: txn.save_mapping(uuid, orjson.dumps(doc)))
+        def write(txn: Any) -> None:
+            # in the write transaction: two concurrent creates for one stream and function make one mapping
+            _check_unique([orjson.loads(b) for b in txn.load_mappings()], arn, fname)
+            txn.save_mapping(uuid, orjson.dumps(doc))
+
+        self.inst.engine.writer.run(write)
         self._ensure_running()
         self.wake()
         return self.render(doc)
