@@ -76,3 +76,38 @@ def test_placeholder_keys_are_ascii_letters_digits_and_underscores(ddb, mk):
     ddb.put_item(TableName=t, Item=K, ConditionExpression="attribute_not_exists(#A_9) OR #A_9 = :_Z0",
                  ExpressionAttributeNames={"#A_9": "a"}, ExpressionAttributeValues={":_Z0": _n(1)})
     assert _get(ddb, t) == K
+
+
+# --- each grammar's keywords ------------------------------------------------------------------
+
+def test_remove_is_a_plain_attribute_name_outside_update_expressions(ddb, mk):
+    # REMOVE is a keyword of the update grammar only, and no reserved word
+    t = mk()
+    ddb.put_item(TableName=t, Item={**K, "remove": _n(1), "m": {"M": {"remove": _n(2)}}})
+    ddb.put_item(TableName=t, Item={**K, "remove": _n(3), "m": {"M": {"remove": _n(2)}}},
+                 ConditionExpression="remove = :v AND m.remove = :w", ExpressionAttributeValues={":v": _n(1), ":w": _n(2)})
+    got = ddb.get_item(TableName=t, Key=K, ProjectionExpression="remove, m.remove")["Item"]
+    assert got == {"remove": _n(3), "m": {"M": {"remove": _n(2)}}}
+    assert ddb.scan(TableName=t, FilterExpression="remove > :v", ExpressionAttributeValues={":v": _n(2)})["Count"] == 1
+
+
+def test_update_keywords_in_a_condition_are_reserved_words_not_syntax_errors(ddb, mk):
+    t = mk()
+    for word in ("set", "ADD", "delete"):
+        with raises(V, f"^Invalid ConditionExpression: Attribute name is a reserved keyword; reserved keyword: {word}$"):
+            ddb.put_item(TableName=t, Item=K, ConditionExpression=f"attribute_not_exists({word})")
+        with raises(V, f"^Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: {word}$"):
+            ddb.get_item(TableName=t, Key=K, ProjectionExpression=f"a, {word}")
+
+
+def test_condition_keywords_in_an_update_or_projection_are_reserved_words(ddb, mk):
+    t = mk()
+    for expr, word in (("SET x = and", "and"), ("SET x.between = :v", "between"), ("REMOVE not", "not"),
+                       ("SET x = if_not_exists(in, :v)", "in"), ("ADD or :v", "or")):
+        with raises(V, f"^Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: {word}$"):
+            _upd(ddb, t, expr, {":v": _n(1)} if ":v" in expr else None)
+    with raises(V, "^Invalid ProjectionExpression: Attribute name is a reserved keyword; reserved keyword: between$"):
+        ddb.get_item(TableName=t, Key=K, ProjectionExpression="a.between")
+    # the update grammar's own keywords stay syntax errors where a name is expected
+    with raises(V, '^Invalid UpdateExpression: Syntax error; token: "remove"'):
+        _upd(ddb, t, "SET remove = :v", {":v": _n(1)})

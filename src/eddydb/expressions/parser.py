@@ -54,7 +54,15 @@ __all__ = [
     "parse_update",
 ]
 
-_KEYWORDS = frozenset(("AND", "OR", "NOT", "BETWEEN", "IN", "SET", "REMOVE", "ADD", "DELETE"))
+# The words each grammar reads as its own keywords, never as an attribute name (a syntax error there).
+# Elsewhere they are plain names: REMOVE is no reserved word, so a condition or projection may name
+# it bare, and the others are reserved words ("Attribute name is a reserved keyword"), as dynalite's
+# grammars, built against DynamoDB, have it.
+_CONDITION_KEYWORDS = frozenset(("AND", "OR", "NOT", "BETWEEN", "IN"))
+_KEYWORDS = {
+    "UpdateExpression": frozenset(("SET", "REMOVE", "ADD", "DELETE")),
+    "ProjectionExpression": frozenset(),
+}
 _COMPARATORS = frozenset(("=", "<>", "<", "<=", ">", ">="))
 _CONDITION_FUNCS = {  # name -> number of operands
     "attribute_exists": 1,
@@ -170,6 +178,7 @@ class _Parser:
     def __init__(self, text: str, kind: str, names: dict[str, str]) -> None:
         self.text = text
         self.kind = kind
+        self.keywords = _KEYWORDS.get(kind, _CONDITION_KEYWORDS)
         self.names = names
         self.toks = tokenize(text)
         self.i = 0
@@ -266,7 +275,7 @@ class _Parser:
     def name_element(self) -> str:
         t = self.tok
         if t.kind == "NAME":
-            if t.text.upper() in _KEYWORDS:
+            if t.text.upper() in self.keywords:
                 self.fail()
             if t.text.upper() in RESERVED_WORDS:
                 self.semantic_error(f"Attribute name is a reserved keyword; reserved keyword: {t.text}", "reserved")
