@@ -384,3 +384,14 @@ def test_concurrent_creates_for_one_stream_and_function_make_one_mapping():
                 lam.delete_event_source_mapping(UUID=m["UUID"])
             # a deleted mapping disappears once its processors stopped
             wait_for(lambda: lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"] == [], 20)
+
+
+def test_repeated_list_query_parameters_are_no_server_error(eddy_server, lam, shared):
+    u = _create(lam, shared)["UUID"]
+    try:
+        for query in ("MaxItems=1&MaxItems=2", "Marker=a&Marker=b", f"EventSourceArn={shared[0]}&EventSourceArn=x"):
+            status, code, body = _raw(eddy_server.url, "GET", _BASE + "?" + query)
+            assert status == 200, (query, code, body)
+            assert isinstance(body["EventSourceMappings"], list)
+    finally:
+        lam.delete_event_source_mapping(UUID=u)

@@ -64,16 +64,24 @@ def get_event_source_mapping(inst: Any, params: dict, query: dict, headers: dict
     return 200, _JSON, orjson.dumps(inst.mappings.get(_uuid(params)))
 
 
+def _q(query: dict, key: str) -> str | None:
+    """A query parameter's value; a repeated parameter counts once (its first value)."""
+    v = query.get(key)
+    if isinstance(v, list):
+        v = v[0] if v else None
+    return v
+
+
 def list_event_source_mappings(inst: Any, params: dict, query: dict, headers: dict, body: bytes) -> tuple:
-    max_items = query.get("MaxItems")
+    max_items: Any = _q(query, "MaxItems")
     if max_items is not None:
         try:
             max_items = int(max_items)
         except ValueError:
             raise InvalidParameterValueException("MaxItems must be an integer.") from None
-    out = inst.mappings.list(event_source_arn=query.get("EventSourceArn") or None,
-                             function_name=query.get("FunctionName") or None,
-                             marker=query.get("Marker") or None, max_items=max_items)
+    out = inst.mappings.list(event_source_arn=_q(query, "EventSourceArn") or None,
+                             function_name=_q(query, "FunctionName") or None,
+                             marker=_q(query, "Marker") or None, max_items=max_items)
     return 200, _JSON, orjson.dumps(out)
 
 
