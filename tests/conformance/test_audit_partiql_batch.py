@@ -105,9 +105,9 @@ def test_a_null_statement_is_a_validation_error_not_a_500(eddy_server, ddbs, mak
     post = raw_poster(eddy_server.url)
     insert = {"Statement": f"INSERT INTO \"{t}\" VALUE {{'pk': 'a'}}"}
     field = member[0].lower() + member[1:]
-    assert raw_error(post(op, {member: [insert, None]})) == (
-        V, f"1 validation error detected: Value null at '{field}.2.member.statement' failed to satisfy "
-           "constraint: Member must not be null")
+    message = (f"1 validation error detected: Value null at '{field}.2.member.statement' failed to satisfy "
+               "constraint: Member must not be null")
+    assert raw_error(post(op, {member: [insert, None]})) == (V, message)
     assert "Item" not in ddbs.get_item(TableName=t, Key=_k("a"), ConsistentRead=True)
 
 
