@@ -469,3 +469,40 @@ def test_a_limit_beyond_64_bits_reads_like_no_limit(ddb, it, limit):
 def test_an_execute_statement_limit_beyond_64_bits_reads_like_no_limit(ddb, nt):
     r = ddb.execute_statement(Statement=f'SELECT * FROM "{nt}" WHERE pk = \'a\'', Limit=2**63)
     assert len(r["Items"]) == 10 and "NextToken" not in r
+
+
+def test_ttl_hide_expired_hides_from_counts_projections_and_index_reads(tmp_path):
+    # the opt-in extension: an expired, not yet deleted item reads as absent everywhere, not only
+    # when the returned item still carries its TTL attribute
+    import time
+
+    import eddydb
+
+    d = eddydb.open(str(tmp_path / "hide"), background=False, ttl_hide_expired=True)
+    try:
+        c = d.client("dynamodb")
+        attrs = [("pk", "S"), ("sk", "S"), ("l", "S"), ("g", "S")]
+        c.create_table(TableName="hide", BillingMode="PAY_PER_REQUEST",
+                       KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                       AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in attrs],
+                       LocalSecondaryIndexes=[{"IndexName": "loc", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                             {"AttributeName": "l", "KeyType": "RANGE"}]}],
+                       GlobalSecondaryIndexes=[{"IndexName": "glob", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}])
+        c.update_time_to_live(TableName="hide", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        past = str(int(time.time()) - 60)
+        c.put_item(TableName="hide", Item={"pk": {"S": "a"}, "sk": {"S": "gone"}, "l": {"S": "1"}, "g": {"S": "G"},
+                                           "exp": {"N": past}})
+        c.put_item(TableName="hide", Item={"pk": {"S": "a"}, "sk": {"S": "here"}, "l": {"S": "2"}, "g": {"S": "G"}})
+        q = {"TableName": "hide", "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": P}
+        g = {"TableName": "hide", "IndexName": "glob", "KeyConditionExpression": "g = :g",
+             "ExpressionAttributeValues": {":g": {"S": "G"}}}
+        for r in (c.scan(TableName="hide", Select="COUNT"), c.query(**q, Select="COUNT"),
+                  c.query(**{**g, "Select": "COUNT"})):
+            assert (r["Count"], r["ScannedCount"]) == (1, 2)
+        for r in (c.scan(TableName="hide", ProjectionExpression="sk"), c.query(**q, ProjectionExpression="sk"),
+                  c.query(**q, IndexName="loc"), c.query(**g), c.scan(TableName="hide", IndexName="glob")):
+            assert [i["sk"]["S"] for i in r["Items"]] == ["here"] and r["Count"] == 1
+    finally:
+        d.close()

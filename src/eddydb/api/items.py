@@ -8,6 +8,7 @@ Query, Scan) or returns the writer's Future of the response (writes). Registered
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -485,9 +486,18 @@ def _hidden(inst: Any, table: TableMeta, item: dict) -> bool:
         from eddydb.engine.ttl import is_expired
     except ImportError:
         return False
-    import time
-
     return bool(is_expired(table, item, time.time()))
+
+
+def _hider(inst: Any, table: TableMeta) -> Callable[[dict], bool] | None:
+    """The ttl_hide_expired predicate of a Query/Scan of `table` (None when nothing is hidden): the
+    engine judges each evaluated item by it, as a filter would, before counting or projecting."""
+    if not getattr(inst.engine.settings, "ttl_hide_expired", False) or table.ttl_attribute is None:
+        return None
+    from eddydb.engine.ttl import is_expired
+
+    now = time.time()
+    return lambda item: bool(is_expired(table, item, now))
 
 
 def _hidden_raw(inst: Any, table: TableMeta, raw: bytes) -> bool:
@@ -627,10 +637,6 @@ def _page_response(inst: Any, table: TableMeta, index: IndexMeta | None, page: r
         items = full
     elif paths is not None and items:
         items = [_project(it, paths) for it in items]
-    if getattr(inst.engine.settings, "ttl_hide_expired", False) and table.ttl_attribute is not None and items:
-        kept = [it for it in items if not _hidden(inst, table, it)]
-        page.count -= len(items) - len(kept)
-        items = kept
     out: dict[str, Any] = {}
     if select != "COUNT":
         out["Items"] = items
@@ -725,7 +731,8 @@ def query(inst: Any, req: dict) -> dict | bytes:
     _check_start_in_query(kc, ks, start)
     page = reads.query(inst.engine.read(), table, index, kc.hash_value, kc.range_op, list(kc.range_values),
                        forward=forward, limit=limit, start_key=start, filter=flt, projection=None,
-                       count_only=select == "COUNT", raw=_raw_ok(inst, table, index, select, paths, flt, rcc))
+                       count_only=select == "COUNT", raw=_raw_ok(inst, table, index, select, paths, flt, rcc),
+                       hide=_hider(inst, table))
     return _page_response(inst, table, index, page, select, paths, consistent, rcc, flt)
 
 
@@ -772,7 +779,7 @@ def scan(inst: Any, req: dict) -> dict | bytes:
     start = _start_key(req, table, index)
     page = reads.scan(inst.engine.read(), table, index, segment=segment, total_segments=total, limit=limit,
                       start_key=start, filter=flt, projection=None, count_only=select == "COUNT",
-                      raw=_raw_ok(inst, table, index, select, paths, flt, rcc))
+                      raw=_raw_ok(inst, table, index, select, paths, flt, rcc), hide=_hider(inst, table))
     return _page_response(inst, table, index, page, select, paths, consistent, rcc, flt)
 
 

@@ -4,7 +4,9 @@ DynamoDB's paging semantics live here: Limit counts items *evaluated* (before th
 page stops after 1 MB of items read, LastEvaluatedKey is the last evaluated item's key (table
 key plus index key for index reads), Query walks one partition's sort-key range forward or
 backward, Scan walks (partition-hash, pk, sk) order and a parallel-scan segment is a hash range;
-an LSI filter reading attributes the index does not project sees the table item. Called by api/items.py and api/batch.py with a `ReadTxn` of the calling thread.
+an LSI filter reading attributes the index does not project sees the table item; with
+ttl_hide_expired, expired items are evaluated but never match. Called by api/items.py and
+api/batch.py with a `ReadTxn` of the calling thread.
 """
 from __future__ import annotations
 
@@ -231,6 +233,23 @@ def _filter_fetch(r: ReadTxn, table: TableMeta, index: IndexMeta | None, node: A
     return fetch
 
 
+def _match_fn(r: ReadTxn, table: TableMeta, index: IndexMeta | None, node: Any,
+              hide: Callable[[dict], bool] | None) -> Callable[[dict], bool] | None:
+    """What an evaluated item must pass to count: not hidden (`hide`, the ttl_hide_expired predicate,
+    judges the table item when an index entry does not project the TTL attribute), then the filter."""
+    ffn = _filter_fn(node, _filter_fetch(r, table, index, node))
+    if hide is None:
+        return ffn
+    hfn = hide
+    if index is not None and index.projection_type != "ALL" and table.ttl_attribute not in projected_names(index, table):
+        def hfn(entry: dict) -> bool:
+            raw = r.get_item(table.table_id, *item_key(table, entry))
+            return raw is not None and hide(_loads(raw))
+    if ffn is None:
+        return lambda item: not hfn(item)
+    return lambda item: not hfn(item) and ffn(item)
+
+
 def _project_fn(paths: Any) -> Callable[[dict], dict] | None:
     if paths is None:
         return None
@@ -241,15 +260,16 @@ def _project_fn(paths: Any) -> Callable[[dict], dict] | None:
 def query(r: ReadTxn, table: TableMeta, index: IndexMeta | None, hash_value: dict, range_op: str | None = None,
           range_values: list[dict] | None = None, *, forward: bool = True, limit: int | None = None,
           start_key: dict | None = None, filter: Any = None, projection: Any = None,
-          count_only: bool = False, raw: bool = False) -> Page:
+          count_only: bool = False, raw: bool = False, hide: Callable[[dict], bool] | None = None) -> Page:
     """One page of a Query (validated inputs: hash_value of the right type, start_key of the right shape).
-    `raw` (no filter/projection): the page keeps stored bytes in `raw_items` instead of `items`."""
+    `raw` (no filter/projection): the page keeps stored bytes in `raw_items` instead of `items`; `hide`:
+    items that read as absent (evaluated, never counted)."""
     ks = index.key if index is not None else table.key
     lo, lo_incl, hi, hi_incl = _bounds(range_op, range_values)
     pkb = encode_key(hash_value)
     phash = partition_hash(pkb)
     page = Page()
-    ffn, pfn = _filter_fn(filter, _filter_fetch(r, table, index, filter)), _project_fn(projection)
+    ffn, pfn = _match_fn(r, table, index, filter, hide), _project_fn(projection)
     if index is None:
         if start_key is not None:
             if ks.range_name is None:
@@ -283,11 +303,13 @@ def segment_range(segment: int | None, total: int | None) -> tuple[int, int]:
 
 def scan(r: ReadTxn, table: TableMeta, index: IndexMeta | None, *, segment: int | None = None,
          total_segments: int | None = None, limit: int | None = None, start_key: dict | None = None,
-         filter: Any = None, projection: Any = None, count_only: bool = False, raw: bool = False) -> Page:
-    """One page of a Scan of the table or an index (parallel segment = partition-hash range)."""
+         filter: Any = None, projection: Any = None, count_only: bool = False, raw: bool = False,
+         hide: Callable[[dict], bool] | None = None) -> Page:
+    """One page of a Scan of the table or an index (parallel segment = partition-hash range); `raw` and
+    `hide` as in `query`."""
     lo, hi = segment_range(segment, total_segments)
     page = Page()
-    ffn, pfn = _filter_fn(filter, _filter_fetch(r, table, index, filter)), _project_fn(projection)
+    ffn, pfn = _match_fn(r, table, index, filter, hide), _project_fn(projection)
     if index is None:
         after = None
         if start_key is not None:
