@@ -128,6 +128,12 @@ def test_handler_exceptions_are_retried_in_order(db, table):
     wait_for(lambda: db.instance.mappings.get(uuid)["LastProcessingResult"] == "OK", 20)
 
 
+def _delivered(directory: os.PathLike) -> list[str]:
+    """The records a file destination has delivered (not its hidden temporary files: a record is
+    written there, then renamed into place)."""
+    return sorted(n for n in os.listdir(directory) if n.endswith(".json")) if os.path.isdir(directory) else []
+
+
 def test_record_age_exceeded_goes_to_the_destination(db, table, tmp_path):
     dlq = tmp_path / "dlq"
     # the mapping's clock runs 2 minutes ahead: every record is older than MaximumRecordAgeInSeconds=60
@@ -138,7 +144,7 @@ def test_record_age_exceeded_goes_to_the_destination(db, table, tmp_path):
 
     db.on_change(table, always_fails, max_record_age=60, on_failure=f"file://{dlq}")
     put(db, "old")
-    files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 20)
+    files = wait_for(lambda: _delivered(dlq), 20)
     rec = json.loads((dlq / files[0]).read_text())
     assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
     assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
@@ -379,7 +385,7 @@ def test_records_past_the_stream_retention_end_their_retries_at_the_destination(
 
         d.on_change("orders", always_fails, on_failure=f"file://{dlq}")
         put(d, "expired")
-        files = wait_for(lambda: os.path.isdir(dlq) and os.listdir(dlq), 20)
+        files = wait_for(lambda: _delivered(dlq), 20)
         rec = json.loads((dlq / files[0]).read_text())
         assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
         assert rec["DDBStreamBatchInfo"]["batchSize"] == 1

@@ -380,7 +380,8 @@ def test_a_reported_failure_of_the_first_record_retries_the_whole_batch(trigger,
     t.put("b")
     t.map(BatchSize=2, FunctionResponseTypes=["ReportBatchItemFailures"], MaximumRetryAttempts=1,
           DestinationConfig={"OnFailure": {"Destination": f"file://{dlq}"}})
-    [rec] = wait_for(lambda: [json.loads((dlq / n).read_text()) for n in os.listdir(dlq)] if dlq.is_dir() else [], 30)
+    [rec] = wait_for(lambda: [json.loads((dlq / n).read_text()) for n in os.listdir(dlq) if n.endswith(".json")]
+                     if dlq.is_dir() else [], 30)
     assert _keys(t) == [["a", "b"], ["a", "b"]]
     assert rec["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert rec["requestContext"]["approximateInvokeCount"] == 2
