@@ -175,3 +175,30 @@ def test_partition_value_of_another_type_matches_nothing(dynamodb: Any, table: s
 
 def test_projection_of_absent_attributes_is_an_empty_item(dynamodb: Any, table: str) -> None:
     assert run(dynamodb, f"SELECT nothere FROM \"{table}\" WHERE pk = 'a' AND sk = 1")["Items"] == [{}]
+
+
+def test_ttl_hide_expired_hides_from_select_projections_and_index_reads(tmp_path):
+    """The opt-in ttl_hide_expired: an expired, not yet deleted item is absent from a PartiQL SELECT
+    also when the selected attributes leave out the TTL attribute or a KEYS_ONLY index is read."""
+    import time
+
+    import eddydb
+
+    d = eddydb.open(str(tmp_path / "hide"), background=False, ttl_hide_expired=True)
+    try:
+        c = d.client("dynamodb")
+        c.create_table(TableName="hide", BillingMode="PAY_PER_REQUEST",
+                       KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                       AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "g")],
+                       GlobalSecondaryIndexes=[{"IndexName": "glob", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                                                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}])
+        c.update_time_to_live(TableName="hide", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        c.put_item(TableName="hide", Item={"pk": {"S": "a"}, "sk": {"S": "gone"}, "g": {"S": "G"},
+                                           "exp": {"N": str(int(time.time()) - 60)}})
+        c.put_item(TableName="hide", Item={"pk": {"S": "a"}, "sk": {"S": "here"}, "g": {"S": "G"}})
+        for stmt in ('SELECT sk FROM "hide" WHERE pk = \'a\'', 'SELECT sk FROM "hide"',
+                     'SELECT * FROM "hide"."glob" WHERE g = \'G\'', 'SELECT sk FROM "hide"."glob"'):
+            items = c.execute_statement(Statement=stmt)["Items"]
+            assert [i["sk"]["S"] for i in items] == ["here"], stmt
+    finally:
+        d.close()

@@ -241,6 +241,7 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
     if start is not None:
         start = I._start_key({"ExclusiveStartKey": start}, table, index)
     r = inst.engine.read()
+    hide = I._hider(inst, table)  # ttl_hide_expired: judged before the WHERE (an index entry by its table item)
     items: list[dict] = []
     size = 0
     next_part: int | None = None
@@ -248,7 +249,7 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
     if plan is None:
         if part != 0:
             raise ValidationException(_BAD_TOKEN)
-        page = reads.scan(r, table, index, limit=limit, start_key=start, filter=cond)
+        page = reads.scan(r, table, index, limit=limit, start_key=start, filter=cond, hide=hide)
         items, size, last_key = page.items, page.size, page.last_key
         if last_key is not None:
             next_part = 0
@@ -263,7 +264,7 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
             if start is not None and not values_equal(start.get(ks.hash_name, {}), hashes[i]):
                 raise ValidationException(_BAD_TOKEN)
             page = reads.query(r, table, index, hashes[i], rop, rvals, forward=forward,
-                               limit=remaining, start_key=start, filter=cond)
+                               limit=remaining, start_key=start, filter=cond, hide=hide)
             items += page.items
             size += page.size
             if page.last_key is not None:
@@ -274,8 +275,6 @@ def _select(inst: Any, req: dict, text: str, stmt: P.Select, values: dict[str, d
             if i + 1 < len(hashes) and (remaining == 0 or size >= _PAGE_BYTES):
                 next_part = i + 1
                 break
-    if table.ttl_attribute is not None and getattr(inst.engine.settings, "ttl_hide_expired", False):
-        items = [it for it in items if not I._hidden(inst, table, it)]
     if stmt.projection is not None:
         paths = list(stmt.projection)
         items = [I._project(it, paths) for it in items]
