@@ -35,6 +35,18 @@ def test_an_update_may_not_nest_a_document_deeper_than_a_put_may(ddb, mk):
     ddb.put_item(TableName=t, Item=item)
 
 
+def test_a_transaction_update_past_32_levels_is_cancelled_with_a_validation_error(ddb, mk):
+    t = mk()
+    ddb.put_item(TableName=t, Item={**K, "x": _nest(31)})
+    with raises("TransactionCanceledException") as e:
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": t, "Item": {"pk": {"S": "b"}}}},
+            {"Update": {"TableName": t, "Key": K, "UpdateExpression": "SET x.a.b = x"}}])
+    reasons = e.error.response["CancellationReasons"]
+    assert reasons[1] == {"Code": "ValidationError", "Message": "Nesting Levels have exceeded supported limits"}
+    assert ddb.get_item(TableName=t, Key={"pk": {"S": "b"}}).get("Item") is None
+
+
 def test_a_document_at_the_32nd_level_may_be_empty_but_hold_nothing_deeper(ddb, mk):
     t = mk()
     ddb.put_item(TableName=t, Item={**K, "x": _nest(31)})
