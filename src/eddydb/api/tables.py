@@ -300,9 +300,31 @@ def _warm(spec: Any) -> dict | None:
             continue
         if type(v) is not int or v < 1:
             raise ValidationException(_INVALID + f"WarmThroughput {k} must be a positive number")
+        if v > _MAX_UNITS:
+            raise ValidationException(f"Given value {v} for {k} is out of bounds")
         out[k] = v
     if not out:
         raise ValidationException(_INVALID + "WarmThroughput must specify ReadUnitsPerSecond or WriteUnitsPerSecond")
+    return out
+
+
+def _on_demand(spec: Any) -> dict | None:
+    """An OnDemandThroughput request: each of MaxReadRequestUnits / MaxWriteRequestUnits is a
+    positive number, or -1 (no maximum), as DynamoDB documents them."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise ValidationException("OnDemandThroughput must be a structure")
+    out = {}
+    for k in ("MaxReadRequestUnits", "MaxWriteRequestUnits"):
+        v = spec.get(k)
+        if v is None:
+            continue
+        if type(v) is not int or (v < 1 and v != -1):
+            raise ValidationException(_INVALID + f"OnDemandThroughput {k} must be -1 or a positive number")
+        if v > _MAX_UNITS:  # a value no quota could allow (and more than storage holds as a 64-bit integer)
+            raise ValidationException(f"Given value {v} for {k} is out of bounds")
+        out[k] = v
     return out
 
 
@@ -436,7 +458,7 @@ def create_table(inst: Any, req: dict) -> Future:
             _check_throughput_limits(itp, "index")
         elif billing == "PROVISIONED":
             itp = None
-        indexes[iname] = T.new_index(iname, kind, ikey, proj, _clean_tp(itp), ix.get("OnDemandThroughput"))
+        indexes[iname] = T.new_index(iname, kind, ikey, proj, _clean_tp(itp), _on_demand(ix.get("OnDemandThroughput")))
     if n_projected > 100:
         raise ValidationException(_INVALID + "Number of projected attributes in all indexes exceeds limit of 100")
     view_type = None
@@ -455,7 +477,7 @@ def create_table(inst: Any, req: dict) -> Future:
                                for a in defs_list],
         arn="", created=0.0, indexes=indexes, billing_mode=billing,
         throughput=_clean_tp(tp) or {"NumberOfDecreasesToday": 0},
-        on_demand_throughput=req.get("OnDemandThroughput"),
+        on_demand_throughput=_on_demand(req.get("OnDemandThroughput")),
         tags={t["Key"]: t["Value"] for t in tags},
         deletion_protection=bool(req.get("DeletionProtectionEnabled", False)),
         table_class=req.get("TableClass") or "STANDARD",
@@ -581,8 +603,9 @@ def update_table(inst: Any, req: dict) -> Future:
         _check_throughput_limits(tp)
         changes["throughput"] = {"ReadCapacityUnits": tp["ReadCapacityUnits"],
                                  "WriteCapacityUnits": tp["WriteCapacityUnits"]}
-    if req.get("OnDemandThroughput") is not None:
-        changes["on_demand_throughput"] = req["OnDemandThroughput"]
+    on_demand = _on_demand(req.get("OnDemandThroughput"))
+    if on_demand is not None:
+        changes["on_demand_throughput"] = on_demand
     warm = _warm(req.get("WarmThroughput"))
     if warm:
         changes["warm_throughput"] = warm
@@ -613,7 +636,7 @@ def update_table(inst: Any, req: dict) -> Future:
                 itp = spec.get("ProvisionedThroughput")
                 _check_throughput_limits(itp, "index")
                 ups.append(("Create", T.new_index(spec["IndexName"], "GSI", ikey, proj, _clean_tp(itp),
-                                                  spec.get("OnDemandThroughput"))))
+                                                  _on_demand(spec.get("OnDemandThroughput")))))
             elif k == "Update":
                 itp = spec.get("ProvisionedThroughput")
                 if itp is not None and max(itp["ReadCapacityUnits"], itp["WriteCapacityUnits"]) > _MAX_UNITS:
@@ -624,7 +647,7 @@ def update_table(inst: Any, req: dict) -> Future:
                 ups.append(("Update", spec["IndexName"],
                             None if itp is None else {"ReadCapacityUnits": itp["ReadCapacityUnits"],
                                                       "WriteCapacityUnits": itp["WriteCapacityUnits"]},
-                            spec.get("OnDemandThroughput")))
+                            _on_demand(spec.get("OnDemandThroughput"))))
             else:
                 ups.append(("Delete", spec["IndexName"]))
         changes["gsi_updates"] = ups
