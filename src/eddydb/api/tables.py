@@ -459,8 +459,9 @@ def create_table(inst: Any, req: dict) -> Future:
         elif billing == "PROVISIONED":
             itp = None
         indexes[iname] = T.new_index(iname, kind, ikey, proj, _clean_tp(itp), _on_demand(ix.get("OnDemandThroughput")))
-    if n_projected > 100:
-        raise ValidationException(_INVALID + "Number of projected attributes in all indexes exceeds limit of 100")
+    if n_projected > T.MAX_PROJECTED_ATTRIBUTES:
+        raise ValidationException(_INVALID + "Number of projected attributes in all indexes exceeds limit of "
+                                  f"{T.MAX_PROJECTED_ATTRIBUTES}")
     view_type = None
     if stream is not None:
         enabled, vt = stream

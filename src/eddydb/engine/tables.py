@@ -23,6 +23,7 @@ from eddydb.model.errors import (
 )
 
 __all__ = [
+    "MAX_PROJECTED_ATTRIBUTES",
     "MAX_TAGS",
     "create_table",
     "delete_table",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 MAX_TAGS = 50
+MAX_PROJECTED_ATTRIBUTES = 100  # NonKeyAttributes summed across every secondary index of a table
 _ARN_PREFIX = "arn:aws:dynamodb:"
 _TABLE_ARN_RE = re.compile(r"arn:aws:dynamodb:[^:]+:[^:]+:table/[^/]{3,}")
 
@@ -441,6 +443,12 @@ def _check_gsi_updates_semantics(meta: TableMeta, changes: dict) -> None:
             raise ValidationException(
                 "One or more parameter values were invalid: ProvisionedThroughput should not be specified for index: "
                 f"{ix.name} when BillingMode is PAY_PER_REQUEST")
+        # the limit is the table's: projected attributes summed across all its secondary indexes
+        projected = sum(len(other.non_key_attributes) for other in meta.indexes.values())
+        if projected + len(ix.non_key_attributes) > MAX_PROJECTED_ATTRIBUTES:
+            raise ValidationException(
+                "One or more parameter values were invalid: Number of projected attributes in all indexes exceeds "
+                f"limit of {MAX_PROJECTED_ATTRIBUTES}")
     if creates and "attribute_definitions" not in changes:
         ix = creates[0][1]
         known = {a["AttributeName"] for a in meta.attribute_definitions}
