@@ -326,3 +326,51 @@ def test_describe_limits_are_dynamodbs_defaults(ddb):
     r.pop("ResponseMetadata")
     assert r == {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
                  "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}
+
+
+# --- DescribeTable's shape, and a name reused after DeleteTable ----------------------------------------------
+def test_describe_table_shape_with_every_kind_of_index_and_a_stream(ddb, make_table):
+    t = make_table(("pk", "S"), ("sk", "N"), client=ddb, gsi={"byg": ("g:S", None, ["x"])},
+                   lsi={"byl": ("pk", "l:S", "KEYS_ONLY")}, stream="NEW_IMAGE",
+                   TableClass="STANDARD_INFREQUENT_ACCESS", DeletionProtectionEnabled=True)
+    try:
+        d = ddb.describe_table(TableName=t)["Table"]
+        arn = d["TableArn"]
+        assert arn.startswith("arn:aws:dynamodb:") and arn.endswith(f":table/{t}")
+        assert uuid.UUID(d["TableId"]) and d["TableStatus"] == "ACTIVE"
+        assert d["CreationDateTime"].year >= 2024
+        assert (d["ItemCount"], d["TableSizeBytes"]) == (0, 0)
+        assert d["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert d["ProvisionedThroughput"] == {"NumberOfDecreasesToday": 0, "ReadCapacityUnits": 0,
+                                              "WriteCapacityUnits": 0}
+        [g] = d["GlobalSecondaryIndexes"]
+        assert g["IndexArn"] == f"{arn}/index/byg" and g["IndexStatus"] == "ACTIVE"
+        assert g["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x"]}
+        assert (g["ItemCount"], g["IndexSizeBytes"]) == (0, 0)
+        assert g["ProvisionedThroughput"]["NumberOfDecreasesToday"] == 0
+        [ls] = d["LocalSecondaryIndexes"]
+        assert ls["IndexArn"] == f"{arn}/index/byl" and ls["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+        assert "IndexStatus" not in ls and "ProvisionedThroughput" not in ls  # an LSI shares the table's
+        assert d["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+        assert d["LatestStreamArn"] == f"{arn}/stream/{d['LatestStreamLabel']}"
+        assert d["TableClassSummary"]["TableClass"] == "STANDARD_INFREQUENT_ACCESS"
+        assert d["DeletionProtectionEnabled"] is True
+    finally:
+        ddb.update_table(TableName=t, DeletionProtectionEnabled=False)
+
+
+def test_a_table_created_again_under_a_deleted_name_starts_afresh(ddb):
+    n = _name()
+    first = _create(ddb, n, Tags=[{"Key": "a", "Value": "b"}])["TableDescription"]
+    ddb.update_time_to_live(TableName=n, TimeToLiveSpecification={"Enabled": True, "AttributeName": "e"})
+    ddb.put_item(TableName=n, Item={"pk": {"S": "x"}})
+    ddb.tag_resource(ResourceArn=first["TableArn"], Tags=[{"Key": "c", "Value": "d"}])
+    ddb.delete_table(TableName=n)
+    second = _create(ddb, n)["TableDescription"]
+    try:
+        assert second["TableId"] != first["TableId"]
+        assert ddb.list_tags_of_resource(ResourceArn=second["TableArn"])["Tags"] == []
+        assert ddb.describe_time_to_live(TableName=n)["TimeToLiveDescription"] == {"TimeToLiveStatus": "DISABLED"}
+        assert ddb.scan(TableName=n)["Count"] == 0
+    finally:
+        ddb.delete_table(TableName=n)
