@@ -171,10 +171,27 @@ class ShardProcessor:
         return to_recs(srs, self.cfg.event_source_arn)
 
     def _fill(self, recs: list[Rec], target: int, max_bytes: int) -> list[Rec]:
-        """MaximumBatchingWindowInSeconds: wait for more records until the batch is full or the window ends."""
+        """MaximumBatchingWindowInSeconds: wait for more records until a batch is full (BatchSize
+        records or 6 MB) or the window ends. With ParallelizationFactor every lane is a batch of its
+        own: the first full lane ends the wait (records of one key need not wait for other keys)."""
         deadline = time.monotonic() + self.cfg.batching_window
-        size = sum(r.size for r in recs)
-        while len(recs) < target and size < max_bytes and not self.stopping:
+        lanes_n = 1 if self.cfg.tumbling_window else self.cfg.parallelization
+        counts = [0] * lanes_n
+        sizes = [0] * lanes_n
+
+        def add(more: list[Rec]) -> bool:
+            """Count `more` in; True when a batch is full."""
+            full = False
+            for r in more:
+                lane = r.key_hash(self._partition_key) % lanes_n if lanes_n > 1 else 0
+                counts[lane] += 1
+                sizes[lane] += r.size
+                full = full or counts[lane] >= self.cfg.batch_size or sizes[lane] >= MAX_BATCH_BYTES
+            return full
+
+        full = add(recs)
+        size = sum(sizes)
+        while not full and len(recs) < target and size < max_bytes and not self.stopping:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -182,7 +199,8 @@ class ShardProcessor:
             self._wake.clear()
             more = self._read(recs[-1].seq, target - len(recs), max_bytes - size)
             recs.extend(more)
-            size += sum(r.size for r in more)
+            full = add(more)
+            size = sum(sizes)
         return recs
 
     def _drained(self, pos: int | None) -> bool:
