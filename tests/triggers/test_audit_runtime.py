@@ -294,3 +294,38 @@ def test_a_full_windowed_batch_goes_before_the_batching_window_ends(db, table):
     put(db, "b")
     wait_for(lambda: got, 20, message="a full batch delivered before its 60-second batching window ended")
     assert got == [["a", "b"]]
+
+
+def test_a_batch_payload_at_the_6_mb_boundary_stays_within_6_mb(tmp_path):
+    """The 6 MB cap is on the whole invocation payload `{"Records": [...]}`, not only the records:
+    records summing to the limit exactly (with their separators) do not go in one batch."""
+    limit = 6 * 1024 * 1024
+    with eddydb.open(str(tmp_path / "data")) as d:
+        ddb = d.client("dynamodb")
+        create_stream_table(ddb, "big", "NEW_IMAGE")
+        sizes: list[int] = []
+        batches: list[tuple[int, list[str]]] = []
+
+        def probe(event: Any, context: Any) -> None:
+            sizes.extend(len(json.dumps(r, separators=(",", ":"))) for r in event["Records"])
+
+        u = d.on_change("big", probe, starting_position="TRIM_HORIZON")
+        ddb.put_item(TableName="big", Item={"pk": {"S": "k99"}, "blob": {"S": "x" * 300_000}})
+        wait_for(lambda: sizes, 20)
+        overhead = sizes[0] - 300_000   # every record differs only by its blob (fixed-width fields)
+        d.instance.mappings.delete(u)
+
+        def record(event: Any, context: Any) -> None:
+            batches.append((len(json.dumps(event, separators=(",", ":"))), keys(event)))
+
+        d.on_change("big", record, batch_size=100, batching_window=30)
+        n = 16
+        # the records with one comma each sum to the limit: {"Records":[ + records + ]} is 13 bytes over
+        total = limit - n
+        blobs = [total // n - overhead] * n
+        blobs[-1] += total - sum(b + overhead for b in blobs)
+        for i, b in enumerate(blobs):
+            ddb.put_item(TableName="big", Item={"pk": {"S": f"k{i:02d}"}, "blob": {"S": "x" * b}})
+        wait_for(lambda: sum(len(k) for _, k in batches) >= n, 60, message=lambda: f"{batches}")
+        assert [k for _, ks in batches for k in ks] == [f"k{i:02d}" for i in range(n)]
+        assert all(size <= limit for size, _ in batches), [size for size, _ in batches]

@@ -15,7 +15,7 @@ import orjson
 
 from eddydb.triggers.settings import MAX_BATCH_BYTES
 
-__all__ = ["Rec", "chunks", "lanes", "sequence_string", "to_recs"]
+__all__ = ["RECORDS_ENVELOPE", "Rec", "chunks", "lanes", "sequence_string", "to_recs"]
 
 
 def sequence_string(seq: int) -> str:
@@ -54,9 +54,15 @@ def to_recs(stream_records: Iterable[Any], stream_arn: str) -> list[Rec]:
     return out
 
 
-def chunks(recs: list[Rec], batch_size: int, max_bytes: int = MAX_BATCH_BYTES) -> list[list[Rec]]:
-    """Consecutive batches of <= batch_size records and <= max_bytes of payload (a lone bigger
-    record still makes a batch of one)."""
+# {"Records":[...]} around the records, whose sizes each count one separating comma (one too many)
+RECORDS_ENVELOPE = len(b'{"Records":[]}') - 1
+
+
+def chunks(recs: list[Rec], batch_size: int,
+           max_bytes: int = MAX_BATCH_BYTES - RECORDS_ENVELOPE) -> list[list[Rec]]:
+    """Consecutive batches of <= batch_size records and <= max_bytes of records (by default what
+    keeps the invocation payload `{"Records": [...]}` within 6 MB; a lone bigger record still makes
+    a batch of one)."""
     out: list[list[Rec]] = []
     cur: list[Rec] = []
     size = 0
