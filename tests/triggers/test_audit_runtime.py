@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from typing import Any
@@ -329,3 +330,67 @@ def test_a_batch_payload_at_the_6_mb_boundary_stays_within_6_mb(tmp_path):
         wait_for(lambda: sum(len(k) for _, k in batches) >= n, 60, message=lambda: f"{batches}")
         assert [k for _, ks in batches for k in ks] == [f"k{i:02d}" for i in range(n)]
         assert all(size <= limit for size, _ in batches), [size for size, _ in batches]
+
+
+# --- the OnFailure record ------------------------------------------------------------------------
+def test_a_record_age_discard_sends_the_whole_invocation_record(db, table, tmp_path):
+    """RecordAgeExceeded: the same invocation record as an exhausted batch, naming the last
+    invocation (its request id and count) and the discarded records of the shard."""
+    dlq = tmp_path / "dlq"
+    ahead = {"s": 0.0}
+    db.instance.mappings.clock = lambda: time.time() + ahead["s"]
+    calls: list[tuple[str, list[str], list[float]]] = []
+
+    def fails(event: Any, context: Any) -> None:
+        calls.append((context.aws_request_id, [r["dynamodb"]["SequenceNumber"] for r in event["Records"]],
+                      [r["dynamodb"]["ApproximateCreationDateTime"] for r in event["Records"]]))
+        raise RuntimeError("down")
+
+    u = db.on_change(table, fails, batch_size=2, max_record_age=60, on_failure=f"file://{dlq}", enabled=False,
+                     starting_position="TRIM_HORIZON")
+    put(db, "a")
+    put(db, "b")
+    db.instance.mappings.update(u, {"Enabled": True})
+    wait_for(lambda: len(calls) >= 2, 20)
+    ahead["s"] = 61.0
+    [rec] = wait_for(lambda: dest_files(dlq), 20)
+    mapping = db.instance.mappings.get(u)
+    shard = db.client("dynamodbstreams").describe_stream(
+        StreamArn=mapping["EventSourceArn"])["StreamDescription"]["Shards"][0]["ShardId"]
+    rid, seqs, arrivals = calls[-1]
+    assert rec["requestContext"] == {"requestId": rid, "functionArn": mapping["FunctionArn"],
+                                     "condition": "RecordAgeExceeded", "approximateInvokeCount": len(calls)}
+    assert rec["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert rec["version"] == "1.0"
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    assert rec["DDBStreamBatchInfo"] == {
+        "shardId": shard, "startSequenceNumber": seqs[0], "endSequenceNumber": seqs[1],
+        "approximateArrivalOfFirstRecord": time.strftime(iso, time.gmtime(arrivals[0])),
+        "approximateArrivalOfLastRecord": time.strftime(iso, time.gmtime(arrivals[1])),
+        "batchSize": 2, "streamArn": mapping["EventSourceArn"]}
+    assert all(c[1] == seqs for c in calls)
+
+
+# --- the function ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("code", [None, 3])
+def test_sys_exit_in_an_in_process_handler_is_a_function_error_that_uses_the_retries(db, table, tmp_path, code):
+    """sys.exit() ends AWS's runtime mid-invocation: a Runtime.ExitError function error, counted
+    against MaximumRetryAttempts (it escaped the processor thread, which restarted and invoked the
+    batch again without end, never reaching the destination)."""
+    dlq = tmp_path / "dlq"
+    calls: list[list[str]] = []
+
+    def exits(event: Any, context: Any) -> None:
+        calls.append(keys(event))
+        if keys(event) == ["bad"]:
+            sys.exit(code)
+
+    db.on_change(table, exits, batch_size=1, max_retries=1, on_failure=f"file://{dlq}")
+    put(db, "bad")
+    put(db, "good")
+    [rec] = wait_for(lambda: dest_files(dlq), 20, message=lambda: f"{len(calls)} calls")
+    wait_for(lambda: ["good"] in calls, 20)
+    assert calls == [["bad"], ["bad"], ["good"]]
+    assert rec["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert rec["requestContext"]["approximateInvokeCount"] == 2
+    assert rec["responseContext"]["functionError"] == "Unhandled"

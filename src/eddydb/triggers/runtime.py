@@ -880,6 +880,15 @@ class FunctionRuntime:
                 if len(out) > RESPONSE_LIMIT:
                     error = "Unhandled"
                     out = _too_large(len(out))
+        except SystemExit as e:
+            # sys.exit() in a handler ends AWS's runtime: a Runtime.ExitError function error, as in a
+            # worker process (here the thread goes on; escaping, it killed the processor thread)
+            error = "Unhandled"
+            code = e.code if isinstance(e.code, int) or e.code is None else 1
+            reason = (f"Runtime exited with error: exit status {code}" if code
+                      else "Runtime exited without providing a reason")
+            out = orjson.dumps({"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {rid} Error: {reason}"})
+            lines.append(f"RequestId: {rid} Error: {reason}\nRuntime.ExitError\n")
         except Exception as e:  # noqa: BLE001 - the user's exception is the function error
             error = "Unhandled"
             # frames without their columns, as AWS's runtime formats them: no carets (Python 3.11+)
