@@ -394,3 +394,31 @@ def test_sys_exit_in_an_in_process_handler_is_a_function_error_that_uses_the_ret
     assert rec["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert rec["requestContext"]["approximateInvokeCount"] == 2
     assert rec["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_every_discarded_batch_reaches_a_destination_table_keyed_by_a_number(db, table):
+    """A table destination keyed by a number gets one item per discarded batch: batches discarded
+    in the same millisecond overwrote each other (the key was the time in milliseconds)."""
+    ddb = db.client("dynamodb")
+    arn = ddb.create_table(TableName="failures", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                           AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+                           BillingMode="PAY_PER_REQUEST")["TableDescription"]["TableArn"]
+
+    def fails(event: Any, context: Any) -> None:
+        raise RuntimeError("down")
+
+    u = db.on_change(table, fails, batch_size=1, max_retries=0, on_failure=arn, enabled=False,
+                     starting_position="TRIM_HORIZON")
+    for i in range(40):
+        put(db, f"k{i:02d}")
+    db.instance.mappings.update(u, {"Enabled": True})
+
+    def stored() -> list[dict[str, Any]]:
+        items = ddb.scan(TableName="failures", ConsistentRead=True)["Items"]
+        return items if len(items) >= 40 else []
+
+    items = wait_for(stored, 30, message=lambda: f"{ddb.scan(TableName='failures')['Count']} of 40 stored")
+    assert len(items) == 40
+    starts = sorted(x["DDBStreamBatchInfo"]["M"]["startSequenceNumber"]["S"] for x in items)
+    assert len(set(starts)) == 40
+    assert all(x["requestContext"]["M"]["condition"]["S"] == "RetryAttemptsExhausted" for x in items)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets as _secrets
 import time
 import uuid as _uuid
 from datetime import UTC, datetime
@@ -99,7 +100,9 @@ def _to_table(inst: Any, table_name: str, record: dict[str, Any]) -> None:
 
 def _key_value(typ: str, text: str) -> dict[str, Any]:
     if typ == "N":
-        return {"N": str(int(time.time() * 1000))}
+        # unique like the UUID of a string key (milliseconds alone let two records written in the
+        # same millisecond overwrite each other): nanoseconds and 6 random digits, 25 digits in all
+        return {"N": str(time.time_ns() * 1_000_000 + _secrets.randbelow(1_000_000))}
     if typ == "B":
         import base64
 
