@@ -77,7 +77,7 @@ def test_undefined_value_in_update_of_a_request():
 
 
 def test_legacy_request():
-    c = compile_request({"Expected": {"a": {"Exists": False}}, "AttributesToGet": ["a"]}, operation="PutItem")
+    c = compile_request({"Expected": {"a": {"Exists": False}}, "AttributesToGet": ["a"]})  # no operation: every member translated
     assert c.condition is not None and c.projection == [("a",)]
 
 

@@ -458,8 +458,6 @@ def get_item(inst: Any, req: dict) -> dict | bytes:
     if req.get("ProjectionExpression") is None and req.get("AttributesToGet") is None and rcc is None:
         if req.get("ExpressionAttributeNames") is not None:
             raise ValidationException("ExpressionAttributeNames can only be specified when using expressions")
-        if req.get("ExpressionAttributeValues") is not None:
-            raise ValidationException("ExpressionAttributeValues can only be specified when using expressions")
         raw = reads.get_item_raw(inst.engine.read(), table, key)
         if raw is None or _hidden_raw(inst, table, raw):
             return _EMPTY

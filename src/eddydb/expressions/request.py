@@ -132,6 +132,11 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
     "UpdateItem", "DeleteItem", "GetItem", "Query", "Scan", "TransactPutItem"... for the
     actions of a transaction) only refines messages.
     """
+    own = _MEMBERS.get(operation)
+    if own is not None and not own.issuperset(k for k in request if k in _ALL_PARAMS):
+        # a member the operation's input shape lacks (AttributeUpdates on a PutItem, an
+        # UpdateExpression on a GetItem): DynamoDB's deserializer ignores it, as any unknown member
+        request = {k: v for k, v in request.items() if k in own or k not in _ALL_PARAMS}
     expr_present = [p for p in _EXPRESSION_PARAMS if request.get(p) is not None]
     legacy_present = [p for p in _LEGACY_PARAMS if request.get(p) is not None]
     # A Query's KeyConditions go with a FilterExpression/ProjectionExpression (DynamoDB objects to
@@ -207,6 +212,21 @@ def compile_request(request: dict[str, Any], *, key: Any = None, operation: str 
         out.projection = legacy.attributes_to_get(request["AttributesToGet"])
     return out
 
+
+# The expression members of each operation's input shape (botocore's service model).
+_ALL_PARAMS = frozenset(_EXPRESSION_PARAMS + _LEGACY_PARAMS + ("ExpressionAttributeNames", "ExpressionAttributeValues"))
+_NAMES_VALUES = ("ExpressionAttributeNames", "ExpressionAttributeValues")
+_PUT_DELETE = frozenset(("ConditionExpression", "Expected", "ConditionalOperator") + _NAMES_VALUES)
+_MEMBERS: dict[str, frozenset[str]] = {
+    "GetItem": frozenset(("ProjectionExpression", "AttributesToGet", "ExpressionAttributeNames")),
+    "PutItem": _PUT_DELETE,
+    "DeleteItem": _PUT_DELETE,
+    "UpdateItem": _PUT_DELETE | {"UpdateExpression", "AttributeUpdates"},
+    "Query": frozenset(("KeyConditionExpression", "FilterExpression", "ProjectionExpression", "KeyConditions",
+                        "QueryFilter", "AttributesToGet", "ConditionalOperator") + _NAMES_VALUES),
+    "Scan": frozenset(("FilterExpression", "ProjectionExpression", "ScanFilter", "AttributesToGet",
+                       "ConditionalOperator") + _NAMES_VALUES),
+}
 
 # DynamoDB reports these as a one-error coral report ("1 validation error detected: ...") for some
 # operations and not for others, TransactWriteItems' actions ("TransactPutItem"...) among them; moto
