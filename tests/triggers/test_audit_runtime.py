@@ -6,9 +6,9 @@ Through the embedded API (`db.on_change`, in-process functions) so clocks and ou
 deterministic; every wait has a deadline."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import sys
 import threading
 import time
 from typing import Any
@@ -372,18 +372,19 @@ def test_a_record_age_discard_sends_the_whole_invocation_record(db, table, tmp_p
 
 
 # --- the function ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("code", [None, 3])
-def test_sys_exit_in_an_in_process_handler_is_a_function_error_that_uses_the_retries(db, table, tmp_path, code):
-    """sys.exit() ends AWS's runtime mid-invocation: a Runtime.ExitError function error, counted
-    against MaximumRetryAttempts (it escaped the processor thread, which restarted and invoked the
-    batch again without end, never reaching the destination)."""
+@pytest.mark.parametrize("exit_with", [SystemExit(None), SystemExit(3), asyncio.CancelledError()])
+def test_sys_exit_in_an_in_process_handler_is_a_function_error_that_uses_the_retries(db, table, tmp_path,
+                                                                                     exit_with):
+    """sys.exit() (or any BaseException) ends AWS's runtime mid-invocation: a Runtime.ExitError
+    function error, counted against MaximumRetryAttempts (it escaped the processor thread, which
+    restarted and invoked the batch again without end, never reaching the destination)."""
     dlq = tmp_path / "dlq"
     calls: list[list[str]] = []
 
     def exits(event: Any, context: Any) -> None:
         calls.append(keys(event))
         if keys(event) == ["bad"]:
-            sys.exit(code)
+            raise exit_with
 
     db.on_change(table, exits, batch_size=1, max_retries=1, on_failure=f"file://{dlq}")
     put(db, "bad")
@@ -422,3 +423,34 @@ def test_every_discarded_batch_reaches_a_destination_table_keyed_by_a_number(db,
     starts = sorted(x["DDBStreamBatchInfo"]["M"]["startSequenceNumber"]["S"] for x in items)
     assert len(set(starts)) == 40
     assert all(x["requestContext"]["M"]["condition"]["S"] == "RetryAttemptsExhausted" for x in items)
+
+
+def test_bisect_with_parallelization_isolates_the_poison_in_its_lane_only(db, table, tmp_path):
+    """ParallelizationFactor with BisectBatchOnFunctionError: the failing lane's batch is split down
+    to the poison record, discarded after its retries; every other record is delivered exactly once,
+    each item key in order."""
+    dlq = tmp_path / "dlq"
+    ok: list[str] = []
+    lock = threading.Lock()
+
+    def handler(event: Any, context: Any) -> None:
+        vals = [f"{r['dynamodb']['Keys']['pk']['S']}:{r['dynamodb']['NewImage']['v']['N']}" for r in event["Records"]]
+        if "k1:2" in vals:
+            raise RuntimeError("poison")
+        with lock:
+            ok.extend(vals)
+
+    u = db.on_change(table, handler, batch_size=10, parallelization_factor=3, bisect=True, max_retries=1,
+                     on_failure=f"file://{dlq}", enabled=False, starting_position="TRIM_HORIZON")
+    for v in range(5):
+        for k in ("k0", "k1", "k2", "k3"):
+            put(db, k, v=v)
+    db.instance.mappings.update(u, {"Enabled": True})
+    [rec] = wait_for(lambda: dest_files(dlq), 20)
+    wait_for(lambda: len(ok) >= 19, 20, message=lambda: f"{ok}")
+    expected = [f"{k}:{v}" for v in range(5) for k in ("k0", "k1", "k2", "k3") if (k, v) != ("k1", 2)]
+    assert sorted(ok) == sorted(expected)
+    for k in ("k0", "k1", "k2", "k3"):
+        assert [x for x in ok if x.startswith(k)] == [x for x in expected if x.startswith(k)]
+    assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert rec["requestContext"]["approximateInvokeCount"] == 2

@@ -880,15 +880,6 @@ class FunctionRuntime:
                 if len(out) > RESPONSE_LIMIT:
                     error = "Unhandled"
                     out = _too_large(len(out))
-        except SystemExit as e:
-            # sys.exit() in a handler ends AWS's runtime: a Runtime.ExitError function error, as in a
-            # worker process (here the thread goes on; escaping, it killed the processor thread)
-            error = "Unhandled"
-            code = e.code if isinstance(e.code, int) or e.code is None else 1
-            reason = (f"Runtime exited with error: exit status {code}" if code
-                      else "Runtime exited without providing a reason")
-            out = orjson.dumps({"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {rid} Error: {reason}"})
-            lines.append(f"RequestId: {rid} Error: {reason}\nRuntime.ExitError\n")
         except Exception as e:  # noqa: BLE001 - the user's exception is the function error
             error = "Unhandled"
             # frames without their columns, as AWS's runtime formats them: no carets (Python 3.11+)
@@ -896,6 +887,18 @@ class FunctionRuntime:
                                            for f in traceback.extract_tb(e.__traceback__)])[1:]
             out = _error_payload(type(e).__name__, str(e), rid, stack)
             lines.append(f"[ERROR] {type(e).__name__}: {e}\nTraceback (most recent call last):\n{''.join(stack)}")
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:  # noqa: BLE001 - the runtime ends: a function error, as in a worker
+            # sys.exit() (or another BaseException such as asyncio.CancelledError) ends AWS's runtime:
+            # a Runtime.ExitError function error, as in a worker process. Escaping, it killed the
+            # calling shard processor, which restarted and invoked the batch again without end.
+            error = "Unhandled"
+            code = (e.code if isinstance(e.code, int) or e.code is None else 1) if isinstance(e, SystemExit) else 1
+            reason = (f"Runtime exited with error: exit status {code}" if code
+                      else "Runtime exited without providing a reason")
+            out = orjson.dumps({"errorType": "Runtime.ExitError", "errorMessage": f"RequestId: {rid} Error: {reason}"})
+            lines.append(f"RequestId: {rid} Error: {reason}\nRuntime.ExitError\n")
         dur = (time.perf_counter() - t0) * 1000.0
         lines.append(f"END RequestId: {rid}\nREPORT RequestId: {rid}\tDuration: {dur:.2f} ms\t"
                      f"Billed Duration: {int(dur) + 1} ms\tMemory Size: {c.memory} MB\t\n")
