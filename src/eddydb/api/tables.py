@@ -64,9 +64,13 @@ class CoralErrors:
             self.add(value, path, "Member must be a string")
             return
         shown = value if render is None else render
-        if len(value) < lo:
+        # coral counts a string as Java's String.length() does: UTF-16 code units
+        n = len(value)
+        if isinstance(value, str) and not value.isascii():
+            n = len(value.encode("utf-16-le", "surrogatepass")) // 2
+        if n < lo:
             self.add(shown, path, f"Member must have length greater than or equal to {lo}")
-        elif len(value) > hi:
+        elif n > hi:
             self.add(shown, path, f"Member must have length less than or equal to {hi}")
 
     def raise_if_any(self) -> None:
