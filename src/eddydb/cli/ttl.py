@@ -6,6 +6,8 @@ through the `EddydbTtlSweep` extension operation) or on a database directory no 
 from __future__ import annotations
 
 import json
+import math
+import os
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +32,8 @@ def sweep_cmd(table: str | None, endpoint: str | None, data: str | None, now: fl
     """Delete the expired items of TABLE (or of every table with TTL enabled) right now."""
     if data is not None and endpoint is not None:
         raise click.UsageError("give either --endpoint or --data, not both")
+    if now is not None and not math.isfinite(now):
+        raise click.BadParameter(f"{now} is not a number of epoch seconds", param_hint="'--now'")
     if data is not None:
         n = _sweep_local(data, table, now)
     else:
@@ -44,6 +48,9 @@ def _sweep_local(data: str, table: str | None, now: float | None) -> int:
     from eddydb.instance import Instance
     from eddydb.model.errors import EddyError
 
+    # Opening a directory creates a database: a mistyped path would sweep a new, empty one.
+    if not os.path.isfile(os.path.join(data, "eddydb.sqlite3")):
+        raise click.ClickException(f"no eddydb database in {data}")
     inst = Instance(Settings.from_env(data=data))
     try:
         return sweep(inst.engine, table, now)
