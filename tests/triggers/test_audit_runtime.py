@@ -454,3 +454,14 @@ def test_bisect_with_parallelization_isolates_the_poison_in_its_lane_only(db, ta
         assert [x for x in ok if x.startswith(k)] == [x for x in expected if x.startswith(k)]
     assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
     assert rec["requestContext"]["approximateInvokeCount"] == 2
+
+
+def test_a_full_batch_with_parallelization_goes_at_once_through_the_lambda_api(trigger):
+    """The same through boto3 against the server, with a worker-process function."""
+    t = trigger()
+    u = t.map(StartingPosition="LATEST", BatchSize=2, ParallelizationFactor=2, MaximumBatchingWindowInSeconds=60)
+    t.wait_state(u, "Enabled")
+    t.put("k", v=0)
+    t.put("k", v=1)
+    t.wait_delivered(["k"], timeout=20)
+    assert [(c["keys"], c["vals"]) for c in t.calls()] == [(["k", "k"], [0, 1])]
