@@ -12,7 +12,7 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from util import table_stream_records
+from util import make_client, table_stream_records
 
 FIVE_YEARS = 5 * 365 * 24 * 3600
 SERVICE = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
@@ -306,7 +306,6 @@ def idle(request, tmp_path, server_factory):
     item expired on the real clock stays until the explicit sweep."""
     if request.param == "server":
         from eddydb.cli.ttl import _sweep_remote
-        from util import make_client
 
         srv = server_factory(args=["--ttl-interval", "24h"])
         yield make_client("dynamodb", srv.url), (lambda table, now=None: _sweep_remote(srv.url, table, now))
@@ -352,6 +351,36 @@ def test_an_expired_item_not_yet_deleted_is_still_read_and_seen_by_conditions(id
     assert sweep(t) == 1
     c.put_item(TableName=t, Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)")
     assert _get(c, t, "a") == {"pk": {"S": "a"}}
+
+
+def _fill(c, t: str, n: int, item) -> None:
+    for start in range(0, n, 25):
+        c.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": item(i)}} for i in range(start, min(n, start + 25))]})
+
+
+def test_one_sweep_deletes_more_than_one_probe_of_candidates(idle):
+    """Every due item goes in one sweep, however many (the sweeper reads candidates 512 at a time)."""
+    c, sweep = idle
+    t = _idle_table(c)
+    now = 2_000_000_000
+    _fill(c, t, 1500, lambda i: {"pk": {"S": f"k{i}"}, "exp": {"N": str(now - i % 7)}})
+    c.put_item(TableName=t, Item={"pk": {"S": "keep"}, "exp": {"N": str(now + 1)}})
+    assert sweep(t, now) == 1500
+    assert c.scan(TableName=t, Select="COUNT", ConsistentRead=True)["Count"] == 1
+
+
+def test_switching_the_attribute_on_many_items_forgets_the_old_one(idle):
+    """Disabling clears what the old attribute scheduled for every item (past one backfill page),
+    so after enabling on another attribute only that attribute's due items expire."""
+    c, sweep = idle
+    t = _idle_table(c)
+    now = 2_000_000_000
+    _fill(c, t, 2100, lambda i: {"pk": {"S": f"k{i}"}, "exp": {"N": str(now - 10)},
+                                 **({"other": {"N": str(now - 10)}} if i % 1000 == 999 else {})})
+    _ttl(c, t, enabled=False)
+    _ttl(c, t, attr="other")
+    assert sweep(t, now) == 2
+    assert c.scan(TableName=t, Select="COUNT", ConsistentRead=True)["Count"] == 2098
 
 
 # --- the stream -------------------------------------------------------------------------------------------
