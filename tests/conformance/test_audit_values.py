@@ -54,3 +54,24 @@ def test_foreign_expression_members_are_ignored(eddy_server, ddbs, make_table):
     assert out["message"] == ("ExpressionAttributeValues can only be specified when using expressions: "
                               "ConditionExpression is null")
     assert "Item" in ddbs.get_item(TableName=t, Key=K, ConsistentRead=True)
+
+
+# --- a key value with a member set to JSON null ----------------------------------------------------------
+def test_a_key_value_with_a_null_member_is_the_type_of_its_other_member(eddy_server, ddbs, make_table):
+    # JSON null is an absent member everywhere in a request: {"S": "a", "N": null} is the string "a",
+    # in a Key as in an Item (the Key used to answer "does not match the schema")
+    t = make_table(client=ddbs)
+    post = raw_poster(eddy_server.url)
+    assert post("PutItem", {"TableName": t, "Item": {"pk": {"S": "a", "N": None}, "v": {"N": "1", "S": None}}})[0] == 200
+    assert post("GetItem", {"TableName": t, "Key": {"pk": {"S": "a", "N": None}}}) == (
+        200, {"Item": {"pk": {"S": "a"}, "v": {"N": "1"}}})
+    assert post("UpdateItem", {"TableName": t, "Key": {"pk": {"NULL": None, "S": "b"}}, "ReturnValues": "ALL_NEW"}) == (
+        200, {"Attributes": {"pk": {"S": "b"}}})
+    assert post("DeleteItem", {"TableName": t, "Key": {"pk": {"S": "a", "B": None}}, "ReturnValues": "ALL_OLD"}) == (
+        200, {"Attributes": {"pk": {"S": "a"}, "v": {"N": "1"}}})
+    # another type beside the null is still the wrong type
+    status, out = post("GetItem", {"TableName": t, "Key": {"pk": {"N": "1", "S": None}}})
+    assert (status, out["message"]) == (400, "The provided key element does not match the schema")
+    status, out = post("PutItem", {"TableName": t, "Item": {"pk": {"N": "1", "S": None}}})
+    assert status == 400
+    assert out["message"] == "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"

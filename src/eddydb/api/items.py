@@ -99,10 +99,12 @@ def _key_value(name: str, typ: str, av: Any, *, in_item: bool) -> dict:
     if type(av) is not dict:
         raise ValidationException(_SCHEMA)
     if typ not in av or len(av) != 1:
-        v = validate_value(av)
-        if in_item:
-            raise ValidationException(f"{_INVALID}Type mismatch for key {name} expected: {typ} actual: {next(iter(v))}")
-        raise ValidationException(_SCHEMA)
+        av = validate_value(av)  # a member set to JSON null is absent: {"S": "a", "N": null} is an S
+        if typ not in av:
+            if in_item:
+                raise ValidationException(f"{_INVALID}Type mismatch for key {name} expected: {typ} "
+                                          f"actual: {next(iter(av))}")
+            raise ValidationException(_SCHEMA)
     v = av[typ]
     if typ == "S":
         if type(v) is not str:
