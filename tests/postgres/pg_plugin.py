@@ -62,6 +62,8 @@ def _patch() -> None:
 SQLITE_ONLY = {
     "tests/functions/test_control.py::test_code_survives_restart": "removes <data>/functions (SQLite layout)",
     "tests/ttl/test_ttl.py::test_cli_sweep_on_a_data_directory": "the CLI opens the SQLite data directory",
+    "tests/ttl/test_audit_ttl.py::test_cli_sweep_counts_in_the_singular_and_plural":
+        "the CLI opens the SQLite data directory",
     "tests/dataplane/test_key_order.py::test_a_database_in_partition_hash_order_is_rebuilt_on_open_with_nothing_lost":
         "rewrites the SQLite file's tables",
     # A whole module (every test in it): connections move to worker 0, the one SQLite writer; on

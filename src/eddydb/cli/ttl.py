@@ -48,10 +48,11 @@ def _sweep_local(data: str, table: str | None, now: float | None) -> int:
     from eddydb.instance import Instance
     from eddydb.model.errors import EddyError
 
+    settings = Settings.from_env(data=data)
     # Opening a directory creates a database: a mistyped path would sweep a new, empty one.
-    if not os.path.isfile(os.path.join(data, "eddydb.sqlite3")):
+    if settings.store is None and not os.path.isfile(os.path.join(data, "eddydb.sqlite3")):
         raise click.ClickException(f"no eddydb database in {data}")
-    inst = Instance(Settings.from_env(data=data))
+    inst = Instance(settings)
     try:
         return sweep(inst.engine, table, now)
     except EddyError as e:
