@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cfutil import raw_poster
+from conformance.cfutil import raises, raw_poster
 
 V = "ValidationException"
 K = {"pk": {"S": "a"}}
@@ -75,3 +75,35 @@ def test_a_key_value_with_a_null_member_is_the_type_of_its_other_member(eddy_ser
     status, out = post("PutItem", {"TableName": t, "Item": {"pk": {"N": "1", "S": None}}})
     assert status == 400
     assert out["message"] == "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"
+
+
+# --- PutItem's and DeleteItem's ReturnValues: checked before the table, the key and the size -------------
+_RV_INVALID = "Return values set to invalid value"
+
+
+def test_put_and_delete_return_values_are_checked_before_the_table_lookup(ddb):
+    with raises(V, _RV_INVALID):
+        ddb.put_item(TableName="audit-values-no-such-table", Item=K, ReturnValues="ALL_NEW")
+    with raises(V, _RV_INVALID):
+        ddb.delete_item(TableName="audit-values-no-such-table", Key=K, ReturnValues="UPDATED_OLD")
+    # the attribute values come first
+    with raises(V, "A value provided cannot be converted into a number"):
+        ddb.put_item(TableName="audit-values-no-such-table", Item={**K, "n": {"N": "x"}}, ReturnValues="ALL_NEW")
+    # valid values and a missing table stay ResourceNotFound
+    with raises("ResourceNotFoundException"):
+        ddb.delete_item(TableName="audit-values-no-such-table", Key=K, ReturnValues="ALL_OLD")
+
+
+def test_put_and_delete_return_values_are_checked_before_the_key_and_the_size(ddb, mk):
+    t = mk()
+    with raises(V, _RV_INVALID):
+        ddb.put_item(TableName=t, Item={"x": {"S": "a"}}, ReturnValues="ALL_NEW")
+    with raises(V, _RV_INVALID):
+        ddb.put_item(TableName=t, Item={**K, "x": {"S": "a" * 409600}}, ReturnValues="UPDATED_NEW")
+    with raises(V, _RV_INVALID):
+        ddb.delete_item(TableName=t, Key={"x": {"S": "a"}}, ReturnValues="ALL_NEW")
+    with raises(V, "Supplied AttributeValue is empty"):
+        ddb.delete_item(TableName=t, Key={"pk": {}}, ReturnValues="ALL_NEW")
+    with raises(V, "Missing the key pk in the item"):
+        ddb.put_item(TableName=t, Item={"x": {"S": "a"}}, ReturnValues="ALL_OLD")
+    assert "Item" not in ddb.get_item(TableName=t, Key=K, ConsistentRead=True)

@@ -28,6 +28,7 @@ from eddydb.model.values import validate_item, validate_value
 __all__ = [
     "OPERATIONS",
     "check_key_paths",
+    "check_old_return_values",
     "check_select",
     "check_update_plan",
     "compile_expressions",
@@ -214,6 +215,14 @@ def _return_values(req: dict, allowed: tuple[str, ...]) -> str:
     return rv
 
 
+def check_old_return_values(req: dict) -> None:
+    """PutItem's and DeleteItem's ReturnValues (NONE or ALL_OLD), checked as DynamoDB does: after
+    the attribute values, before the table lookup, the key schema and the item size."""
+    rv = req.get("ReturnValues")
+    if rv is not None and rv != "NONE" and rv != "ALL_OLD":
+        _return_values(req, ("NONE", "ALL_OLD"))
+
+
 def _rvccf(req: dict) -> bool:
     v = req.get("ReturnValuesOnConditionCheckFailure")
     if v is None:
@@ -386,6 +395,11 @@ def _finish_write(table: TableMeta, rv: str, old: dict | None, new: dict | None,
 
 def put_item(inst: Any, req: dict) -> Future:
     table = get_table(inst, req, "PutItem")
+    rv = req.get("ReturnValues")
+    if rv is not None and rv != "NONE" and rv != "ALL_OLD":
+        if isinstance(req.get("Item"), dict):
+            validate_item(req["Item"])
+        check_old_return_values(req)
     item = validate_put_item(table, req.get("Item"), check_size=False)
     raw = _put_bytes(item)
     rv = _return_values(req, ("NONE", "ALL_OLD"))
@@ -410,6 +424,12 @@ def put_item(inst: Any, req: dict) -> Future:
 
 def delete_item(inst: Any, req: dict) -> Future:
     table = get_table(inst, req, "DeleteItem")
+    rv = req.get("ReturnValues")
+    if rv is not None and rv != "NONE" and rv != "ALL_OLD":
+        if isinstance(req.get("Key"), dict):
+            for av in req["Key"].values():
+                validate_value(av)
+        check_old_return_values(req)
     key = validate_key(table, req.get("Key"))
     rv = _return_values(req, ("NONE", "ALL_OLD"))
     rvccf = _rvccf(req)

@@ -67,10 +67,18 @@ def check_without_table(req: dict, operation: str) -> None:
         item = req.get("Item")
         if isinstance(item, dict):
             item = validate_item(item)
-            if item_size(item) > MAX_ITEM_SIZE:
-                raise ValidationException("Item size has exceeded the maximum allowed size")
+        if operation == "PutItem":
+            from eddydb.api.items import check_old_return_values  # api.items imports this module
+
+            check_old_return_values(req)
+        if isinstance(item, dict) and item_size(item) > MAX_ITEM_SIZE:
+            raise ValidationException("Item size has exceeded the maximum allowed size")
     elif kind in ("GetItem", "UpdateItem", "DeleteItem"):
         _values(req.get("Key"))
+        if operation == "DeleteItem":
+            from eddydb.api.items import check_old_return_values
+
+            check_old_return_values(req)
     elif kind == "Scan":
         from eddydb.api.items import check_segments  # api.items imports this module
 
