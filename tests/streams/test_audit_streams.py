@@ -285,6 +285,28 @@ def test_a_deleted_tables_stream_is_readable_for_24_hours_then_gone(clocked):
     assert _err(e)[0] == "ResourceNotFoundException"
 
 
+def test_a_disabled_stream_is_readable_for_24_hours_while_the_new_one_lives_on(clocked):
+    db, ddb, streams = clocked
+    old = _create(ddb, "toggled", "NEW_IMAGE")
+    ddb.put_item(TableName="toggled", Item={"pk": {"S": "a"}})
+    ddb.update_table(TableName="toggled", StreamSpecification={"StreamEnabled": False})
+    ddb.update_table(TableName="toggled", StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    new = stream_arn(ddb, "toggled")
+    t0 = time.time()
+    db.instance.streams.maintain(now=t0 + 23 * 3600, full=True)
+    assert _keys(read_stream(streams, old)) == ["a"]
+    assert {s["StreamArn"] for s in streams.list_streams(TableName="toggled")["Streams"]} == {old, new}
+    db.instance.streams.maintain(now=t0 + 25 * 3600, full=True)
+    assert [s["StreamArn"] for s in streams.list_streams(TableName="toggled")["Streams"]] == [new]
+    with pytest.raises(ClientError) as e:
+        streams.describe_stream(StreamArn=old)
+    assert _err(e)[0] == "ResourceNotFoundException"
+    assert streams.describe_stream(StreamArn=new)["StreamDescription"]["StreamStatus"] == "ENABLED"
+    ddb.put_item(TableName="toggled", Item={"pk": {"S": "b"}})
+    assert _keys(read_stream(streams, new)) == ["b"]
+    assert ddb.describe_table(TableName="toggled")["Table"]["LatestStreamArn"] == new
+
+
 def test_rollover_of_an_idle_shard_keeps_a_reader_on_the_parent_then_ends_it(clocked):
     db, ddb, streams = clocked
     arn = _create(ddb, "rolled")
