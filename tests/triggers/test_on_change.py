@@ -2,6 +2,7 @@
 same mapping semantics (batching, batching window, filters, retries, record age, destinations)."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -389,3 +390,23 @@ def test_records_past_the_stream_retention_end_their_retries_at_the_destination(
         rec = json.loads((dlq / files[0]).read_text())
         assert rec["requestContext"]["condition"] == "RecordAgeExceeded"
         assert rec["DDBStreamBatchInfo"]["batchSize"] == 1
+
+
+def test_a_shard_processor_that_keeps_failing_is_restarted_at_most_once_a_second(db, table, monkeypatch):
+    """An unexpected error in the shard processor itself (not in the function) ends it and the coordinator
+    starts another; each failed one pauses first, so a failure that repeats is not a busy restart loop."""
+    from eddydb.triggers import processor as P
+
+    runs: list[float] = []
+
+    def broken(self):
+        runs.append(time.monotonic())
+        raise RuntimeError("processor bug")
+
+    monkeypatch.setattr(P, "_RESTART_PAUSE", 0.5)
+    monkeypatch.setattr(P.ShardProcessor, "_process", broken)
+    db.on_change(table, lambda event, context: None)
+    put(db, "a")
+    wait_for(lambda: len(runs) >= 3, 20)
+    gaps = [b - a for a, b in itertools.pairwise(runs)]
+    assert min(gaps) >= 0.45, gaps   # each restart waited for the pause (without it: microseconds apart)

@@ -32,6 +32,7 @@ log = logging.getLogger("eddydb.triggers")
 OK = "OK"
 PROBLEM = "PROBLEM: Function call failed"
 _WINDOW_ENVELOPE = 4096   # a windowed event's fields besides Records and state (window, shardId, ARN, flags)
+_RESTART_PAUSE = 1.0   # seconds a processor that failed unexpectedly waits before its replacement starts
 _IDLE_CHECK = 0.25   # without a push (a write by another process on the same store) poll like Lambda: 4/s
 
 
@@ -91,6 +92,9 @@ class ShardProcessor:
         except Exception:
             if not self.stopping:
                 log.exception("shard processor %s/%s failed", *self.key)
+                # the coordinator starts a new processor at once: a failure that repeats must not
+                # become a busy loop of restarts (and of log lines)
+                self._wait(_RESTART_PAUSE)
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=False)
