@@ -410,3 +410,10 @@ def test_a_shard_processor_that_keeps_failing_is_restarted_at_most_once_a_second
     wait_for(lambda: len(runs) >= 3, 20)
     gaps = [b - a for a, b in itertools.pairwise(runs)]
     assert min(gaps) >= 0.45, gaps   # each restart waited for the pause (without it: microseconds apart)
+
+
+def test_on_change_refuses_an_unknown_keyword(db, table):
+    """A misspelt parameter (batchsize= for batch_size=) is an error, not a mapping with defaults."""
+    with pytest.raises(TypeError, match="batchsize"):
+        db.on_change(table, lambda event, context: None, batchsize=5)
+    db.on_change(table, lambda event, context: None, BatchSize=5, timeout=30)   # AWS names and timeout are fine

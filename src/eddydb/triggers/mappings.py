@@ -74,6 +74,7 @@ ON_CHANGE_PARAMS = {
     "destination_config": "DestinationConfig",
     "enabled": "Enabled",
 }
+_ON_CHANGE_NAMES = frozenset({*ON_CHANGE_PARAMS, *ON_CHANGE_PARAMS.values(), "timeout"})
 
 
 class MappingManager:
@@ -308,6 +309,9 @@ class MappingManager:
             raise InvalidParameterValueException(
                 f"Table {table_name} has no stream enabled: create it with StreamSpecification "
                 "{'StreamEnabled': True, 'StreamViewType': ...} to use on_change.")
+        unknown = [k for k in params if k not in _ON_CHANGE_NAMES]
+        if unknown:   # a typo (batchsize=) must not silently run the mapping with defaults
+            raise TypeError(f"on_change() got an unexpected keyword argument {unknown[0]!r}")
         request: dict[str, Any] = {"StartingPosition": "LATEST"}
         for k, v in params.items():
             name = ON_CHANGE_PARAMS.get(k, k)
