@@ -211,7 +211,7 @@ def test_table_exclusive_start_key_with_an_index_key_is_invalid(ddb, it):
 
 def test_exclusive_start_key_values_are_validated(ddb, nt):
     q = {"TableName": nt, "KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": P}
-    with raises(V, "^The provided starting key is invalid: A value provided cannot be converted into a number$"):
+    with raises(V, "^The provided starting key is invalid: The parameter cannot be converted to a numeric value: one$"):
         ddb.query(**q, ExclusiveStartKey={"pk": {"S": "a"}, "sk": {"N": "one"}})
     with raises(V, "^The provided starting key is invalid: One or more parameter values are not valid. The "
                    "AttributeValue for a key attribute cannot contain an empty string value. Key: pk$"):

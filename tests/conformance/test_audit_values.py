@@ -2,6 +2,8 @@
 UpdateItem, DeleteItem), beyond test_items.py / test_misc_limits.py / test_capacity_conformance.py."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conformance.cfutil import raises, raw_poster
@@ -87,7 +89,7 @@ def test_put_and_delete_return_values_are_checked_before_the_table_lookup(ddb):
     with raises(V, _RV_INVALID):
         ddb.delete_item(TableName="audit-values-no-such-table", Key=K, ReturnValues="UPDATED_OLD")
     # the attribute values come first
-    with raises(V, "A value provided cannot be converted into a number"):
+    with raises(V, "^The parameter cannot be converted to a numeric value: x$"):
         ddb.put_item(TableName="audit-values-no-such-table", Item={**K, "n": {"N": "x"}}, ReturnValues="ALL_NEW")
     # valid values and a missing table stay ResourceNotFound
     with raises("ResourceNotFoundException"):
@@ -107,3 +109,45 @@ def test_put_and_delete_return_values_are_checked_before_the_key_and_the_size(dd
     with raises(V, "Missing the key pk in the item"):
         ddb.put_item(TableName=t, Item={"x": {"S": "a"}}, ReturnValues="ALL_OLD")
     assert "Item" not in ddb.get_item(TableName=t, Key=K, ConsistentRead=True)
+
+
+# --- number text DynamoDB cannot read ------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["abc", "1.2.3", "NaN", "Infinity", "-Infinity", "0x10", " 5", "5 ", "1e", "e5", "+",
+                                  "--1", "1_000"])
+def test_an_unreadable_number_is_named_in_the_error(ddb, mk, text):
+    # "The parameter cannot be converted to a numeric value: <text>" (moto and dynalite record it)
+    t = mk()
+    with raises(V, "^The parameter cannot be converted to a numeric value: " + re.escape(text) + "$"):
+        ddb.put_item(TableName=t, Item={**K, "n": {"N": text}})
+    with raises(V, "^The parameter cannot be converted to a numeric value: " + re.escape(text) + "$"):
+        ddb.put_item(TableName=t, Item={**K, "n": {"NS": ["1", text]}})
+    with raises(V, "^ExpressionAttributeValues contains invalid value: The parameter cannot be converted to a "
+                   "numeric value: " + re.escape(text) + " for key :v$"):
+        ddb.update_item(TableName=t, Key=K, UpdateExpression="SET n = :v", ExpressionAttributeValues={":v": {"N": text}})
+    assert "Item" not in ddb.get_item(TableName=t, Key=K, ConsistentRead=True)
+
+
+def test_an_empty_number_has_no_text_to_name(ddb, mk):
+    t = mk(("pk", "N"))
+    with raises(V, "^The parameter cannot be converted to a numeric value$"):
+        ddb.put_item(TableName=t, Item={"pk": {"N": "1"}, "n": {"N": ""}})
+    with raises(V, "^The parameter cannot be converted to a numeric value$"):
+        ddb.get_item(TableName=t, Key={"pk": {"N": ""}})
+
+
+def test_a_number_out_of_range_reports_its_magnitude_before_its_digits(ddb, mk):
+    # 39 significant digits at an exponent past 125: the overflow is reported (dynalite's order)
+    t = mk()
+    with raises(V, "^Number overflow. Attempting to store a number with magnitude larger than supported range$"):
+        ddb.put_item(TableName=t, Item={**K, "n": {"N": "1" * 39 + "E+100"}})
+    with raises(V, "^Number underflow. Attempting to store a number with magnitude smaller than supported range$"):
+        ddb.put_item(TableName=t, Item={**K, "n": {"N": "0." + "0" * 140 + "1" * 39}})
+    with raises(V, "^Attempting to store more than 38 significant digits in a Number$"):
+        ddb.put_item(TableName=t, Item={**K, "n": {"N": "1" * 39}})
+    # the limits themselves are numbers
+    ddb.put_item(TableName=t, Item={**K, "a": {"N": "9.9999999999999999999999999999999999999E+125"},
+                                    "b": {"N": "-1E-130"}, "c": {"N": "1" * 38 + "0" * 88}})
+    got = ddb.get_item(TableName=t, Key=K, ConsistentRead=True)["Item"]
+    assert got["a"] == {"N": "9" * 38 + "0" * 88}
+    assert got["b"] == {"N": "-0." + "0" * 129 + "1"}
+    assert got["c"] == {"N": "1" * 38 + "0" * 88}

@@ -142,7 +142,7 @@ def test_batch_and_transaction_validation_comes_before_the_table_lookup(ddb):
     t = "no-such-table-xyz"
     with raises(V, "An string set  may not be empty"):
         ddb.batch_write_item(RequestItems={t: [{"PutRequest": {"Item": {**_k("a"), "s": {"SS": []}}}}]})
-    with raises(V, "A value provided cannot be converted into a number"):
+    with raises(V, "The parameter cannot be converted to a numeric value: x"):
         ddb.batch_write_item(RequestItems={t: [{"DeleteRequest": {"Key": {"pk": {"N": "x"}}}}]})
     with raises(V, "Invalid UpdateExpression: Syntax error"):
         ddb.transact_write_items(TransactItems=[{"Update": {"TableName": t, "Key": _k("a"), "UpdateExpression": "SET"}}])
@@ -159,7 +159,7 @@ def test_batch_get_and_transact_get_validation_comes_before_the_table_lookup(ddb
         ddb.batch_get_item(RequestItems={t: {"Keys": [{**_k("a"), "n": {"N": "1"}}, {"n": {"N": "1"}, **_k("a")}]}})
     with raises(V, "^Provided list of item keys contains duplicates$"):  # the missing table comes after a real one
         ddb.batch_get_item(RequestItems={mk(): {"Keys": [_k("a")]}, t: {"Keys": [_k("b"), _k("b")]}})
-    with raises(V, "A value provided cannot be converted into a number"):
+    with raises(V, "The parameter cannot be converted to a numeric value: x"):
         ddb.batch_get_item(RequestItems={t: {"Keys": [{"pk": {"N": "x"}}]}})
     with raises(V, "^Invalid ProjectionExpression: The expression can not be empty;$"):
         ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a")], "ProjectionExpression": ""}})
@@ -167,7 +167,7 @@ def test_batch_get_and_transact_get_validation_comes_before_the_table_lookup(ddb
         ddb.batch_get_item(RequestItems={t: {"Keys": [_k("a")], "ProjectionExpression": "x", "AttributesToGet": ["x"]}})
     with raises(V, "^Invalid ProjectionExpression: The expression can not be empty;$"):
         ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": _k("a"), "ProjectionExpression": ""}}])
-    with raises(V, "A value provided cannot be converted into a number"):
+    with raises(V, "The parameter cannot be converted to a numeric value: x"):
         ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": {"pk": {"N": "x"}}}}])
     with raises(V, r"^Value provided in ExpressionAttributeNames unused in expressions: keys: \{#a\}$"):
         ddb.transact_get_items(TransactItems=[{"Get": {"TableName": t, "Key": _k("a"), "ProjectionExpression": "x",

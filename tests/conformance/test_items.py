@@ -343,7 +343,7 @@ def test_request_validation_comes_before_the_table_lookup(ddb):
     with raises(V, r"Value provided in ExpressionAttributeValues unused in expressions: keys: \{:w\}"):
         ddb.update_item(TableName=t, Key={"pk": {"S": "a"}}, UpdateExpression="SET a = :v",
                         ExpressionAttributeValues={":v": {"N": "1"}, ":w": {"N": "2"}})
-    with raises(V, "A value provided cannot be converted into a number"):
+    with raises(V, "The parameter cannot be converted to a numeric value: x"):
         ddb.delete_item(TableName=t, Key={"pk": {"N": "x"}})
     with raises(V, "Invalid ProjectionExpression: Syntax error"):
         ddb.get_item(TableName=t, Key={"pk": {"S": "a"}}, ProjectionExpression="a,,b")

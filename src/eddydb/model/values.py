@@ -102,8 +102,12 @@ def _not_a_list(v: Any) -> SerializationException:
     return SerializationException(START_MAP if type(v) is dict else _FIELD_TYPE)
 
 
-def _invalid_number() -> ValidationException:
-    return ValidationException("A value provided cannot be converted into a number")
+def _invalid_number(text: str) -> ValidationException:
+    # DynamoDB names the text it could not read (dynalite and moto record the same message; an
+    # empty text has no ": " part)
+    if not text:
+        return ValidationException("The parameter cannot be converted to a numeric value")
+    return ValidationException(f"The parameter cannot be converted to a numeric value: {text}")
 
 
 def _split_number(text: str) -> tuple[bool, str, int]:
@@ -113,11 +117,11 @@ def _split_number(text: str) -> tuple[bool, str, int]:
     """
     m = _NUMBER_RE.fullmatch(text)
     if m is None:
-        raise _invalid_number()
+        raise _invalid_number(text)
     sign, ipart, fpart, exp = m.groups()
     fpart = fpart or ""
     if not ipart and not fpart:
-        raise _invalid_number()
+        raise _invalid_number(text)
     digits = ipart + fpart
     if exp and len(exp) > 12:  # absurd exponent: keep int() cheap, the range check still fires
         exp = exp[0] + "9" * 12 if exp[0] in "+-" else "9" * 12
@@ -146,8 +150,7 @@ def _format(negative: bool, digits: str, exponent: int) -> str:
 
 
 def _check_range(digits: str, exponent: int) -> None:
-    if len(digits) > _MAX_DIGITS:
-        raise ValidationException("Attempting to store more than 38 significant digits in a Number")
+    # the magnitude before the digits, as dynalite records DynamoDB's order
     adjusted = exponent + len(digits) - 1
     if adjusted > _MAX_ADJ_EXP:
         raise ValidationException(
@@ -157,6 +160,8 @@ def _check_range(digits: str, exponent: int) -> None:
         raise ValidationException(
             "Number underflow. Attempting to store a number with magnitude smaller than supported range"
         )
+    if len(digits) > _MAX_DIGITS:
+        raise ValidationException("Attempting to store more than 38 significant digits in a Number")
 
 
 @lru_cache(maxsize=65536)
@@ -199,7 +204,7 @@ def decimal_to_number(d: decimal.Decimal) -> str:
     only when the extra digits are zeros; otherwise the digits error is raised.
     """
     if not d.is_finite():
-        raise _invalid_number()
+        raise _invalid_number(str(d))
     sign, digit_tuple, exponent = d.as_tuple()
     assert isinstance(exponent, int)
     digits = "".join(map(str, digit_tuple)).lstrip("0")
