@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -379,3 +380,26 @@ def test_a_disabled_streams_shards_are_all_closed_and_the_new_stream_starts_afte
     old_end = max(int(s["SequenceNumberRange"]["EndingSequenceNumber"]) for s in old["Shards"])
     assert all(int(s["SequenceNumberRange"]["StartingSequenceNumber"]) > old_end for s in new["Shards"])
     assert {s["ShardId"] for s in old["Shards"]}.isdisjoint(s["ShardId"] for s in new["Shards"])
+
+
+def test_get_records_over_large_records_reads_about_1_mb_not_the_whole_page(clocked):
+    # GetRecords answers at most 1 MB: it must not load Limit (up to 1000) records of 400 KB items first
+    # (that loaded the whole page, hundreds of MB, to return two records).
+    _db, ddb, streams = clocked
+    arn = _create(ddb, "large", "NEW_IMAGE")
+    blob = "x" * 380_000
+    for i in range(30):  # 11.4 MB of records
+        ddb.put_item(TableName="large", Item={"pk": {"S": f"k{i:02d}"}, "blob": {"S": blob}})
+    [shard] = all_shards(streams, arn)
+    it = _iterator(streams, arn, shard["ShardId"])
+    tracemalloc.start()
+    try:
+        resp = streams.get_records(ShardIterator=it, Limit=1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert _keys(resp["Records"]) == ["k00", "k01"]  # 2 x 380 KB fit in 1 MB, a third does not
+    assert peak < 6_000_000, f"peak {peak} bytes for a 1 MB page"
+    seen = _keys(resp["Records"]) + _keys(read_shard(streams, arn, shard["ShardId"], iterator_type="AFTER_SEQUENCE_NUMBER",
+                                                     SequenceNumber=resp["Records"][-1]["dynamodb"]["SequenceNumber"]))
+    assert seen == [f"k{i:02d}" for i in range(30)]

@@ -175,19 +175,10 @@ class StreamService:
             shard = shard_info(row)
             if shard.trim_seq is not None and it.after_seq < shard.trim_seq:
                 raise _trimmed(it.shard_id)
-            rows = r.read_stream_records(it.shard_id, it.after_seq, limit)
-        out: list[bytes] = []
-        total = 0
-        truncated = False
-        after = it.after_seq
-        for seq, _created, raw in rows:
-            if out and total + len(raw) > max_bytes:
-                truncated = True
-                break
-            out.append(wire_record_bytes(raw))
-            total += len(raw)
-            after = seq
-        if shard.end_seq is not None and (after >= shard.end_seq or (len(rows) < limit and not truncated)):
+            rows, more = _read_capped(r, it.shard_id, it.after_seq, limit, max_bytes)
+        out = [wire_record_bytes(raw) for _seq, _created, raw in rows]
+        after = rows[-1][0] if rows else it.after_seq
+        if shard.end_seq is not None and (after >= shard.end_seq or not more):
             return out, None
         return out, encode_iterator(it.stream_arn, it.shard_id, after)
 
@@ -205,14 +196,8 @@ class StreamService:
                 after_seq = shard.horizon
             elif shard.trim_seq is not None and after_seq < shard.trim_seq:
                 raise _trimmed(shard_id)
-            rows = r.read_stream_records(shard_id, after_seq, limit)
-        out: list[StreamRecord] = []
-        total = 0
-        for seq, created, raw in rows:
-            if out and total + len(raw) > max_bytes:
-                break
-            total += len(raw)
-            out.append(StreamRecord(seq, created, orjson.loads(raw)))
+            rows, _more = _read_capped(r, shard_id, after_seq, limit, max_bytes)
+        out = [StreamRecord(seq, created, orjson.loads(raw)) for seq, created, raw in rows]
         return out
 
     def latest_seq(self, shard_id: str) -> int:
@@ -357,6 +342,31 @@ def _is_orphan(txn: Any, arn: str, table_name: str) -> bool:
         return True
     stream = meta.get("stream") or {}
     return stream.get("arn") != arn or not stream.get("enabled")
+
+
+def _read_capped(reader: Any, shard_id: str, after_seq: int, limit: int,
+                 max_bytes: int) -> tuple[list[tuple[int, float, bytes]], bool]:
+    """Records of a shard after `after_seq`: at most `limit` and `max_bytes` of them (at least one).
+    Fetched in chunks sized by the records seen so far, so a shard of 400 KB items is never loaded
+    1000 records (hundreds of MB) at a time to answer with 1 MB. The flag: more records may follow
+    (the page stopped at `limit` or `max_bytes`, not at the shard's last record)."""
+    out: list[tuple[int, float, bytes]] = []
+    total = 0
+    chunk = min(limit, 8)
+    while True:
+        want = min(chunk, limit - len(out))
+        rows = reader.read_stream_records(shard_id, after_seq, want)
+        for row in rows:
+            if out and total + len(row[2]) > max_bytes:
+                return out, True
+            out.append(row)
+            total += len(row[2])
+        if len(rows) < want:
+            return out, False
+        if len(out) >= limit:
+            return out, True
+        after_seq = rows[-1][0]
+        chunk = (max_bytes - total) // max(1, total // len(out)) + 1
 
 
 def _latest(reader: Any, shard: ShardInfo) -> int:
