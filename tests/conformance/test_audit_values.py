@@ -151,3 +151,31 @@ def test_a_number_out_of_range_reports_its_magnitude_before_its_digits(ddb, mk):
     assert got["a"] == {"N": "9" * 38 + "0" * 88}
     assert got["b"] == {"N": "-0." + "0" * 129 + "1"}
     assert got["c"] == {"N": "1" * 38 + "0" * 88}
+
+
+# --- binary values that are not canonical base64 ---------------------------------------------------------
+_B64 = "^Invalid last non-pad Base64 character dectected$"
+
+
+@pytest.mark.parametrize("text", ["YR==", "YWJk", "!!!!", "YQ=a", "-_-_", "====", "Y Q="])
+def test_binary_that_is_not_canonical_base64_is_a_serialization_error(eddy_server, ddbs, make_table, text):
+    # DynamoDB's decoder takes only canonical base64: "YR==" (stray bits after the last byte) fails
+    # like a character outside the alphabet, with dynalite's recorded message (typo included)
+    t = make_table(client=ddbs)
+    post = raw_poster(eddy_server.url)
+    for body in ({"Item": {**K, "b": {"B": text}}}, {"Item": {**K, "b": {"BS": ["YQ==", text]}}},
+                 {"Item": {**K, "m": {"M": {"b": {"B": text}}}}}):
+        status, out = post("PutItem", {"TableName": t, **body})
+        if text == "YWJk":  # canonical: "abd"
+            assert status == 200, out
+            continue
+        assert status == 400
+        assert out["__type"].endswith("#SerializationException")
+        assert re.match(_B64, out["message"]), out
+
+
+def test_binary_base64_length_is_checked_first(eddy_server, ddbs, make_table):
+    t = make_table(client=ddbs)
+    status, out = raw_poster(eddy_server.url)("PutItem", {"TableName": t, "Item": {**K, "b": {"B": "YR="}}})
+    assert (status, out["message"]) == (400, "Base64 encoded length is expected a multiple of 4 bytes but found: 3")
+    assert "Item" not in ddbs.get_item(TableName=t, Key=K, ConsistentRead=True)

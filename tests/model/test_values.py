@@ -128,6 +128,8 @@ def test_binary_must_be_base64():
         validate_value({"B": "abc"})
     with pytest.raises(SerializationException):
         validate_value({"B": "ab!c"})
+    with pytest.raises(SerializationException, match="^Invalid last non-pad Base64 character dectected$"):
+        validate_value({"B": "YR=="})  # canonical base64 only
 
 
 def test_nesting_depth_limit():

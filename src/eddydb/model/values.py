@@ -221,7 +221,7 @@ def decimal_to_number(d: decimal.Decimal) -> str:
 
 
 def normalize_binary(value: Any) -> str:
-    """Validate base64 text and return its canonical (padded, standard alphabet) form."""
+    """Validate base64 text (canonical: padded, standard alphabet, no stray bits) and return it."""
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     if type(value) is not str:
@@ -236,9 +236,12 @@ def normalize_binary(value: Any) -> str:
     try:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise SerializationException("Invalid Base64 character in a Binary attribute") from None
-    canon = base64.b64encode(raw).decode("ascii")
-    return value if canon == value else canon
+        raw = None
+    # DynamoDB's decoder takes only canonical base64: a last character with stray low bits ("YR==")
+    # fails like a character outside the alphabet (the message, typo included, as dynalite records it)
+    if raw is None or base64.b64encode(raw).decode("ascii") != value:
+        raise SerializationException("Invalid last non-pad Base64 character dectected")
+    return value
 
 
 def value_type(av: Any) -> str:
