@@ -179,3 +179,24 @@ def test_binary_base64_length_is_checked_first(eddy_server, ddbs, make_table):
     status, out = raw_poster(eddy_server.url)("PutItem", {"TableName": t, "Item": {**K, "b": {"B": "YR="}}})
     assert (status, out["message"]) == (400, "Base64 encoded length is expected a multiple of 4 bytes but found: 3")
     assert "Item" not in ddbs.get_item(TableName=t, Key=K, ConsistentRead=True)
+
+
+# --- duplicates in sets -------------------------------------------------------------------------------
+def test_each_set_type_words_its_duplicates_as_dynalite_records(ddb, mk):
+    t = mk()
+    with raises(V, r"^One or more parameter values were invalid: Input collection \[a, b, a\] contains duplicates\.$"):
+        ddb.put_item(TableName=t, Item={**K, "s": {"SS": ["a", "b", "a"]}})
+    # numbers are compared by value: 1 and 1.0 are the same member
+    with raises(V, "^Input collection contains duplicates$"):
+        ddb.put_item(TableName=t, Item={**K, "s": {"NS": ["1", "1.0"]}})
+    with raises(V, "^ExpressionAttributeValues contains invalid value: Input collection contains duplicates for key :v$"):
+        ddb.update_item(TableName=t, Key=K, UpdateExpression="ADD s :v", ExpressionAttributeValues={":v": {"NS": ["2", "02"]}})
+    with raises(V, r"^One or more parameter values were invalid: Input collection \[YQ==, Yg==, YQ==\]of type BS "
+                   r"contains duplicates\.$"):
+        ddb.put_item(TableName=t, Item={**K, "s": {"BS": [b"a", b"b", b"a"]}})
+    assert "Item" not in ddb.get_item(TableName=t, Key=K, ConsistentRead=True)
+    # empty strings and binaries are members like any other (only the set itself may not be empty)
+    ddb.put_item(TableName=t, Item={**K, "s": {"SS": ["", "a"]}, "b": {"BS": [b"", b"a"]}, "n": {"NS": ["0", "-0.5"]}})
+    got = ddb.get_item(TableName=t, Key=K, ConsistentRead=True)["Item"]
+    assert sorted(got["s"]["SS"]) == ["", "a"] and sorted(got["b"]["BS"]) == [b"", b"a"]
+    assert sorted(got["n"]["NS"]) == ["-0.5", "0"]

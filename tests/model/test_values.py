@@ -101,9 +101,9 @@ def test_duplicate_set_members():
     with pytest.raises(ValidationException) as e:
         validate_value({"SS": ["a", "a"]})
     assert e.value.message == "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
-    with pytest.raises(ValidationException, match="contains duplicates"):
+    with pytest.raises(ValidationException, match="^Input collection contains duplicates$"):
         validate_value({"NS": ["1", "1.0"]})
-    with pytest.raises(ValidationException, match="contains duplicates"):
+    with pytest.raises(ValidationException, match=r"\[YQ==, YQ==\]of type BS contains duplicates\.$"):
         validate_value({"BS": ["YQ==", "YQ=="]})
 
 

@@ -275,6 +275,7 @@ def value_type(av: Any) -> str:
 
 
 def _dup_error(members: list[str]) -> ValidationException:
+    """A string set's duplicates (number and binary sets word theirs apart, see `_validate`)."""
     return ValidationException(
         _INVALID_PARAMS + "Input collection [" + ", ".join(members) + "] contains duplicates."
     )
@@ -347,13 +348,16 @@ def _validate(av: Any, depth: int) -> dict:
             if type(s) is not str:
                 raise not_a_string(s)
             members.append(normalize_number(s))
-        if len(set(members)) != len(members):
-            raise _dup_error(v)
+        if len(set(members)) != len(members):  # equal numbers ("1", "1.0") are duplicates
+            # DynamoDB words a number set's duplicates apart from the other sets' (dynalite records it)
+            raise ValidationException("Input collection contains duplicates")
         changed = len(av) != 1 or any(a is not b for a, b in zip(members, v))
         return {"NS": members} if changed else av
     members = [normalize_binary(s) for s in v]
     if len(set(members)) != len(members):
-        raise _dup_error(v if all(isinstance(s, str) for s in v) else members)
+        # "...]of type BS contains duplicates.", without a space, as dynalite records it
+        raise ValidationException(_INVALID_PARAMS + "Input collection [" + ", ".join(members)
+                                  + "]of type BS contains duplicates.")
     changed = len(av) != 1 or any(a is not b for a, b in zip(members, v))
     return {"BS": members} if changed else av
 
