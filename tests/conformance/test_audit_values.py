@@ -200,3 +200,57 @@ def test_each_set_type_words_its_duplicates_as_dynalite_records(ddb, mk):
     got = ddb.get_item(TableName=t, Key=K, ConsistentRead=True)["Item"]
     assert sorted(got["s"]["SS"]) == ["", "a"] and sorted(got["b"]["BS"]) == [b"", b"a"]
     assert sorted(got["n"]["NS"]) == ["-0.5", "0"]
+
+
+# --- boundaries: item size with containers, key size in UTF-8 bytes, read units at 4 KB -----------------
+_MAX = 409600
+
+
+def test_the_400_kb_limit_counts_container_overhead_exactly(ddb, mk):
+    t = mk()
+    # pk: 2 + 1; m: 1 + 3 (map) + 1 (element) + 1 ("k") + n;  l: 1 + 3 (list) + 1 (element) + n
+    map_n = _MAX - 3 - 1 - 3 - 1 - 1
+    ddb.put_item(TableName=t, Item={**K, "m": {"M": {"k": {"S": "y" * map_n}}}})
+    with raises(V, "^Item size has exceeded the maximum allowed size$"):
+        ddb.put_item(TableName=t, Item={**K, "m": {"M": {"k": {"S": "y" * (map_n + 1)}}}})
+    list_n = _MAX - 3 - 1 - 3 - 1
+    ddb.put_item(TableName=t, Item={**K, "l": {"L": [{"S": "y" * list_n}]}})
+    with raises(V, "^Item size has exceeded the maximum allowed size$"):
+        ddb.put_item(TableName=t, Item={**K, "l": {"L": [{"S": "y" * (list_n + 1)}]}})
+    # an update may reach the limit exactly, not pass it
+    ddb.put_item(TableName=t, Item={**K, "x": {"S": "y" * (_MAX - 4 - 10)}})
+    ddb.update_item(TableName=t, Key=K, UpdateExpression="SET z = :v", ExpressionAttributeValues={":v": {"S": "y" * 9}})
+    with raises(V, "^Item size to update has exceeded the maximum allowed size$"):
+        ddb.update_item(TableName=t, Key=K, UpdateExpression="SET q = :v", ExpressionAttributeValues={":v": {"S": ""}})
+
+
+def test_key_sizes_count_utf8_bytes(ddb, mk):
+    t = mk("pk", "sk")
+    euro = "\u20ac"  # three UTF-8 bytes
+    ddb.put_item(TableName=t, Item={"pk": {"S": euro * 682 + "ab"}, "sk": {"S": euro * 341 + "a"}})
+    with raises(V, "^One or more parameter values were invalid: Size of hashkey has exceeded the maximum size "
+                   "limit of2048 bytes$"):
+        ddb.put_item(TableName=t, Item={"pk": {"S": euro * 683}, "sk": {"S": "a"}})
+    with raises(V, "^One or more parameter values were invalid: Aggregated size of all range keys has exceeded "
+                   "the size limit of 1024 bytes$"):
+        ddb.get_item(TableName=t, Key={"pk": {"S": "a"}, "sk": {"S": euro * 342}})
+
+
+def test_get_item_read_units_round_up_per_4_kb(ddb, mk):
+    t = mk()
+    ddb.put_item(TableName=t, Item={"pk": {"S": "a"}, "x": {"S": "y" * (4096 - 4)}})  # 4096 bytes
+    ddb.put_item(TableName=t, Item={"pk": {"S": "b"}, "x": {"S": "y" * (4097 - 4)}})  # 4097 bytes
+    units = {}
+    for k in ("a", "b", "missing"):
+        for consistent in (False, True):
+            r = ddb.get_item(TableName=t, Key={"pk": {"S": k}}, ConsistentRead=consistent,
+                             ReturnConsumedCapacity="TOTAL", ProjectionExpression="pk")
+            units[k, consistent] = r["ConsumedCapacity"]["CapacityUnits"]
+    # a projection does not make the read cheaper; a missing item costs the minimum
+    assert units == {("a", False): 0.5, ("a", True): 1.0, ("b", False): 1.0, ("b", True): 2.0,
+                     ("missing", False): 0.5, ("missing", True): 1.0}
+    # a delete costs the deleted item's size, a delete of nothing one unit
+    r = ddb.delete_item(TableName=t, Key={"pk": {"S": "b"}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 5.0
+    r = ddb.delete_item(TableName=t, Key={"pk": {"S": "b"}}, ReturnConsumedCapacity="TOTAL")
+    assert r["ConsumedCapacity"]["CapacityUnits"] == 1.0
