@@ -254,3 +254,58 @@ def test_get_item_read_units_round_up_per_4_kb(ddb, mk):
     assert r["ConsumedCapacity"]["CapacityUnits"] == 5.0
     r = ddb.delete_item(TableName=t, Key={"pk": {"S": "b"}}, ReturnConsumedCapacity="TOTAL")
     assert r["ConsumedCapacity"]["CapacityUnits"] == 1.0
+
+
+# --- error precedence inside attribute values ------------------------------------------------------------
+@pytest.mark.parametrize("av, message", [
+    ({"S": "a", "N": "b"}, "The parameter cannot be converted to a numeric value: b"),
+    ({"S": "", "N": ""}, "The parameter cannot be converted to a numeric value"),
+    ({"NS": ["1", "1"], "S": "x"}, "Input collection contains duplicates"),
+    ({"SS": [], "N": "1"}, "One or more parameter values were invalid: An string set  may not be empty"),
+    ({"NULL": False, "S": "x"}, ("One or more parameter values were invalid: Null attribute value types must have the "
+                                "value of true")),
+    ({"L": [{"N": "x"}], "S": "x"}, "The parameter cannot be converted to a numeric value: x"),
+    ({"S": "a", "N": "1"}, ("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the "
+                           "supported datatypes")),
+])
+def test_each_datatype_is_validated_before_there_being_several_is(eddy_server, ddbs, make_table, av, message):
+    # dynalite's order (its validation messages were taken from DynamoDB)
+    t = make_table(client=ddbs)
+    status, out = raw_poster(eddy_server.url)("PutItem", {"TableName": t, "Item": {**K, "v": av}})
+    assert (status, out["message"]) == (400, message)
+
+
+@pytest.mark.parametrize("op, body, message", [
+    # a validation error in an earlier attribute, a JSON-type or base64 error in a later one
+    ("PutItem", {"Item": {**K, "a": {"N": "x"}, "b": {"B": "!!!!"}}}, "Invalid last non-pad Base64 character dectected"),
+    ("PutItem", {"Item": {**K, "a": {"SS": []}, "b": {"S": 5}}}, "NUMBER_VALUE cannot be converted to String"),
+    ("PutItem", {"Item": {**K, "a": {"SS": []}, "b": {"M": {"c": {"L": [{"BOOL": "x"}]}}}}},
+     "Unexpected token received from parser"),
+    ("PutItem", {"Item": {"x": {"S": "a"}, "b": {"NS": [1]}}}, "NUMBER_VALUE cannot be converted to String"),
+    ("UpdateItem", {"Key": K, "UpdateExpression": "SET a = :a, b = :b",
+                    "ExpressionAttributeValues": {":a": {"N": "x"}, ":b": {"BS": ["YR=="]}}},
+     "Invalid last non-pad Base64 character dectected"),
+    ("GetItem", {"Key": {"pk": {"N": "x"}, "sk": {"S": True}}}, "TRUE_VALUE cannot be converted to String"),
+    ("DeleteItem", {"Key": K, "ConditionExpression": "a = :a AND b = :b",
+                    "ExpressionAttributeValues": {":a": {"SS": []}, ":b": {"B": 1}}},
+     "only base-64-encoded strings are convertible to bytes"),
+])
+def test_a_request_that_cannot_be_deserialized_fails_so_whatever_else_is_wrong(eddy_server, ddbs, make_table, op, body,
+                                                                               message):
+    # DynamoDB deserializes the whole request before validating any of it
+    t = make_table(client=ddbs)
+    post = raw_poster(eddy_server.url)
+    for table in (t, "audit-values-no-such-table"):
+        status, out = post(op, {"TableName": table, **body})
+        assert status == 400
+        assert (out["__type"].rsplit("#", 1)[-1], out["message"]) == ("SerializationException", message)
+    assert "Item" not in ddbs.get_item(TableName=t, Key=K, ConsistentRead=True)
+
+
+def test_deeply_nested_values_are_checked_without_recursion(eddy_server, ddbs, make_table):
+    t = make_table(client=ddbs)
+    v: dict = {"S": 5}
+    for _ in range(400):
+        v = {"L": [v]}
+    status, out = raw_poster(eddy_server.url)("PutItem", {"TableName": t, "Item": {**K, "v": v}})
+    assert (status, out["message"]) == (400, "NUMBER_VALUE cannot be converted to String")

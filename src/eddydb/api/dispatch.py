@@ -112,6 +112,8 @@ def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | 
         check(request)
         out = handler(inst, request)
     except EddyError as e:
+        if type(e) is not SerializationException:
+            e = _serialization_first(target, request, e)  # type: ignore[arg-type]  # target found a handler
         return error_response(e, target)
     except Exception as e:  # noqa: BLE001 - a bug must answer 500, not kill the connection
         return _internal(e, target or "")
@@ -122,6 +124,19 @@ def dispatch(inst: Any, target: str | None, body: bytes) -> tuple[int, bytes] | 
     if isinstance(out, _FutureType):
         return out
     return _encode(out)
+
+
+def _serialization_first(target: str, request: dict, err: EddyError) -> EddyError:
+    """A request DynamoDB cannot deserialize (an attribute value's member of the wrong JSON type, bad
+    base64) fails with that SerializationException, whatever else is wrong with it or its table:
+    the handlers validate one value at a time, so ask about all of them before answering `err`."""
+    from eddydb.api.shapes import check_attribute_values
+
+    try:
+        check_attribute_values(target, request)
+    except SerializationException as e:
+        return e
+    return err
 
 
 def prepare() -> None:

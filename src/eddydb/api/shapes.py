@@ -21,9 +21,9 @@ from collections.abc import Callable
 from typing import Any
 
 from eddydb.model.errors import SerializationException, ValidationException
-from eddydb.model.values import START_MAP, json_boolean, not_a_string
+from eddydb.model.values import START_MAP, check_serialization, json_boolean, not_a_string
 
-__all__ = ["validate", "validator"]
+__all__ = ["check_attribute_values", "validate", "validator"]
 
 _PKG = "com.amazonaws.dynamodb.v20120810."
 _PARAMETERIZED = ("class sun.reflect.generics.reflectiveObjects.ParameterizedTypeImpl cannot be cast to class "
@@ -537,6 +537,31 @@ def _make(model: _Model, root: _Shape) -> Callable[[dict], None]:
         if not ok(req):
             _slow(model, root, req)
     return check
+
+
+def check_attribute_values(target: str, req: dict) -> None:
+    """Raise the first SerializationException inside the request's AttributeValues (whose contents
+    `validator` leaves to model/values.py): DynamoDB deserializes a whole request before validating
+    any of it, so api/dispatch.py asks this before answering a request's other error."""
+    prefix, _, op = target.partition(".")
+    service = _SERVICES.get(prefix)
+    model = _MODELS.get(service) if service is not None else None
+    spec = model.operations.get(op) if model is not None else None
+    if model is None or spec is None or "input" not in spec:
+        return
+    stack: list[tuple[_Shape, Any]] = [(model.shape(spec["input"]["shape"]), req)]
+    while stack:
+        s, v = stack.pop()
+        if v is None:
+            continue
+        if s.opaque:
+            check_serialization(v)
+        elif s.kind == "structure" and type(v) is dict:
+            stack.extend((s.members[k], x) for k, x in reversed(list(v.items())) if k in s.members)
+        elif s.kind == "list" and type(v) is list and s.member is not None:
+            stack.extend((s.member, x) for x in reversed(v))
+        elif s.kind == "map" and type(v) is dict and s.value is not None:
+            stack.extend((s.value, x) for x in reversed(list(v.values())))
 
 
 def validate(target: str, req: dict) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_DEPTH",
     "START_MAP",
     "TYPES",
+    "check_serialization",
     "compare_values",
     "decimal_to_number",
     "json_boolean",
@@ -282,7 +283,16 @@ def _dup_error(members: list[str]) -> ValidationException:
 
 
 def _validate(av: Any, depth: int) -> dict:
-    t = value_type(av)
+    try:
+        t = value_type(av)
+    except ValidationException as e:
+        if e.message.startswith("Supplied AttributeValue has more than one"):
+            # DynamoDB validates each datatype's content before it objects to there being several
+            # (dynalite's order): {"S": "a", "N": "b"} is the number error
+            for k, sub in av.items():
+                if k in TYPES and sub is not None:
+                    _validate({k: sub}, depth)
+        raise
     v = av[t]
     if t == "S":
         if type(v) is not str:
@@ -360,6 +370,47 @@ def _validate(av: Any, depth: int) -> dict:
                                   + "]of type BS contains duplicates.")
     changed = len(av) != 1 or any(a is not b for a, b in zip(members, v))
     return {"BS": members} if changed else av
+
+
+def check_serialization(av: Any) -> None:
+    """Raise the SerializationException DynamoDB's deserializer would for an attribute value (a
+    member of the wrong JSON type, bad base64), ignoring what only validation rejects: the whole
+    request is deserialized before any of it is validated, so such an error anywhere in it comes
+    first (api/dispatch.py asks when a request failed validation). Iterative: no depth limit."""
+    stack = [av]
+    while stack:
+        cur = stack.pop()
+        if cur is None:
+            continue
+        if type(cur) is not dict:
+            value_type(cur)  # the list-member / map-value message
+            continue
+        for t, v in cur.items():
+            if v is None or t not in TYPES:
+                continue
+            if t in ("S", "N"):
+                if type(v) is not str:
+                    raise not_a_string(v)
+            elif t == "B":
+                normalize_binary(v)
+            elif t in ("BOOL", "NULL"):
+                json_boolean(v)
+            elif t == "M":
+                if type(v) is not dict:
+                    _validate({t: v}, 0)  # its message
+                stack.extend(reversed(list(v.values())))
+            elif t == "L":
+                if type(v) is not list:
+                    raise _not_a_list(v)
+                stack.extend(reversed(v))
+            else:
+                if type(v) is not list:
+                    raise _not_a_list(v)
+                for x in v:
+                    if t == "BS":
+                        normalize_binary(x)
+                    elif type(x) is not str:
+                        raise not_a_string(x)
 
 
 def validate_value(av: dict) -> dict:
