@@ -134,6 +134,7 @@ class ServerProcess:
         if self.env:
             env.update(self.env)
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self._log_start = self._log.tell()   # this start's "listening" line comes after here
         self.proc = subprocess.Popen(self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
         try:
@@ -145,13 +146,19 @@ class ServerProcess:
         return self
 
     def _healthy(self) -> bool:
+        """Answering GET / and announced: with several workers one may answer before the others
+        listen (and have their signal handlers); `eddydb serve` prints its line once all do."""
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"server exited with code {self.proc.returncode}")
         try:
             with urllib.request.urlopen(self.url + "/", timeout=1) as r:
-                return r.status == 200
+                if r.status != 200:
+                    return False
         except OSError:
             return False
+        with open(self.log_path, "rb") as f:
+            f.seek(self._log_start)
+            return b"listening on" in f.read()
 
     def log_tail(self, n: int = 40) -> str:
         try:
