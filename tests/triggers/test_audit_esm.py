@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from triggers_support import HANDLER, ROLE, make_zip
+from triggers_support import ROLE, create_handler_function, create_stream_table, make_zip
 from util import make_client, wait_for
 
 _BASE = "/2015-03-31/event-source-mappings/"
@@ -25,13 +25,8 @@ def shared(eddy_server: Any) -> Any:
     """One table with a stream and one function, for the tests that only get errors back."""
     ddb, lam = make_client("dynamodb", eddy_server.url), make_client("lambda", eddy_server.url)
     name = f"esm-audit-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST",
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": make_zip({"app.py": HANDLER})})
-    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    arn = create_stream_table(ddb, name, "NEW_IMAGE")
+    create_handler_function(lam, name)
     yield arn, name
     for m in lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]:
         with contextlib.suppress(ClientError):   # one still Deleting from its test

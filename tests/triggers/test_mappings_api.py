@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
-from triggers_support import HANDLER, ROLE, create_stream_table, make_zip
+from triggers_support import HANDLER, ROLE, create_handler_function, create_stream_table, make_zip
 from util import make_client, wait_for
 
 
@@ -17,13 +17,8 @@ def shared(eddy_server):
     """One table with a stream and one function for the tests that only get errors back."""
     ddb, lam = make_client("dynamodb", eddy_server.url), make_client("lambda", eddy_server.url)
     name = f"esm-api-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                     BillingMode="PAY_PER_REQUEST",
-                     StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
-    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
-                        Code={"ZipFile": make_zip({"app.py": HANDLER})})
-    arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+    arn = create_stream_table(ddb, name, "NEW_IMAGE")
+    create_handler_function(lam, name)
     yield arn, name
     lam.delete_function(FunctionName=name)
     ddb.delete_table(TableName=name)

@@ -85,6 +85,12 @@ def create_stream_table(ddb, name: str, view: str = "NEW_AND_OLD_IMAGES") -> str
     )["TableDescription"]["LatestStreamArn"]
 
 
+def create_handler_function(lam, name: str) -> None:
+    """Create the Lambda function `name` running HANDLER (python3.12, app.handler)."""
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler",
+                        Code={"ZipFile": make_zip({"app.py": HANDLER})})
+
+
 def make_zip(files: dict[str, str]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
