@@ -291,23 +291,30 @@ def _check_tag_semantics(tags: list[dict]) -> None:
             f"One or more parameter values were invalid: The number of tags exceeds the limit of {T.MAX_TAGS}")
 
 
-def _warm(spec: Any) -> dict | None:
-    """A WarmThroughput request: optional positive ReadUnitsPerSecond / WriteUnitsPerSecond."""
+def _units(spec: Any, what: str, keys: tuple[str, str], unlimited: bool) -> dict | None:
+    """A WarmThroughput / OnDemandThroughput request: each of `keys` present is a positive number up
+    to the throughput bound (or -1, no maximum, when `unlimited`)."""
     if spec is None:
         return None
     if not isinstance(spec, dict):
-        raise ValidationException("WarmThroughput must be a structure")
+        raise ValidationException(f"{what} must be a structure")
     out = {}
-    for k in ("ReadUnitsPerSecond", "WriteUnitsPerSecond"):
+    for k in keys:
         v = spec.get(k)
         if v is None:
             continue
-        if type(v) is not int or v < 1:
-            raise ValidationException(_INVALID + f"WarmThroughput {k} must be a positive number")
-        if v > _MAX_UNITS:
+        if type(v) is not int or (v < 1 and not (unlimited and v == -1)):
+            raise ValidationException(_INVALID + f"{what} {k} must be {'-1 or ' if unlimited else ''}a positive number")
+        if v > _MAX_UNITS:  # a value no quota could allow (and more than storage holds as a 64-bit integer)
             raise ValidationException(f"Given value {v} for {k} is out of bounds")
         out[k] = v
-    if not out:
+    return out
+
+
+def _warm(spec: Any) -> dict | None:
+    """A WarmThroughput request: optional positive ReadUnitsPerSecond / WriteUnitsPerSecond, one at least."""
+    out = _units(spec, "WarmThroughput", ("ReadUnitsPerSecond", "WriteUnitsPerSecond"), unlimited=False)
+    if out == {}:
         raise ValidationException(_INVALID + "WarmThroughput must specify ReadUnitsPerSecond or WriteUnitsPerSecond")
     return out
 
@@ -315,21 +322,7 @@ def _warm(spec: Any) -> dict | None:
 def _on_demand(spec: Any) -> dict | None:
     """An OnDemandThroughput request: each of MaxReadRequestUnits / MaxWriteRequestUnits is a
     positive number, or -1 (no maximum), as DynamoDB documents them."""
-    if spec is None:
-        return None
-    if not isinstance(spec, dict):
-        raise ValidationException("OnDemandThroughput must be a structure")
-    out = {}
-    for k in ("MaxReadRequestUnits", "MaxWriteRequestUnits"):
-        v = spec.get(k)
-        if v is None:
-            continue
-        if type(v) is not int or (v < 1 and v != -1):
-            raise ValidationException(_INVALID + f"OnDemandThroughput {k} must be -1 or a positive number")
-        if v > _MAX_UNITS:  # a value no quota could allow (and more than storage holds as a 64-bit integer)
-            raise ValidationException(f"Given value {v} for {k} is out of bounds")
-        out[k] = v
-    return out
+    return _units(spec, "OnDemandThroughput", ("MaxReadRequestUnits", "MaxWriteRequestUnits"), unlimited=True)
 
 
 def _sse(spec: Any, settings: Any) -> dict | None:
